@@ -1,0 +1,13 @@
+import { Client, Connection } from '@temporalio/client';
+import type { Config } from '../worker/config.ts';
+
+/** A Temporal client for the configured server; close its connection when done. */
+export async function connectClient(config: Config): Promise<{ client: Client; connection: Connection }> {
+  const connection = await Connection.connect({ address: config.temporal.address });
+  return { client: new Client({ connection, namespace: config.temporal.namespace }), connection };
+}
+
+/** The Web UI link to one workflow. */
+export function workflowUiLink(config: Config, workflowId: string): string {
+  return `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}

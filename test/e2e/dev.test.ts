@@ -1,0 +1,52 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, expect, afterAll } from 'vitest';
+import { freePort } from '../support/free-port.ts';
+import { runWarehouse } from '../support/cli.ts';
+
+describe('warehouse dev --detach, then the local D1 service over plain HTTP', () => {
+  let env: Record<string, string>;
+  afterAll(async () => {
+    if (env) await runWarehouse(['dev', 'stop'], env);
+  });
+
+  it('starts both services, answers D1 errors with the REST envelope, and stops', async () => {
+    const [temporalPort, uiPort, d1Port] = [await freePort(), await freePort(), await freePort()];
+    env = {
+      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+      TEMPORAL_UI_URL: `http://127.0.0.1:${uiPort}`,
+      D1_API_URL: `http://127.0.0.1:${d1Port}/client/v4`,
+      WAREHOUSE_VAR_DIR: join(await mkdtemp(join(tmpdir(), 'sodimo-dev-')), 'var'),
+    };
+
+    const started = await runWarehouse(['dev', '--detach'], env);
+    expect(started.code, started.stderr).toBe(0);
+    expect(started.stdout).toContain(`Web UI:     http://127.0.0.1:${uiPort}`);
+
+    // 101 bound parameters, as curl would send them.
+    const url = `http://127.0.0.1:${d1Port}/client/v4/accounts/local-account/d1/database/local-warehouse/query`;
+    const params = Array.from({ length: 101 }, (_, i) => i);
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: 'Bearer local-dev-token', 'content-type': 'application/json' },
+      body: JSON.stringify({ sql: `SELECT ${params.map(() => '?').join(', ')}`, params }),
+    });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { success: boolean; errors: { code: number; message: string }[]; result: unknown };
+    expect(body.success).toBe(false);
+    expect(body.errors[0]?.code).toBe(7500);
+    expect(body.errors[0]?.message).toMatch(/too many SQL variables/);
+
+    // The Web UI is served.
+    const ui = await fetch(`http://127.0.0.1:${uiPort}/`);
+    expect(ui.status).toBe(200);
+
+    const again = await runWarehouse(['dev', '--detach'], env);
+    expect(again.stdout).toContain('already running');
+
+    const stopped = await runWarehouse(['dev', 'stop'], env);
+    expect(stopped.code).toBe(0);
+    await expect(fetch(`http://127.0.0.1:${d1Port}/__local/health`)).rejects.toThrow();
+  });
+});

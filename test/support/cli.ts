@@ -1,0 +1,35 @@
+import { spawn } from 'node:child_process';
+import { cliEntry } from '../../client/cli-support.ts';
+
+/** What a `warehouse` process printed and how it exited. */
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const warehouseVariable = /^(TEMPORAL_|D1_|CLOUDFLARE_|WAREHOUSE_|SMTP_|ALERT_)/;
+
+/**
+ * Runs the `warehouse` CLI as a separate process, as an operator would. The
+ * process sees only the warehouse settings given here, never the caller's.
+ */
+export function runWarehouse(args: string[], env: Record<string, string>, timeoutMs = 300_000): Promise<CliRun> {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !warehouseVariable.test(key)));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliEntry, ...args], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`warehouse ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

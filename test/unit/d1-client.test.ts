@@ -1,0 +1,283 @@
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { inspect } from 'node:util';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createD1Client, type D1ClientOptions, type D1RetryInfo } from '../../d1/client.ts';
+import { D1_ERROR_TYPES, D1Error, isRetryable } from '../../d1/errors.ts';
+
+/** What the scripted server saw. */
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+}
+
+/** What the scripted server answers; `hang` never answers. */
+type Reply = { status: number; body?: unknown; headers?: Record<string, string> } | 'hang';
+
+const TOKEN = 'tok_SECRET_0123456789abcdef';
+const ok = (result: unknown): Reply => ({ status: 200, body: { success: true, errors: [], messages: [], result } });
+const fail = (status: number, code: number, message: string, headers?: Record<string, string>): Reply => ({
+  status,
+  body: { success: false, errors: [{ code, message }], messages: [], result: null },
+  headers,
+});
+const meta = { changes: 1, last_row_id: 7, rows_read: 0, rows_written: 1, duration: 0.2, served_by: 'test' };
+
+let server: Server;
+let baseUrl: string;
+let script: (Reply | ((seen: Seen) => Reply))[] = [];
+let seen: Seen[] = [];
+const hanging: ServerResponse[] = [];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (text += chunk));
+    req.on('end', () => {
+      const entry: Seen = { method: req.method!, url: req.url!, headers: req.headers, body: text ? JSON.parse(text) : undefined };
+      seen.push(entry);
+      const next = script.shift() ?? ok([]);
+      const reply = typeof next === 'function' ? next(entry) : next;
+      if (reply === 'hang') return void hanging.push(res);
+      res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
+      res.end(typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/client/v4`;
+});
+
+afterAll(async () => {
+  for (const res of hanging) res.destroy();
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+beforeEach(() => {
+  script = [];
+  seen = [];
+});
+
+function client(overrides: Partial<D1ClientOptions> = {}) {
+  return createD1Client({
+    baseUrl,
+    accountId: 'acct1',
+    databaseId: 'db1',
+    apiToken: TOKEN,
+    timeoutMs: 2_000,
+    retry: { baseDelayMs: 5, maxDelayMs: 20 },
+    ...overrides,
+  });
+}
+
+/** The rejection of `promise`, asserted to be a D1 client error. */
+async function rejection(promise: Promise<unknown>): Promise<D1Error> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(D1Error);
+  return err as D1Error;
+}
+
+function expectNoToken(err: D1Error): void {
+  for (const text of [err.message, err.stack ?? '', JSON.stringify(err), JSON.stringify(err.cause ?? null), inspect(err, { depth: 10 }), String(err)]) {
+    expect(text).not.toContain(TOKEN);
+  }
+}
+
+describe('requests', () => {
+  it('query posts {sql, params} with the bearer token and returns typed results', async () => {
+    script = [ok([{ success: true, results: [{ id: 1, name: 'Crème' }], meta }])];
+    const results = await client().query<{ id: number; name: string }>('SELECT * FROM t WHERE a = ? AND b = ? AND c = ?', [
+      2n ** 60n,
+      true,
+      'x',
+    ]);
+    expect(results[0]!.results[0]!.name).toBe('Crème');
+    expect(results[0]!.meta.changes).toBe(1);
+    expect(seen[0]).toMatchObject({
+      method: 'POST',
+      url: '/client/v4/accounts/acct1/d1/database/db1/query',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: { sql: 'SELECT * FROM t WHERE a = ? AND b = ? AND c = ?', params: ['1152921504606846976', 1, 'x'] },
+    });
+  });
+
+  it('batch posts {batch: [...]}; an empty batch sends nothing', async () => {
+    script = [ok([{ success: true, results: [], meta }, { success: true, results: [{ n: 2 }], meta }])];
+    const results = await client().batch([{ sql: 'INSERT INTO t VALUES (?)', params: [1] }, { sql: 'SELECT count(*) AS n FROM t' }]);
+    expect(results.map((r) => r.results)).toEqual([[], [{ n: 2 }]]);
+    expect(seen[0]!.body).toEqual({ batch: [{ sql: 'INSERT INTO t VALUES (?)', params: [1] }, { sql: 'SELECT count(*) AS n FROM t', params: [] }] });
+    expect(await client().batch([])).toEqual([]);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('raw posts to /raw and returns columns and rows', async () => {
+    script = [ok([{ success: true, results: { columns: ['a', 'b'], rows: [[1, 'x']] }, meta }])];
+    const [result] = await client().raw('SELECT 1 AS a, ? AS b', ['x']);
+    expect(result).toMatchObject({ columns: ['a', 'b'], rows: [[1, 'x']] });
+    expect(seen[0]!.url).toBe('/client/v4/accounts/acct1/d1/database/db1/raw');
+  });
+
+  it('bookmark and restore use the time_travel endpoints', async () => {
+    script = [
+      ok({ bookmark: 'b1' }),
+      ok({ bookmark: 'b0' }),
+      ok({ bookmark: 'b0', previous_bookmark: 'b2', message: 'Restored' }),
+    ];
+    const c = client();
+    expect(await c.bookmark()).toBe('b1');
+    expect(await c.bookmark(new Date('2026-11-20T10:00:00Z'))).toBe('b0');
+    expect(await c.restore({ bookmark: 'b0' })).toEqual({ bookmark: 'b0', previousBookmark: 'b2', message: 'Restored' });
+    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual([
+      'GET /client/v4/accounts/acct1/d1/database/db1/time_travel/bookmark',
+      'GET /client/v4/accounts/acct1/d1/database/db1/time_travel/bookmark?timestamp=2026-11-20T10%3A00%3A00.000Z',
+      'POST /client/v4/accounts/acct1/d1/database/db1/time_travel/restore?bookmark=b0',
+    ]);
+  });
+});
+
+describe('retries', () => {
+  it('honours Retry-After on 429 (waits at least that long), then succeeds', async () => {
+    const retries: D1RetryInfo[] = [];
+    script = [fail(429, 971, 'rate limited', { 'retry-after': '1' }), ok([{ success: true, results: [], meta }])];
+    const started = Date.now();
+    await client({ onRetry: (info) => retries.push(info) }).query('SELECT 1');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(990);
+    expect(retries).toMatchObject([{ operation: 'query', attempt: 1, reason: 'rate-limited', status: 429 }]);
+    expect(retries[0]!.delayMs).toBeGreaterThanOrEqual(1000);
+    expect(seen).toHaveLength(2);
+  });
+
+  it('retries 5xx with growing, capped, jittered backoff', async () => {
+    const delays: number[] = [];
+    script = [...Array.from({ length: 4 }, () => fail(500, 7000, 'internal')), { status: 502, body: '<html>bad gateway</html>' }, ok([])];
+    await client({ retry: { baseDelayMs: 20, maxDelayMs: 60 }, onRetry: (i) => delays.push(i.delayMs) }).query('SELECT 1');
+    expect(delays).toHaveLength(5);
+    const caps = [20, 40, 60, 60, 60];
+    delays.forEach((d, i) => {
+      expect(d).toBeGreaterThanOrEqual(caps[i]! / 2);
+      expect(d).toBeLessThanOrEqual(caps[i]!);
+    });
+  });
+
+  it('retries a request that never answers (timeout), then succeeds', async () => {
+    const reasons: string[] = [];
+    script = ['hang', ok([{ success: true, results: [{ n: 1 }], meta }])];
+    const [result] = await client({ timeoutMs: 200, onRetry: (i) => reasons.push(i.reason) }).query('SELECT 1 AS n');
+    expect(result!.results).toEqual([{ n: 1 }]);
+    expect(reasons).toEqual(['timeout']);
+  });
+
+  it('gives up after maxAttempts with D1RateLimited carrying retryAfterMs', async () => {
+    script = Array.from({ length: 3 }, () => fail(429, 971, 'slow down', { 'retry-after': '0' }));
+    const err = await rejection(client({ retry: { maxAttempts: 3, baseDelayMs: 1 } }).batch([{ sql: 'SELECT 1' }]));
+    expect(err).toMatchObject({ type: 'D1RateLimited', retryAfterMs: 0, attempts: 3, status: 429, operation: 'batch' });
+    expect(isRetryable(err)).toBe(true);
+    expect(seen).toHaveLength(3);
+  });
+
+  it('does not wait out a Retry-After above maxRetryAfterMs', async () => {
+    script = [fail(429, 971, 'come back later', { 'retry-after': '120' })];
+    const err = await rejection(client().query('SELECT 1'));
+    expect(err).toMatchObject({ type: 'D1RateLimited', retryAfterMs: 120_000, attempts: 1 });
+  });
+
+  it('gives up on persistent 5xx with D1Unavailable', async () => {
+    script = Array.from({ length: 2 }, () => fail(503, 7000, 'overloaded'));
+    const err = await rejection(client({ retry: { maxAttempts: 2, baseDelayMs: 1 } }).query('SELECT 1'));
+    expect(err).toMatchObject({ type: 'D1Unavailable', reason: 'http', status: 503, attempts: 2 });
+    expect(err.message).toContain('/accounts/acct1/d1/database/db1/query');
+    expect(isRetryable(err)).toBe(true);
+  });
+
+  it('maps connection errors to D1Unavailable with a sanitised cause', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const c = client({ baseUrl: `http://127.0.0.1:${port}/client/v4`, retry: { maxAttempts: 2, baseDelayMs: 1 } });
+    const err = await rejection(c.query('SELECT 1'));
+    expect(err).toMatchObject({ type: 'D1Unavailable', reason: 'connection', attempts: 2, cause: { code: 'ECONNREFUSED' } });
+    expectNoToken(err);
+  });
+});
+
+describe('permanent errors', () => {
+  it('maps HTTP 400 / 7500 to D1SqlError without retrying', async () => {
+    script = [fail(400, 7500, 'near "BEGN": syntax error at offset 0: SQLITE_ERROR')];
+    const err = await rejection(client().batch([{ sql: 'BEGN' }]));
+    expect(err).toMatchObject({ type: 'D1SqlError', code: 7500, status: 400, statementIndex: 0, d1Message: expect.stringContaining('syntax error') });
+    expect(err.message).toMatch(/^D1 batch \/accounts\/acct1\/d1\/database\/db1\/query: SQL rejected/);
+    expect(isRetryable(err)).toBe(false);
+    expect(seen).toHaveLength(1);
+  });
+
+  it.each([401, 403])('maps HTTP %i to D1AuthError without retrying', async (status) => {
+    script = [fail(status, 10000, 'Authentication error')];
+    const err = await rejection(client().query('SELECT 1'));
+    expect(err).toMatchObject({ type: 'D1AuthError', status });
+    expect(isRetryable(err)).toBe(false);
+    expect(seen).toHaveLength(1);
+  });
+
+  it.each<[string, Reply]>([
+    ['a result of the wrong shape', ok('not an array')],
+    ['a body that is not JSON', { status: 200, body: 'hello' }],
+    ['an unexpected 404', fail(404, 7404, 'database not found')],
+    ['success: false with another code', { status: 200, body: { success: false, errors: [{ code: 1234, message: 'odd' }], result: null } }],
+  ])('maps %s to D1ResponseError', async (_name, reply) => {
+    script = [reply];
+    const err = await rejection(client().query('SELECT 1'));
+    expect(err.type).toBe('D1ResponseError');
+    expect(isRetryable(err)).toBe(false);
+  });
+
+  it('attributes a per-statement failure inside a 200 to its index', async () => {
+    script = [ok([{ success: true, results: [], meta }, { success: false, results: [], meta }])];
+    const err = await rejection(client().batch([{ sql: 'SELECT 1' }, { sql: 'SELECT 2' }]));
+    expect(err).toMatchObject({ type: 'D1SqlError', statementIndex: 1 });
+  });
+
+  it('has stable type names', () => {
+    expect(D1_ERROR_TYPES).toEqual(['D1SqlError', 'D1RateLimited', 'D1Unavailable', 'D1AuthError', 'D1ResponseError']);
+    expect(isRetryable(new Error('x'))).toBe(false);
+    expect(isRetryable({ type: 'D1Unavailable' })).toBe(true);
+  });
+});
+
+describe('the token never leaks', () => {
+  const echo = (status: number, code: number) => (s: Seen): Reply => fail(status, code, `bad header ${String(s.headers.authorization)}`);
+
+  it.each<[string, number, number]>([
+    ['an SQL error', 400, 7500],
+    ['an auth error', 401, 10000],
+    ['a 404', 404, 7404],
+  ])('not in %s that echoes the Authorization header', async (_name, status, code) => {
+    script = [echo(status, code)];
+    const err = await rejection(client().query('SELECT 1'));
+    expect(err.message).toContain('[redacted]');
+    expectNoToken(err);
+  });
+
+  it('not in an exhausted 5xx or 429 that echoes it', async () => {
+    script = [echo(500, 7000), echo(500, 7000)];
+    expectNoToken(await rejection(client({ retry: { maxAttempts: 2, baseDelayMs: 1 } }).query('SELECT 1')));
+    script = [echo(429, 971)];
+    expectNoToken(await rejection(client({ retry: { maxAttempts: 1 } }).query('SELECT 1')));
+  });
+
+  it('not in a malformed-response error or the retry log', async () => {
+    const infos: D1RetryInfo[] = [];
+    script = [echo(500, 7000), (s) => ({ status: 200, body: `oops ${String(s.headers.authorization)}` })];
+    const err = await rejection(client({ onRetry: (i) => infos.push(i) }).query('SELECT 1'));
+    expect(err.type).toBe('D1ResponseError');
+    expectNoToken(err);
+    expect(JSON.stringify(infos)).not.toContain(TOKEN);
+    expect(infos).toHaveLength(1);
+  });
+});

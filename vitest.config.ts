@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+/** One Temporal dev server and one local D1 service per test run (test/global-setup.ts). */
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/support/quiet-runtime.ts'],
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+    reporters: ['default'],
+  },
+});

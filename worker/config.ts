@@ -1,0 +1,52 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/** Token of the local D1 service in development (it listens on 127.0.0.1 only). */
+export const localDevToken = 'local-dev-token';
+
+const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** Every setting of the warehouse, read from the environment (or `.env`) once at start-up. */
+const configSchema = z
+  .object({
+    TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+    TEMPORAL_NAMESPACE: z.string().default('default'),
+    TEMPORAL_TASK_QUEUE: z.string().default('sodimo-warehouse'),
+    TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
+    D1_API_URL: z.url().default('http://127.0.0.1:8787/client/v4'),
+    CLOUDFLARE_ACCOUNT_ID: z.string().min(1).default('local-account'),
+    D1_DATABASE_ID: z.string().min(1).default('local-warehouse'),
+    CLOUDFLARE_API_TOKEN: z.string().min(1).optional(),
+    D1_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+    WAREHOUSE_VAR_DIR: z.string().default('var'),
+  })
+  .transform((env, ctx) => {
+    const d1Url = new URL(env.D1_API_URL);
+    const isLocal = loopbackHosts.has(d1Url.hostname);
+    const apiToken = env.CLOUDFLARE_API_TOKEN ?? (isLocal ? localDevToken : undefined);
+    if (!apiToken) {
+      ctx.addIssue({ code: 'custom', path: ['CLOUDFLARE_API_TOKEN'], message: `required when D1_API_URL is not local (${d1Url.origin})` });
+      return z.NEVER;
+    }
+    const varDir = resolve(env.WAREHOUSE_VAR_DIR);
+    return {
+      temporal: { address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, uiUrl: env.TEMPORAL_UI_URL },
+      d1: { baseUrl: env.D1_API_URL.replace(/\/$/, ''), accountId: env.CLOUDFLARE_ACCOUNT_ID, databaseId: env.D1_DATABASE_ID, apiToken, timeoutMs: env.D1_TIMEOUT_MS, isLocal },
+      paths: { varDir, devDir: resolve(varDir, 'dev'), logDir: resolve(varDir, 'log') },
+    };
+  });
+
+/** The parsed configuration. */
+export type Config = z.output<typeof configSchema>;
+
+/** A configuration problem, with every offending variable named. */
+export class ConfigError extends Error {
+  readonly type = 'ConfigError';
+}
+
+/** Parses the environment into a Config, or throws a ConfigError that reads well in a terminal. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(`invalid configuration:\n${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}

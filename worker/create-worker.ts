@@ -1,0 +1,27 @@
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createActivities } from '../activities/index.ts';
+import { createD1Client } from '../d1/client.ts';
+import type { Config } from './config.ts';
+import { workflowsPath } from './bundle.ts';
+
+/** What a worker needs: the configuration and, optionally, a prebuilt workflow bundle. */
+export interface WorkerSetup {
+  config: Config;
+  /** A bundle built once (tests, the container image); omit to bundle at start. */
+  workflowBundle?: WorkflowBundleOption;
+}
+
+/** A worker wired to Temporal and to the warehouse, ready to `run()`. */
+export async function createWarehouseWorker(setup: WorkerSetup): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const { config } = setup;
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const d1 = createD1Client({ baseUrl: config.d1.baseUrl, accountId: config.d1.accountId, databaseId: config.d1.databaseId, apiToken: config.d1.apiToken, timeoutMs: config.d1.timeoutMs });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities: createActivities({ d1 }),
+    ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath }),
+  });
+  return { worker, connection };
+}
