@@ -218,7 +218,7 @@ export function createD1Client(options: D1ClientOptions): D1Client {
   }
 
   /** One HTTP attempt: returns the envelope's result, a retryable outcome, or throws a permanent error. */
-  async function attemptOnce(call: Call, path: string, context: D1ErrorContext): Promise<{ result: unknown } | Retryable> {
+  async function attemptOnce(call: Call, path: string, attemptContext: D1ErrorContext): Promise<{ result: unknown } | Retryable> {
     const url = baseUrl + path + (call.search ? `?${new URLSearchParams(call.search)}` : '');
     const signal = AbortSignal.timeout(timeoutMs);
     let status: number;
@@ -245,7 +245,7 @@ export function createD1Client(options: D1ClientOptions): D1Client {
       return { reason: 'connection', detail: `${cause.code ?? cause.name}: ${cause.message}`, cause };
     }
 
-    context = { ...context, status };
+    const context: D1ErrorContext = { ...attemptContext, status };
     if (status === 429) return { reason: 'rate-limited', status, retryAfterMs: parseRetryAfter(retryAfterHeader), detail: 'HTTP 429' };
     if (status >= 500 || status === 408) return { reason: 'server-error', status, detail: `HTTP ${status}: ${firstError(text, redact)}` };
     const envelope = parseEnvelope(text);

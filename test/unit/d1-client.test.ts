@@ -225,6 +225,19 @@ describe('permanent errors', () => {
     expect(seen).toHaveLength(1);
   });
 
+  it('maps an auth error code to D1AuthError even on HTTP 400 (malformed or unknown token)', async () => {
+    script = [fail(400, 6003, 'Invalid request headers')];
+    const err = await rejection(client().query('SELECT 1'));
+    expect(err).toMatchObject({ type: 'D1AuthError', status: 400 });
+  });
+
+  it('maps a 400 outside the SQL endpoints (unknown bookmark) to D1ResponseError, not D1SqlError', async () => {
+    script = [fail(400, 7400, 'unknown bookmark: nope')];
+    const err = await rejection(client().restore({ bookmark: 'nope' }));
+    expect(err).toMatchObject({ type: 'D1ResponseError', status: 400, operation: 'restore' });
+    expect(err.message).toContain('unknown bookmark');
+  });
+
   it.each<[string, Reply]>([
     ['a result of the wrong shape', ok('not an array')],
     ['a body that is not JSON', { status: 200, body: 'hello' }],
