@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import type { ColumnContract, ColumnType, TableContract } from './types.ts';
+import { parseDecimal, parseFrenchDate, parseInteger, type Parsed } from './values.ts';
+
+/** A business value once normalised: text, ISO date or enum code as a string, numbers as numbers. */
+export type BusinessValue = string | number | null;
+
+/** One row keyed by warehouse column names. */
+export type NormalisedRow = Record<string, BusinessValue>;
+
+/** Reads one trimmed, non-empty field of a column type, checking its bounds. */
+function readValue(type: ColumnType, text: string): Parsed<string | number> {
+  switch (type.kind) {
+    case 'text':
+      return text.length > type.maxLength ? { ok: false, rule: `longer than ${type.maxLength} characters` } : { ok: true, value: text };
+    case 'enum':
+      return type.values.includes(text) ? { ok: true, value: text } : { ok: false, rule: `not one of ${type.values.join(', ')}` };
+    case 'date':
+      return parseFrenchDate(text);
+    case 'integer': {
+      const parsed = parseInteger(text);
+      if (!parsed.ok) return parsed;
+      if (type.min !== undefined && parsed.value < type.min) return { ok: false, rule: `must be at least ${type.min}` };
+      if (type.max !== undefined && parsed.value > type.max) return { ok: false, rule: `must be at most ${type.max}` };
+      return parsed;
+    }
+    case 'decimal': {
+      const parsed = parseDecimal(text, type.scale);
+      if (!parsed.ok) return parsed;
+      if (type.min !== undefined && parsed.value < type.min) return { ok: false, rule: type.min === 0 ? 'must not be negative' : `must be at least ${type.min}` };
+      return parsed;
+    }
+  }
+}
+
+/** The zod schema of one column: source text in, normalised value out, with the broken rule as the message. */
+export function columnSchema(column: ColumnContract): z.ZodType<BusinessValue, string> {
+  return z.string().transform((raw, ctx): BusinessValue => {
+    const text = raw.trim();
+    if (text === '') {
+      if (column.required) ctx.addIssue({ code: 'custom', message: 'required value is empty' });
+      return null;
+    }
+    const parsed = readValue(column.type, text);
+    if (parsed.ok) return parsed.value;
+    ctx.addIssue({ code: 'custom', message: parsed.rule });
+    return z.NEVER;
+  });
+}
+
+/** The zod schema of a whole row, keyed by source headers; the output is keyed by warehouse names. */
+export function rowSchemaFor(contract: TableContract) {
+  const shape = Object.fromEntries(contract.columns.map((c) => [c.source, columnSchema(c)]));
+  return z.object(shape).transform((row) => Object.fromEntries(contract.columns.map((c) => [c.name, row[c.source] ?? null])) as NormalisedRow);
+}
+
+/**
+ * The canonical text of a value for hashing and checksums: numbers at the column's
+ * scale, so `12.5` and `12.50` agree; NULL as `\N`, distinct from the empty string.
+ */
+export function canonicalValue(type: ColumnType, value: BusinessValue | undefined): string {
+  if (value === null || value === undefined) return '\\N';
+  if (type.kind === 'decimal') return Number(value).toFixed(type.scale);
+  if (type.kind === 'integer') return String(Number(value));
+  return String(value);
+}

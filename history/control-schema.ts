@@ -1,0 +1,96 @@
+/**
+ * The control schema of DESIGN §6: what every run and load writes about itself, and the
+ * operator views over it. Idempotent DDL, applied at the start of every nightly run. Pure.
+ */
+export function controlSchemaDdl(): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS etl_runs (
+  run_id TEXT PRIMARY KEY,
+  business_date TEXT NOT NULL,
+  workflow_id TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  status TEXT NOT NULL,
+  bookmark TEXT,
+  tables_total INTEGER NOT NULL DEFAULT 0,
+  tables_ok INTEGER,
+  tables_failed INTEGER,
+  summary_json TEXT
+)`,
+    'CREATE INDEX IF NOT EXISTS etl_runs__business_date ON etl_runs (business_date)',
+    `CREATE TABLE IF NOT EXISTS etl_loads (
+  load_id TEXT PRIMARY KEY,
+  run_id TEXT,
+  table_name TEXT NOT NULL,
+  business_date TEXT NOT NULL,
+  file_name TEXT,
+  archive_path TEXT,
+  sha256 TEXT,
+  bytes INTEGER,
+  status TEXT NOT NULL,
+  rows_read INTEGER,
+  rows_valid INTEGER,
+  rows_rejected INTEGER,
+  rows_staged INTEGER,
+  versions_inserted INTEGER,
+  versions_closed INTEGER,
+  tombstones INTEGER,
+  control_totals_json TEXT,
+  error_type TEXT,
+  error_detail TEXT,
+  started_at TEXT,
+  finished_at TEXT
+)`,
+    'CREATE INDEX IF NOT EXISTS etl_loads__table_date ON etl_loads (table_name, business_date)',
+    `CREATE TABLE IF NOT EXISTS etl_watermarks (
+  table_name TEXT PRIMARY KEY,
+  business_date TEXT NOT NULL,
+  load_id TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+)`,
+    `CREATE TABLE IF NOT EXISTS etl_incidents (
+  incident_id TEXT PRIMARY KEY,
+  table_name TEXT NOT NULL,
+  business_date TEXT NOT NULL,
+  status TEXT NOT NULL,
+  error_type TEXT,
+  error_detail TEXT,
+  workflow_id TEXT,
+  opened_at TEXT NOT NULL,
+  closed_at TEXT,
+  approved_by TEXT,
+  rollback_mode TEXT
+)`,
+    `CREATE TABLE IF NOT EXISTS etl_bookmarks (
+  run_id TEXT PRIMARY KEY,
+  business_date TEXT NOT NULL,
+  bookmark TEXT NOT NULL,
+  taken_at TEXT NOT NULL
+)`,
+    `CREATE TABLE IF NOT EXISTS etl_parity_signoffs (
+  signoff_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  table_name TEXT NOT NULL,
+  query_name TEXT NOT NULL,
+  signed_by TEXT NOT NULL,
+  signed_at TEXT NOT NULL,
+  result TEXT NOT NULL,
+  differences INTEGER NOT NULL
+)`,
+    // The last business date loaded per table, and how the table's latest load ended.
+    `CREATE VIEW IF NOT EXISTS v_table_freshness AS
+SELECT w.table_name, w.business_date AS loaded_through, w.updated_at,
+  (SELECT l.status FROM etl_loads l WHERE l.table_name = w.table_name ORDER BY l.started_at DESC LIMIT 1) AS last_status,
+  (SELECT l.business_date FROM etl_loads l WHERE l.table_name = w.table_name ORDER BY l.started_at DESC LIMIT 1) AS last_attempted_date
+FROM etl_watermarks w`,
+    // Loads that did not end verified, newest first.
+    `CREATE VIEW IF NOT EXISTS v_recent_failures AS
+SELECT load_id, table_name, business_date, file_name, status, error_type, error_detail, started_at, finished_at
+FROM etl_loads WHERE status IN ('failed', 'reverted', 'quarantined') ORDER BY started_at DESC`,
+    // How many days each table's watermark trails the newest business date any run attempted.
+    `CREATE VIEW IF NOT EXISTS v_watermark_lag AS
+SELECT w.table_name, w.business_date AS loaded_through,
+  (SELECT max(business_date) FROM etl_runs) AS latest_run_date,
+  CAST(julianday((SELECT max(business_date) FROM etl_runs)) - julianday(w.business_date) AS INTEGER) AS lag_days
+FROM etl_watermarks w`,
+  ];
+}

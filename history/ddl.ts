@@ -1,0 +1,55 @@
+import type { ColumnType, TableContract } from '../contracts/types.ts';
+import { quoteIdentifier as q } from '../d1/pack.ts';
+
+/** The SQLite type a column is stored as. */
+export function sqlType(type: ColumnType): 'TEXT' | 'INTEGER' | 'REAL' {
+  if (type.kind === 'integer') return 'INTEGER';
+  if (type.kind === 'decimal') return 'REAL';
+  return 'TEXT';
+}
+
+/** The history columns every table carries after its business columns (DESIGN §5). */
+export const historyColumns = ['_valid_from', '_valid_to', '_is_current', '_is_deleted', '_row_hash', '_loaded_by', '_closed_by'] as const;
+
+/** The stage table a load's valid rows go to before the merge. */
+export function stageTable(contract: TableContract): string {
+  return `_stage_${contract.table}`;
+}
+
+/**
+ * The DDL of one table, idempotent: the history table, its indexes (one open version per
+ * key, lookups by load id for revert, by key and date for as-of), the `<t>_current` view
+ * and the stage table. Pure.
+ */
+export function historyDdl(contract: TableContract): string[] {
+  const t = contract.table;
+  const business = contract.columns.map((c) => `${q(c.name)} ${sqlType(c.type)}`);
+  const key = contract.key.map(q).join(', ');
+  const names = contract.columns.map((c) => q(c.name)).join(', ');
+  return [
+    `CREATE TABLE IF NOT EXISTS ${q(t)} (
+  _version_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  ${business.join(',\n  ')},
+  _valid_from TEXT NOT NULL,
+  _valid_to TEXT,
+  _is_current INTEGER NOT NULL CHECK (_is_current IN (0, 1)),
+  _is_deleted INTEGER NOT NULL DEFAULT 0 CHECK (_is_deleted IN (0, 1)),
+  _row_hash TEXT NOT NULL,
+  _loaded_by TEXT NOT NULL,
+  _closed_by TEXT
+)`,
+    `CREATE UNIQUE INDEX IF NOT EXISTS ${q(`${t}__current_key`)} ON ${q(t)} (${key}) WHERE _is_current = 1`,
+    `CREATE INDEX IF NOT EXISTS ${q(`${t}__key_valid_from`)} ON ${q(t)} (${key}, _valid_from)`,
+    `CREATE INDEX IF NOT EXISTS ${q(`${t}__loaded_by`)} ON ${q(t)} (_loaded_by)`,
+    `CREATE INDEX IF NOT EXISTS ${q(`${t}__closed_by`)} ON ${q(t)} (_closed_by) WHERE _closed_by IS NOT NULL`,
+    `CREATE VIEW IF NOT EXISTS ${q(`${t}_current`)} AS SELECT ${names}, _valid_from, _loaded_by FROM ${q(t)} WHERE _is_current = 1 AND _is_deleted = 0`,
+    `CREATE TABLE IF NOT EXISTS ${q(stageTable(contract))} (
+  _load_id TEXT NOT NULL,
+  _line INTEGER NOT NULL,
+  ${business.join(',\n  ')},
+  _row_hash TEXT NOT NULL,
+  PRIMARY KEY (_load_id, _line)
+)`,
+    `CREATE INDEX IF NOT EXISTS ${q(`${stageTable(contract)}__key`)} ON ${q(stageTable(contract))} (_load_id, ${key})`,
+  ];
+}

@@ -1,0 +1,79 @@
+import type { TableContract } from '../contracts/types.ts';
+import type { D1Param } from '../d1/client.ts';
+import { quoteIdentifier as q } from '../d1/pack.ts';
+import { stageTable } from './ddl.ts';
+import { revertLoadStatements } from './revert.ts';
+
+/** What a merge statement does, so publish can count versions from each statement's `changes`. */
+export type MergeEffect = 'reverted' | 'closed' | 'tombstoned' | 'inserted';
+
+/** One statement of the merge. */
+export interface MergeStatement {
+  sql: string;
+  params: D1Param[];
+  effect: MergeEffect;
+}
+
+/** Which staged load to merge into history, as of which business date. */
+export interface MergeInput {
+  contract: TableContract;
+  loadId: string;
+  businessDate: string;
+}
+
+/**
+ * The set-based SCD2 merge of one staged load into its history table (DESIGN §5), to run
+ * as one D1 batch (one transaction):
+ *
+ * 1. revert whatever this load id wrote before, so a retried publish is exact;
+ * 2. close the open version of every staged key whose hash changed (or that was a tombstone);
+ * 3. full snapshots only: close the open version of every key absent from the file, and
+ *    open a tombstone for it (the closed version's columns, `_is_deleted = 1`);
+ * 4. open a version for every staged key that has no open version now (new or changed).
+ *
+ * Unchanged rows (same hash) write nothing. Every statement touches only the keys of the
+ * load or the open versions, so the cost follows the changes, not the history's size. Pure.
+ */
+export function scd2MergeStatements(input: MergeInput): MergeStatement[] {
+  const { contract, loadId, businessDate } = input;
+  const t = q(contract.table);
+  const s = q(stageTable(contract));
+  const keyMatch = contract.key.map((k) => `s.${q(k)} = h.${q(k)}`).join(' AND ');
+  const names = contract.columns.map((c) => q(c.name)).join(', ');
+  const stagedNames = contract.columns.map((c) => `s.${q(c.name)}`).join(', ');
+  const inStage = `EXISTS (SELECT 1 FROM ${s} s WHERE s._load_id = ? AND ${keyMatch})`;
+
+  const statements: MergeStatement[] = revertLoadStatements(contract, loadId).map((statement) => ({ sql: statement.sql, params: [...(statement.params ?? [])], effect: 'reverted' }));
+
+  statements.push({
+    effect: 'closed',
+    sql: `UPDATE ${t} AS h SET _valid_to = ?, _is_current = 0, _closed_by = ?
+WHERE h._is_current = 1 AND EXISTS (SELECT 1 FROM ${s} s WHERE s._load_id = ? AND ${keyMatch} AND (s._row_hash <> h._row_hash OR h._is_deleted = 1))`,
+    params: [businessDate, loadId, loadId],
+  });
+
+  if (contract.mode === 'full') {
+    statements.push({
+      effect: 'closed',
+      sql: `UPDATE ${t} AS h SET _valid_to = ?, _is_current = 0, _closed_by = ?
+WHERE h._is_current = 1 AND h._is_deleted = 0 AND NOT ${inStage}`,
+      params: [businessDate, loadId, loadId],
+    });
+    statements.push({
+      effect: 'tombstoned',
+      sql: `INSERT INTO ${t} (${names}, _valid_from, _valid_to, _is_current, _is_deleted, _row_hash, _loaded_by, _closed_by)
+SELECT ${contract.columns.map((c) => `h.${q(c.name)}`).join(', ')}, ?, NULL, 1, 1, h._row_hash, ?, NULL
+FROM ${t} AS h WHERE h._closed_by = ? AND h._is_deleted = 0 AND NOT ${inStage}`,
+      params: [businessDate, loadId, loadId, loadId],
+    });
+  }
+
+  statements.push({
+    effect: 'inserted',
+    sql: `INSERT INTO ${t} (${names}, _valid_from, _valid_to, _is_current, _is_deleted, _row_hash, _loaded_by, _closed_by)
+SELECT ${stagedNames}, ?, NULL, 1, 0, s._row_hash, ?, NULL
+FROM ${s} AS s WHERE s._load_id = ? AND NOT EXISTS (SELECT 1 FROM ${t} h WHERE ${keyMatch} AND h._is_current = 1)`,
+    params: [businessDate, loadId, loadId],
+  });
+  return statements;
+}
