@@ -1,11 +1,31 @@
-import { createProbeActivities, type ProbeDeps } from './probe.ts';
+import type { D1Client } from '../d1/client.ts';
+import { createFetchActivities } from './fetch.ts';
+import type { NasLayout } from './nas.ts';
+import { createProbeActivities } from './probe.ts';
+import { createPublishActivities } from './publish.ts';
+import { createRunActivities } from './runs.ts';
+import { createStageActivities } from './stage.ts';
+import { createValidateActivities } from './validate.ts';
+import { createVerifyActivities } from './verify.ts';
 
 /** Everything the activities need, injected by the worker (or a test). */
-export type ActivityDeps = ProbeDeps;
+export interface ActivityDeps {
+  d1: D1Client;
+  nas: NasLayout;
+  stableForMs: number;
+  rejectTolerance: number;
+  stageChunkRows: number;
+}
 
 /** All activities the worker registers. Workflows import this type only. */
 export const createActivities = (deps: ActivityDeps) => ({
   ...createProbeActivities(deps),
+  ...createRunActivities(deps),
+  ...createFetchActivities(deps),
+  ...createValidateActivities(deps),
+  ...createStageActivities(deps),
+  ...createPublishActivities(deps),
+  ...createVerifyActivities(deps),
 });
 
 /** The activity functions, as workflows see them through proxyActivities. */

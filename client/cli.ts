@@ -3,8 +3,12 @@ import { existsSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../worker/config.ts';
 import { UserError } from './cli-support.ts';
+import { registerChecksum } from './commands/checksum.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDev } from './commands/dev.ts';
+import { registerQuery } from './commands/query.ts';
+import { registerRun } from './commands/run.ts';
+import { registerStatus } from './commands/status.ts';
 import { registerWorker } from './commands/worker.ts';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
@@ -18,9 +22,13 @@ const program = new Command('warehouse')
   .exitOverride()
   .showHelpAfterError(false);
 
+registerDemo(program, getConfig);
 registerDev(program, getConfig);
 registerWorker(program, getConfig);
-registerDemo(program, getConfig);
+registerRun(program, getConfig);
+registerStatus(program, getConfig);
+registerChecksum(program, getConfig);
+registerQuery(program, getConfig);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,8 +1,16 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
 /** Custom search attributes the warehouse's workflows set, registered on the Temporal server at start. */
 export const searchAttributeTypes = {
   BusinessDate: 'Keyword',
   EtlStatus: 'Keyword',
 } as const;
+
+/** The business date a workflow works on (`YYYY-MM-DD`): find a night's runs in the Web UI. */
+export const businessDateKey = defineSearchAttributeKey('BusinessDate', SearchAttributeType.KEYWORD);
+
+/** running | ok | partial | failed | quarantined … : find what needs attention in the Web UI. */
+export const etlStatusKey = defineSearchAttributeKey('EtlStatus', SearchAttributeType.KEYWORD);
 
 /** `--search-attribute K=Type` flags for `temporal server start-dev`. */
 export function searchAttributeFlags(): string[] {

@@ -19,6 +19,16 @@ const configSchema = z
     CLOUDFLARE_API_TOKEN: z.string().min(1).optional(),
     D1_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
     WAREHOUSE_VAR_DIR: z.string().default('var'),
+    /** The NAS root holding inbox/, archive/, quarantine/ (default: <var>/nas). */
+    WAREHOUSE_NAS_DIR: z.string().optional(),
+    /** How long an export's size must stay unchanged before it is taken. */
+    EXPORT_STABLE_MS: z.coerce.number().int().min(0).default(2000),
+    /** Rejected rows a file may have and still load (default: none). */
+    REJECT_TOLERANCE: z.coerce.number().int().min(0).default(0),
+    /** Child loadTable workflows a nightly run runs at once. */
+    NIGHTLY_MAX_PARALLEL: z.coerce.number().int().min(1).max(13).default(4),
+    /** A prebuilt workflow bundle (the container image, tests); unset: the worker bundles at start. */
+    WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
   })
   .transform((env, ctx) => {
     const d1Url = new URL(env.D1_API_URL);
@@ -32,7 +42,8 @@ const configSchema = z
     return {
       temporal: { address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, uiUrl: env.TEMPORAL_UI_URL },
       d1: { baseUrl: env.D1_API_URL.replace(/\/$/, ''), accountId: env.CLOUDFLARE_ACCOUNT_ID, databaseId: env.D1_DATABASE_ID, apiToken, timeoutMs: env.D1_TIMEOUT_MS, isLocal },
-      paths: { varDir, devDir: resolve(varDir, 'dev'), logDir: resolve(varDir, 'log') },
+      paths: { varDir, devDir: resolve(varDir, 'dev'), logDir: resolve(varDir, 'log'), nasDir: resolve(env.WAREHOUSE_NAS_DIR ?? resolve(varDir, 'nas')), workflowBundle: env.WORKFLOW_BUNDLE_PATH ? resolve(env.WORKFLOW_BUNDLE_PATH) : undefined },
+      load: { stableForMs: env.EXPORT_STABLE_MS, rejectTolerance: env.REJECT_TOLERANCE, maxParallel: env.NIGHTLY_MAX_PARALLEL, stageChunkRows: 2000 },
     };
   });
 

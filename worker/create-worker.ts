@@ -1,5 +1,6 @@
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
+import { nasLayout } from '../activities/nas.ts';
 import { createD1Client } from '../d1/client.ts';
 import type { Config } from './config.ts';
 import { workflowsPath } from './bundle.ts';
@@ -20,7 +21,7 @@ export async function createWarehouseWorker(setup: WorkerSetup): Promise<{ worke
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities: createActivities({ d1 }),
+    activities: createActivities({ d1, nas: nasLayout(config.paths.nasDir), ...config.load }),
     ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath }),
   });
   return { worker, connection };

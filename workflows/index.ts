@@ -1,2 +1,6 @@
 /** Every workflow the worker registers (the entry point of the workflow bundle). */
 export { warehouseProbe } from './probe.ts';
+export { loadTable } from './load-table.ts';
+export { nightlyRun } from './nightly-run.ts';
+export type { LoadTableInput, LoadTableResult } from './load-table.ts';
+export type { NightlyRunInput, NightlySummary, TableOutcome } from './nightly-run.ts';

@@ -9,7 +9,8 @@ export function registerWorker(program: Command, loadConfig: () => Config): void
     .description('run the Temporal worker (workflows and activities)')
     .action(async () => {
       const config = loadConfig();
-      const { worker, connection } = await createWarehouseWorker({ config });
+      const bundle = config.paths.workflowBundle;
+      const { worker, connection } = await createWarehouseWorker({ config, ...(bundle ? { workflowBundle: { codePath: bundle } } : {}) });
       console.log(`worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address}`);
       try {
         await worker.run();

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Miniflare } from 'miniflare';
 import { bookmarkTime, isBookmark, latestAtOrBefore, newBookmark } from './bookmarks.ts';
 import { HttpError, cloudflareErrorCodes } from './envelope.ts';
-import { splitSqlStatements } from './sql-split.ts';
+import { splitSqlStatements } from '../sql-split.ts';
 
 /** One statement of a D1 REST request. */
 export interface Statement {

@@ -71,25 +71,28 @@ export async function startLocalD1Service(options: LocalD1ServiceOptions): Promi
     if (!url.pathname.startsWith('/client/v4/')) throw new HttpError(404, cloudflareErrorCodes.notFound, `no route for ${req.method} ${url.pathname}`);
     if (!url.pathname.startsWith(apiPrefix)) throw new HttpError(404, cloudflareErrorCodes.databaseNotFound, 'database not found');
 
-    const fault = faults.take();
-    if (fault) return applyFault(fault, res);
+    const body = req.method === 'POST' ? await readJson(req) : undefined;
+    const fault = faults.take(`${req.method} ${url.pathname}${url.search} ${body === undefined ? '' : JSON.stringify(body)}`);
+    if (fault && fault.kind !== 'hang-after') return applyFault(fault, res);
+    // hang-after: the request runs, then its answer is lost.
+    const reply = fault ? () => undefined : (status: number, payload: object) => send(res, status, payload);
 
     const route = `${req.method} ${url.pathname.slice(apiPrefix.length)}`;
     switch (route) {
       case 'POST query':
-        return send(res, 200, successEnvelope(await database.query(await readStatements(req))));
+        return reply(200, successEnvelope(await database.query(readStatements(body))));
       case 'POST raw':
-        return send(res, 200, successEnvelope(await database.raw(await readStatements(req))));
+        return reply(200, successEnvelope(await database.raw(readStatements(body))));
       case 'GET time_travel/bookmark': {
         const timestamp = url.searchParams.get('timestamp');
         const bookmark = timestamp ? await database.bookmarkAt(parseTimestamp(timestamp)) : await database.currentBookmark();
-        return send(res, 200, successEnvelope({ bookmark }));
+        return reply(200, successEnvelope({ bookmark }));
       }
       case 'POST time_travel/restore': {
         const timestamp = url.searchParams.get('timestamp');
         const bookmark = url.searchParams.get('bookmark') ?? (timestamp ? await database.bookmarkAt(parseTimestamp(timestamp)) : undefined);
         if (!bookmark) throw new HttpError(400, cloudflareErrorCodes.invalidRequest, 'restore needs ?bookmark= or ?timestamp=');
-        return send(res, 200, successEnvelope(await database.restore(bookmark)));
+        return reply(200, successEnvelope(await database.restore(bookmark)));
       }
       default:
         throw new HttpError(404, cloudflareErrorCodes.notFound, `no route for ${route}`);
@@ -107,11 +110,12 @@ export async function startLocalD1Service(options: LocalD1ServiceOptions): Promi
   }
 
   async function handleFaults(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method === 'GET') return send(res, 200, successEnvelope(faults.state()));
     if (req.method === 'DELETE') {
       faults.clear();
       return send(res, 200, successEnvelope({ cleared: true }));
     }
-    if (req.method !== 'POST') throw new HttpError(404, cloudflareErrorCodes.notFound, 'faults: use POST or DELETE');
+    if (req.method !== 'POST') throw new HttpError(404, cloudflareErrorCodes.notFound, 'faults: use GET, POST or DELETE');
     const parsed = faultRequestSchema.safeParse(await readJson(req));
     if (!parsed.success) throw new HttpError(400, cloudflareErrorCodes.invalidRequest, `invalid fault: ${z.prettifyError(parsed.error)}`);
     faults.add(parsed.data);
@@ -123,7 +127,7 @@ export async function startLocalD1Service(options: LocalD1ServiceOptions): Promi
       return send(res, 429, errorEnvelope(cloudflareErrorCodes.rateLimited, 'Please wait and consider throttling your request speed'), { 'retry-after': String(fault.retryAfterSeconds) });
     }
     if (fault.kind === '500') return send(res, 500, errorEnvelope(cloudflareErrorCodes.internalError, 'Internal server error (injected fault)'));
-    // 'hang': never answer; the client's timeout ends it, or close() does.
+    // 'hang': never answer and never run; the client's timeout ends it, or close() does.
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -148,8 +152,8 @@ export async function startLocalD1Service(options: LocalD1ServiceOptions): Promi
   };
 }
 
-async function readStatements(req: IncomingMessage) {
-  const parsed = queryBodySchema.safeParse(await readJson(req));
+function readStatements(body: unknown) {
+  const parsed = queryBodySchema.safeParse(body);
   if (!parsed.success) throw new HttpError(400, cloudflareErrorCodes.invalidRequest, `invalid request body: ${z.prettifyError(parsed.error)}`);
   const statements = statementsOf(parsed.data);
   if (statements.length === 0) throw new HttpError(400, cloudflareErrorCodes.invalidRequest, 'invalid request body: no SQL statement');

@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, expect, afterAll } from 'vitest';
@@ -7,8 +7,10 @@ import { runWarehouse } from '../support/cli.ts';
 
 describe('warehouse dev --detach, then the local D1 service over plain HTTP', () => {
   let env: Record<string, string>;
+  let dir: string | undefined;
   afterAll(async () => {
     if (env) await runWarehouse(['dev', 'stop'], env);
+    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it('starts both services, answers D1 errors with the REST envelope, and stops', async () => {
@@ -17,7 +19,7 @@ describe('warehouse dev --detach, then the local D1 service over plain HTTP', ()
       TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
       TEMPORAL_UI_URL: `http://127.0.0.1:${uiPort}`,
       D1_API_URL: `http://127.0.0.1:${d1Port}/client/v4`,
-      WAREHOUSE_VAR_DIR: join(await mkdtemp(join(tmpdir(), 'sodimo-dev-')), 'var'),
+      WAREHOUSE_VAR_DIR: join((dir = await mkdtemp(join(tmpdir(), 'sodimo-dev-'))), 'var'),
     };
 
     const started = await runWarehouse(['dev', '--detach'], env);

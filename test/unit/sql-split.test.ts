@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { splitSqlStatements } from '../../d1/local-service/sql-split.ts';
+import { splitSqlStatements } from '../../d1/sql-split.ts';
 
 describe('splitSqlStatements', () => {
   it('splits on semicolons between statements and drops empty ones', () => {

@@ -1,0 +1,100 @@
+import { activityInfo, heartbeat, log } from '@temporalio/activity';
+import { etlFailure } from '../common/errors.ts';
+import { contractFor } from '../contracts/index.ts';
+import { sodiwinDialect } from '../contracts/types.ts';
+import type { D1Client } from '../d1/client.ts';
+import { packBatches, packInserts, type SqlValue } from '../d1/pack.ts';
+import { historyDdl } from '../history/ddl.ts';
+import { scanExport } from './export-reader.ts';
+import { rowHash } from './row-hash.ts';
+
+/** What staging needs. */
+export interface StageDeps {
+  d1: Pick<D1Client, 'query' | 'batch'>;
+  /** Rows buffered before they are packed and sent (one or a few requests). */
+  stageChunkRows: number;
+}
+
+/** Which archived file to stage under which load id. */
+export interface StageInput {
+  table: string;
+  businessDate: string;
+  loadId: string;
+  archivePath: string;
+  fileName: string;
+}
+
+/** Rows now in `_stage_<table>` for the load. */
+export interface StageResult {
+  rowsStaged: number;
+}
+
+/** Progress a retried stage resumes from. */
+interface StageProgress {
+  line: number;
+}
+
+/**
+ * stage: insert the file's valid rows into `_stage_<table>`, tagged with the load id,
+ * as literal multi-row INSERT OR IGNORE statements packed to D1's limits. Idempotent:
+ * a retry resumes after the last line it heartbeated, and rows sent twice are ignored.
+ */
+export const createStageActivities = (deps: StageDeps) => ({
+  async stageExport(input: StageInput): Promise<StageResult> {
+    const contract = contractFor(input.table);
+    const where = { table: input.table, businessDate: input.businessDate, file: input.fileName };
+    await deps.d1.batch(historyDdl(contract).map((sql) => ({ sql })));
+
+    const resumeAfter = (activityInfo().heartbeatDetails as StageProgress | undefined)?.line ?? 0;
+    const columns = ['_load_id', '_line', ...contract.columns.map((c) => c.name), '_row_hash'];
+    let buffer: SqlValue[][] = [];
+    let lastLine = resumeAfter;
+
+    const flush = async () => {
+      if (buffer.length === 0) return;
+      const statements = packInserts({ table: `_stage_${contract.table}`, columns, rows: buffer, verb: 'INSERT OR IGNORE', mode: 'literal' });
+      for (const batch of packBatches(statements)) await deps.d1.batch(batch);
+      buffer = [];
+      heartbeat({ line: lastLine } satisfies StageProgress);
+    };
+
+    await scanExport({
+      path: input.archivePath,
+      contract,
+      dialect: sodiwinDialect,
+      businessDate: input.businessDate,
+      onRow: async (row, line) => {
+        if (line <= resumeAfter) return;
+        buffer.push([input.loadId, line, ...contract.columns.map((c) => (row[c.name] ?? null) as SqlValue), rowHash(contract, row)]);
+        lastLine = line;
+        if (buffer.length >= deps.stageChunkRows) await flush();
+      },
+    });
+    await flush();
+
+    const keyList = contract.key.map((k) => `"${k}"`).join(', ');
+    const [duplicates] = await deps.d1.query<{ key: string; lines: string }>(
+      `SELECT ${contract.key.map((k) => `"${k}"`).join(" || '|' || ")} AS key, group_concat(_line) AS lines
+       FROM "_stage_${contract.table}" WHERE _load_id = ? GROUP BY ${keyList} HAVING count(*) > 1 LIMIT 100`,
+      [input.loadId],
+    );
+    const first = duplicates?.results[0];
+    if (first) {
+      const lines = first.lines.split(',').map(Number).sort((a, b) => a - b);
+      throw etlFailure('DuplicateKey', `key ${contract.key.join(', ')} = ${first.key} appears on lines ${lines.join(', ')} (${duplicates.results.length} duplicated key(s))`, {
+        ...where,
+        line: lines[1],
+        column: contract.key.join(', '),
+        value: first.key,
+        rule: 'key must be unique in the file',
+        issues: duplicates.results.map((d) => ({ line: Number(d.lines.split(',').map(Number).sort((a, b) => a - b)[1]), column: contract.key.join(', '), value: d.key, rule: 'duplicate key' })),
+      });
+    }
+
+    const [counted] = await deps.d1.query<{ n: number }>(`SELECT count(*) AS n FROM "_stage_${contract.table}" WHERE _load_id = ?`, [input.loadId]);
+    const rowsStaged = counted?.results[0]?.n ?? 0;
+    await deps.d1.query("UPDATE etl_loads SET status = 'staged', rows_staged = ? WHERE load_id = ?", [rowsStaged, input.loadId]);
+    log.info('export staged', { table: input.table, businessDate: input.businessDate, loadId: input.loadId, rowsStaged });
+    return { rowsStaged };
+  },
+});

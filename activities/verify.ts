@@ -1,0 +1,92 @@
+import { log } from '@temporalio/activity';
+import { whileHeartbeating } from './keep-alive.ts';
+import { etlFailure } from '../common/errors.ts';
+import { contractFor } from '../contracts/index.ts';
+import type { D1Client } from '../d1/client.ts';
+import { clearStageStatements } from '../history/revert.ts';
+import type { PublishResult } from './publish.ts';
+import type { StageResult } from './stage.ts';
+import type { ValidationReport } from './validate.ts';
+
+/** What verification needs. */
+export interface VerifyDeps {
+  d1: Pick<D1Client, 'query' | 'batch'>;
+}
+
+/** What the earlier stages claimed, to be reconciled against D1. */
+export interface VerifyInput {
+  table: string;
+  businessDate: string;
+  loadId: string;
+  fileName: string;
+  validated: ValidationReport;
+  staged: StageResult;
+  published: PublishResult;
+}
+
+/**
+ * verify: reconcile the file, the stage and the history. file rows = valid + rejected;
+ * staged = valid; every staged row is the current version of its key; a full snapshot's
+ * current rows = staged rows; versions inserted/closed match what the load id carries;
+ * control totals of the file equal those loaded. Then the stage rows are dropped.
+ */
+export const createVerifyActivities = (deps: VerifyDeps) => ({
+  verifyLoad(input: VerifyInput): Promise<void> {
+    return whileHeartbeating(async () => {
+      const contract = contractFor(input.table);
+      const t = `"${contract.table}"`;
+      const stage = `"_stage_${contract.table}"`;
+      const keyJoin = contract.key.map((k) => `h."${k}" = s."${k}"`).join(' AND ');
+      const where = { table: input.table, businessDate: input.businessDate, file: input.fileName };
+      const mismatch = (what: string, expected: number | string, actual: number | string) =>
+        etlFailure('CountMismatch', `${what}: expected ${expected}, found ${actual} (load ${input.loadId})`, { ...where, rule: what });
+
+      const { validated, staged, published } = input;
+      if (validated.rowsRead !== validated.rowsValid + validated.rowsRejected) throw mismatch('file rows = valid + rejected', validated.rowsRead, validated.rowsValid + validated.rowsRejected);
+      if (staged.rowsStaged !== validated.rowsValid) throw mismatch('staged rows = valid rows', validated.rowsValid, staged.rowsStaged);
+
+      const scale = (name: string) => {
+        const column = contract.columns.find((c) => c.name === name);
+        return column?.type.kind === 'decimal' ? column.type.scale : 0;
+      };
+      const totals = contract.controlTotals.map((name) => `ROUND(COALESCE(SUM(h."${name}"), 0), ${scale(name)}) AS "${name}"`).join(', ');
+      const [counts] = await deps.d1.batch<Record<string, number>>([
+        { sql: `SELECT count(*) AS n FROM ${stage} s JOIN ${t} h ON ${keyJoin} AND h._is_current = 1 AND h._is_deleted = 0 AND h._row_hash = s._row_hash WHERE s._load_id = ?`, params: [input.loadId] },
+      ]);
+      const [current, inserted, closed, tombstones, loadedTotals] = await Promise.all([
+        deps.d1.query<{ n: number }>(`SELECT count(*) AS n FROM "${contract.table}_current"`),
+        deps.d1.query<{ n: number }>(`SELECT count(*) AS n FROM ${t} WHERE _loaded_by = ?`, [input.loadId]),
+        deps.d1.query<{ n: number }>(`SELECT count(*) AS n FROM ${t} WHERE _closed_by = ?`, [input.loadId]),
+        deps.d1.query<{ n: number }>(`SELECT count(*) AS n FROM ${t} WHERE _loaded_by = ? AND _is_deleted = 1`, [input.loadId]),
+        totals
+          ? contract.mode === 'full'
+            ? deps.d1.query<Record<string, number>>(`SELECT ${totals} FROM "${contract.table}_current" h`)
+            : deps.d1.query<Record<string, number>>(`SELECT ${totals} FROM ${stage} h WHERE h._load_id = ?`, [input.loadId])
+          : Promise.resolve([]),
+      ]);
+      const n = (r: { results: { n: number }[] }[] | undefined) => r?.[0]?.results[0]?.n ?? 0;
+
+      const matched = counts?.results[0]?.n ?? 0;
+      if (matched !== staged.rowsStaged) throw mismatch('staged rows that are the current version of their key', staged.rowsStaged, matched);
+      if (contract.mode === 'full' && n(current) !== staged.rowsStaged) throw mismatch('current rows of a full snapshot = staged rows', staged.rowsStaged, n(current));
+      if (n(inserted) !== published.versionsInserted) throw mismatch('versions inserted by the load', published.versionsInserted, n(inserted));
+      if (n(closed) !== published.versionsClosed) throw mismatch('versions closed by the load', published.versionsClosed, n(closed));
+      if (n(tombstones) !== published.tombstones) throw mismatch('tombstones written by the load', published.tombstones, n(tombstones));
+
+      const loaded = loadedTotals[0]?.results[0] ?? {};
+      for (const name of contract.controlTotals) {
+        const expected = validated.controlTotals[name] ?? '0';
+        const actual = Number(loaded[name] ?? 0).toFixed(scale(name));
+        if (Number(actual) !== Number(expected)) {
+          throw etlFailure('ControlTotalMismatch', `control total of ${name}: file says ${expected}, warehouse has ${actual} (load ${input.loadId})`, { ...where, column: name, rule: 'control total' });
+        }
+      }
+
+      await deps.d1.batch([
+        ...clearStageStatements(contract, input.loadId),
+        { sql: "UPDATE etl_loads SET status = 'verified', finished_at = ? WHERE load_id = ?", params: [new Date().toISOString(), input.loadId] },
+      ]);
+      log.info('load verified', { table: input.table, businessDate: input.businessDate, loadId: input.loadId });
+    });
+  },
+});

@@ -1,0 +1,28 @@
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import type { Config } from '../worker/config.ts';
+import { nightlyRun, type NightlySummary } from '../workflows/index.ts';
+
+/** The workflow id of a business date's nightly run: a date runs once at a time. */
+export const nightlyWorkflowId = (businessDate: string) => `nightly-${businessDate}`;
+
+/** Starts nightly-<date>, or attaches to it if it is already running. */
+export async function startNightly(client: Client, config: Config, businessDate: string) {
+  return client.workflow.start(nightlyRun, {
+    workflowId: nightlyWorkflowId(businessDate),
+    taskQueue: config.temporal.taskQueue,
+    args: [{ businessDate, maxParallel: config.load.maxParallel }],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+  });
+}
+
+/** A night's summary as the operator reads it. */
+export function formatNightlySummary(summary: NightlySummary): string {
+  const lines = [`${summary.businessDate}  ${summary.status.toUpperCase()}  (bookmark ${summary.bookmark})`];
+  for (const t of summary.tables) {
+    if (t.status === 'failed') lines.push(`  ${t.table.padEnd(14)} FAILED     ${t.errorType}: ${t.message}`);
+    else if (t.status === 'unchanged') lines.push(`  ${t.table.padEnd(14)} unchanged  (this file is already loaded)`);
+    else lines.push(`  ${t.table.padEnd(14)} loaded     ${String(t.rowsRead).padStart(7)} rows  +${t.versionsInserted} versions, ${t.versionsClosed} closed${t.tombstones ? `, ${t.tombstones} tombstones` : ''}`);
+  }
+  return lines.join('\n');
+}
