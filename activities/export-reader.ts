@@ -52,6 +52,8 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
   const scan: ExportScan = { rowsRead: 0, rowsValid: 0, rowsRejected: 0, issues: [], controlTotals: {} };
   const encoding = new EncodingProbe();
   let sawHeader = false;
+  // Text that reads like UTF-8 seen through Windows-1252: a UTF-8 file (known only at the end) or real mojibake.
+  let firstMojibake: { line: number; column: string; value: string } | undefined;
 
   const parser = parse({ delimiter: dialect.delimiter, quote: dialect.quote, relax_column_count: true, info: true, skip_empty_lines: false, bom: false });
   const consume = new Transform({
@@ -76,7 +78,8 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
     record.forEach((value, i) => {
       const column = expectedHeader[i]!;
       if (controlCharacter.test(value)) problems.push({ line, column, value: printable(value), rule: 'control character or NUL byte in a field' });
-      else if (mojibakePattern.test(value)) throw etlFailure('Mojibake', 'text looks double-encoded (UTF-8 read as Windows-1252)', { ...where, line, column, value });
+      else if (value.includes('\ufffd')) throw etlFailure('EncodingMismatch', `bytes that are not valid ${dialect.encoding} (the file is in another encoding)`, { ...where, line, column, value });
+      else if (!firstMojibake && mojibakePattern.test(value)) firstMojibake = { line, column, value: value.slice(0, 200) };
       raw[column] = value;
     });
     if (problems.length > 0) return reject(problems);
@@ -120,6 +123,7 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
   if (dialect.encoding === 'windows-1252' && encoding.looksLikeUtf8()) {
     throw etlFailure('EncodingMismatch', 'the file is UTF-8 but the contract declares Windows-1252 (accents would be garbled)', where);
   }
+  if (firstMojibake) throw etlFailure('Mojibake', 'text looks double-encoded (UTF-8 read as Windows-1252)', { ...where, ...firstMojibake });
   for (const [name, sum] of totals) scan.controlTotals[name] = formatScaled(sum, scales.get(name) ?? 0);
   return scan;
 }

@@ -1,0 +1,79 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import iconv from 'iconv-lite';
+import { ApplicationFailure } from '@temporalio/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scanExport } from '../../activities/export-reader.ts';
+import { contractFor } from '../../contracts/index.ts';
+import { sodiwinDialect } from '../../contracts/types.ts';
+
+const contract = contractFor('payments');
+const header = 'ID_REGLEMENT;CODE_CLIENT;NUM_FACTURE;DATE_REGLEMENT;MONTANT;MODE_REGLEMENT';
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'export-reader-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function scan(content: Buffer | string, rows: unknown[] = []) {
+  const path = join(dir, `REGLEMENTS_${Math.random().toString(36).slice(2)}.csv`);
+  await writeFile(path, typeof content === 'string' ? iconv.encode(content, 'win1252') : content);
+  return scanExport({ path, contract, dialect: sodiwinDialect, businessDate: '2026-03-02', onRow: (row, line) => void rows.push({ line, ...row }) });
+}
+
+/** The stable type and message of the failure a scan throws. */
+async function failure(content: Buffer | string): Promise<{ type: string | undefined; message: string }> {
+  const error = await scan(content).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ApplicationFailure);
+  return { type: (error as ApplicationFailure).type ?? undefined, message: (error as ApplicationFailure).message };
+}
+
+describe('scanExport on Windows-1252 files', () => {
+  it('streams valid rows with line numbers, quoted fields with ; and "" inside, and exact control totals', async () => {
+    const rows: unknown[] = [];
+    const scan1 = await scan(`${header}\r\nR1;"CL;01";F1;02/03/2026;1234,50;VIREMENT\r\nR2;"CL ""é""";;03/03/2026;0,25;CB\r\n`, rows);
+    expect(scan1).toEqual({ rowsRead: 2, rowsValid: 2, rowsRejected: 0, issues: [], controlTotals: { amount: '1234.75' } });
+    expect(rows).toEqual([
+      { line: 2, payment_id: 'R1', customer_code: 'CL;01', invoice_no: 'F1', payment_date: '2026-03-02', amount: 1234.5, method: 'VIREMENT' },
+      { line: 3, payment_id: 'R2', customer_code: 'CL "é"', invoice_no: null, payment_date: '2026-03-03', amount: 0.25, method: 'CB' },
+    ]);
+  });
+
+  it('counts rejected rows and lists each problem with line, column, value and rule', async () => {
+    const result = await scan(`${header}\r\nR1;CL1;F1;31/02/2026;12.50;VIREMENT\r\nR2;CL2;F2;02/03/2026;1,00;TROC\r\nR3;CL3;F3;02/03/2026;1,00\r\n`);
+    expect(result.rowsRead).toBe(3);
+    expect(result.rowsRejected).toBe(3);
+    expect(result.issues).toEqual([
+      { line: 2, column: 'DATE_REGLEMENT', value: '31/02/2026', rule: 'no such calendar date' },
+      { line: 2, column: 'MONTANT', value: '12.50', rule: 'decimal comma expected, found a point' },
+      { line: 3, column: 'MODE_REGLEMENT', value: 'TROC', rule: 'not one of VIREMENT, CHEQUE, LCR, CB, ESPECES' },
+      { line: 4, rule: 'expected 6 fields, found 5' },
+    ]);
+  });
+
+  it('refuses a header that does not match the contract, naming what is missing', async () => {
+    const { type, message } = await failure(`ID_REGLEMENT;CODE_CLIENT;NUM_FACTURE;DATE;MONTANT;MODE_REGLEMENT\r\n`);
+    expect(type).toBe('CsvHeaderMismatch');
+    expect(message).toMatch(/^payments 2026-03-02 \[REGLEMENTS_\w+\.csv, line 1\]: header does not match the payments contract: missing DATE_REGLEMENT; unexpected DATE/);
+  });
+
+  it('refuses a UTF-8 file where Windows-1252 is declared, and a UTF-8 byte-order mark', async () => {
+    expect((await failure(Buffer.from(`${header}\r\nR1;Société;F1;02/03/2026;1,00;CB\r\n`, 'utf8'))).type).toBe('EncodingMismatch');
+    expect((await failure(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), iconv.encode(`${header}\r\n`, 'win1252')]))).type).toBe('EncodingMismatch');
+  });
+
+  it('refuses mojibake, an empty file, and an unbalanced quote', async () => {
+    const mojibake = await failure(`${header}\r\nR1;Société;F1;02/03/2026;1,00;CB\r\nR2;SociÃ©tÃ©;F2;02/03/2026;1,00;CB\r\n`);
+    expect(mojibake).toEqual({ type: 'Mojibake', message: expect.stringMatching(/line 3, column CODE_CLIENT\]: text looks double-encoded .*\(value "SociÃ©tÃ©"\)/) });
+    expect((await failure('')).type).toBe('EmptyExport');
+    const unbalanced = await failure(`${header}\r\nR1;"CL1;F1;02/03/2026;1,00;CB\r\n`);
+    expect(unbalanced.type).toBe('CsvMalformed');
+  });
+});
