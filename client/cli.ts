@@ -6,6 +6,7 @@ import { UserError } from './cli-support.ts';
 import { registerChecksum } from './commands/checksum.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDev } from './commands/dev.ts';
+import { registerGenerate } from './commands/generate.ts';
 import { registerQuery } from './commands/query.ts';
 import { registerRun } from './commands/run.ts';
 import { registerStatus } from './commands/status.ts';
@@ -25,6 +26,7 @@ const program = new Command('warehouse')
 registerDemo(program, getConfig);
 registerDev(program, getConfig);
 registerWorker(program, getConfig);
+registerGenerate(program, getConfig);
 registerRun(program, getConfig);
 registerStatus(program, getConfig);
 registerChecksum(program, getConfig);
