@@ -1,0 +1,28 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { describe, it, expect, inject } from 'vitest';
+
+const historiesDir = fileURLToPath(new URL('./histories/', import.meta.url));
+
+/**
+ * Recorded histories of real runs, replayed against today's workflow code: a change
+ * that would break workflows already running in production fails here. Record new
+ * ones with RECORD_HISTORIES=test/replay/histories npm test -- test/workflows/nightly.test.ts
+ */
+describe('replay of recorded workflow histories', async () => {
+  const files = (await readdir(historiesDir)).filter((f) => f.endsWith('.json')).sort();
+
+  it('has recorded histories of a nightly run and its table loads', () => {
+    expect(files.some((f) => /^nightly-\d{4}-\d{2}-\d{2}\.json$/.test(f))).toBe(true);
+    expect(files.some((f) => /^nightly-\d{4}-\d{2}-\d{2}-[a-z_]+\.json$/.test(f))).toBe(true);
+  });
+
+  it.each(files)('replays %s deterministically', async (file) => {
+    const code = await readFile(inject('workflowBundlePath'), 'utf8');
+    const history = historyFromJSON(JSON.parse(await readFile(join(historiesDir, file), 'utf8')));
+    await expect(Worker.runReplayHistory({ workflowBundle: { code } }, history, file.replace(/\.json$/, ''))).resolves.toBeUndefined();
+  });
+});
