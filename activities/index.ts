@@ -3,6 +3,7 @@ import { createFetchActivities } from './fetch.ts';
 import type { NasLayout } from './nas.ts';
 import { createProbeActivities } from './probe.ts';
 import { createPublishActivities } from './publish.ts';
+import { createQuarantineActivities } from './quarantine.ts';
 import { createRunActivities } from './runs.ts';
 import { createStageActivities } from './stage.ts';
 import { createValidateActivities } from './validate.ts';
@@ -26,6 +27,7 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createStageActivities(deps),
   ...createPublishActivities(deps),
   ...createVerifyActivities(deps),
+  ...createQuarantineActivities(deps),
 });
 
 /** The activity functions, as workflows see them through proxyActivities. */

@@ -1,4 +1,4 @@
-import { ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { FetchedExport } from '../activities/fetch.ts';
 import { fetchActivity, longActivity, shortActivity } from './activity-profiles.ts';
@@ -6,7 +6,7 @@ import { describeFailure } from './failures.ts';
 
 const { fetchExport } = proxyActivities<Activities>(fetchActivity);
 const { validateExport, stageExport, publishLoad, verifyLoad } = proxyActivities<Activities>(longActivity);
-const { revertLoad, recordLoadFailure } = proxyActivities<Activities>(shortActivity);
+const { revertLoad, recordLoadFailure, quarantineExport } = proxyActivities<Activities>(shortActivity);
 
 /** One table's export for one business date, within a nightly run. */
 export interface LoadTableInput {
@@ -66,6 +66,15 @@ export async function loadTable(input: LoadTableInput): Promise<LoadTableResult>
       errorDetail: failure.message,
       reverted: compensations.length > 0,
     });
-    throw ApplicationFailure.create({ type: failure.type, message: failure.message, nonRetryable: true });
+    const quarantined = await quarantineExport({
+      table,
+      businessDate,
+      workflowId: workflowInfo().workflowId,
+      errorType: failure.type,
+      message: failure.message,
+      details: failure.details,
+      ...(fetched ? { fetched: { loadId: fetched.loadId, fileName: fetched.fileName, archivePath: fetched.archivePath, sha256: fetched.sha256 } } : {}),
+    });
+    throw ApplicationFailure.create({ type: failure.type, message: `${failure.message} (quarantined in ${quarantined.dir})`, nonRetryable: true, details: [failure.details ?? null] });
   }
 }
