@@ -36,8 +36,8 @@ interface StageProgress {
 
 /**
  * stage: insert the file's valid rows into `_stage_<table>`, tagged with the load id,
- * as literal multi-row INSERT OR IGNORE statements packed to D1's limits. Idempotent:
- * a retry resumes after the last line it heartbeated, and rows sent twice are ignored.
+ * as literal multi-row INSERT statements packed to D1's limits. Idempotent: a retry drops
+ * whatever came after the last line it heartbeated and resumes from there.
  */
 export const createStageActivities = (deps: StageDeps) => ({
   async stageExport(input: StageInput): Promise<StageResult> {
@@ -46,16 +46,26 @@ export const createStageActivities = (deps: StageDeps) => ({
     await deps.d1.batch(historyDdl(contract).map((sql) => ({ sql })));
 
     const resumeAfter = (activityInfo().heartbeatDetails as StageProgress | undefined)?.line ?? 0;
+    // Rows an earlier attempt sent after its last heartbeat may or may not be there: drop them and resend.
+    await deps.d1.query(`DELETE FROM "_stage_${contract.table}" WHERE _load_id = ? AND _line > ?`, [input.loadId, resumeAfter]);
     const columns = ['_load_id', '_line', ...contract.columns.map((c) => c.name), '_row_hash'];
     let buffer: SqlValue[][] = [];
     let lastLine = resumeAfter;
+    // One chunk is sent while the next is parsed; a chunk's last line is heartbeated once D1 has it.
+    let inFlight: Promise<void> = Promise.resolve();
 
     const flush = async () => {
       if (buffer.length === 0) return;
-      const statements = packInserts({ table: `_stage_${contract.table}`, columns, rows: buffer, verb: 'INSERT OR IGNORE', mode: 'literal' });
-      for (const batch of packBatches(statements)) await deps.d1.batch(batch);
+      const statements = packInserts({ table: `_stage_${contract.table}`, columns, rows: buffer, mode: 'literal' });
+      const upTo = lastLine;
       buffer = [];
-      heartbeat({ line: lastLine } satisfies StageProgress);
+      await inFlight;
+      const sending = (async () => {
+        for (const batch of packBatches(statements)) await deps.d1.batch(batch);
+        heartbeat({ line: upTo } satisfies StageProgress);
+      })();
+      sending.catch(() => undefined); // observed by the next flush or the final await
+      inFlight = sending;
     };
 
     await scanExport({
@@ -71,6 +81,7 @@ export const createStageActivities = (deps: StageDeps) => ({
       },
     });
     await flush();
+    await inFlight;
 
     const keyList = contract.key.map((k) => `"${k}"`).join(', ');
     const [duplicates] = await deps.d1.query<{ key: string; lines: string }>(

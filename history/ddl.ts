@@ -47,8 +47,7 @@ export function historyDdl(contract: TableContract): string[] {
   _load_id TEXT NOT NULL,
   _line INTEGER NOT NULL,
   ${business.join(',\n  ')},
-  _row_hash TEXT NOT NULL,
-  PRIMARY KEY (_load_id, _line)
+  _row_hash TEXT NOT NULL
 )`,
     `CREATE INDEX IF NOT EXISTS ${q(`${stageTable(contract)}__key`)} ON ${q(stageTable(contract))} (_load_id, ${key})`,
   ];

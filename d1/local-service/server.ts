@@ -168,6 +168,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
     if (size > maxBodyBytes) throw new HttpError(413, cloudflareErrorCodes.invalidRequest, `request body larger than ${maxBodyBytes} bytes`);
     chunks.push(chunk);
   }
+  if (size === 0) return undefined; // e.g. a restore, whose parameters are in the query string
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {

@@ -31,8 +31,9 @@ async function load(contract: TableContract, businessDate: string, rows: Normali
   const loadId = `${businessDate}_${contract.table}`;
   await d1.batch(historyDdl(contract).map((sql) => ({ sql })));
   const columns = ['_load_id', '_line', 'code', 'name', 'price', '_row_hash'];
+  await d1.query(`DELETE FROM "${stageTable(contract)}" WHERE _load_id = ?`, [loadId]); // as stage does on a fresh attempt
   const values = rows.map((r, i) => [loadId, i + 2, r.code ?? null, r.name ?? null, r.price ?? null, rowHash(contract, r)]);
-  if (values.length) await d1.batch(packInserts({ table: stageTable(contract), columns, rows: values, verb: 'INSERT OR IGNORE', mode: 'literal' }));
+  if (values.length) await d1.batch(packInserts({ table: stageTable(contract), columns, rows: values, mode: 'literal' }));
   const merge = scd2MergeStatements({ contract, loadId, businessDate });
   const results = await d1.batch(merge);
   const changes = (effect: string) => merge.reduce((n, s, i) => n + (s.effect === effect ? (results[i]?.meta.changes ?? 0) : 0), 0);

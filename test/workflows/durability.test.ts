@@ -75,7 +75,7 @@ describe('a worker killed with SIGKILL mid-stage and mid-publish', () => {
       expect((await runNight(killed, days[0]!)).status).toBe('ok');
 
       // Day 2: the first stage insert of order_lines is written, and its answer never comes back.
-      await faults(killed, 'POST', { kind: 'hang-after', count: 1, retryAfterSeconds: 1, match: 'INSERT OR IGNORE INTO \\"_stage_order_lines\\"' });
+      await faults(killed, 'POST', { kind: 'hang-after', count: 1, retryAfterSeconds: 1, match: 'INSERT INTO \\"_stage_order_lines\\"' });
       const night = await startNightly(killed.client, killed.config, days[1]!);
       await untilApplied(killed, 1);
       await killHard(child);

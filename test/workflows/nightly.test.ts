@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { tableContracts } from '../../contracts/index.ts';
 import type { TableContract } from '../../contracts/types.ts';
@@ -146,7 +146,7 @@ describe('seven nightly runs on a real Temporal dev server and the local D1 serv
     const code = await readFile(inject('workflowBundlePath'), 'utf8');
     for (const file of files) {
       const history = historyFromJSON(JSON.parse(await readFile(file, 'utf8')));
-      await expect(Worker.runReplayHistory({ workflowBundle: { code } }, history)).resolves.toBeUndefined();
+      await expect(Worker.runReplayHistory({ workflowBundle: { code } }, history, basename(file, '.json'))).resolves.toBeUndefined();
     }
   });
 });
