@@ -4,6 +4,8 @@ import type { NasLayout } from './nas.ts';
 import { createProbeActivities } from './probe.ts';
 import { createPublishActivities } from './publish.ts';
 import { createQuarantineActivities } from './quarantine.ts';
+import { createIncidentActivities, type IncidentDeps } from './incidents.ts';
+import { createRepairActivities } from './repair.ts';
 import { createRunActivities } from './runs.ts';
 import { createStageActivities } from './stage.ts';
 import { createValidateActivities } from './validate.ts';
@@ -16,6 +18,8 @@ export interface ActivityDeps {
   stableForMs: number;
   rejectTolerance: number;
   stageChunkRows: number;
+  mail: IncidentDeps['mail'];
+  temporalUi: IncidentDeps['temporalUi'];
 }
 
 /** All activities the worker registers. Workflows import this type only. */
@@ -28,6 +32,8 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createPublishActivities(deps),
   ...createVerifyActivities(deps),
   ...createQuarantineActivities(deps),
+  ...createIncidentActivities(deps),
+  ...createRepairActivities(deps),
 });
 
 /** The activity functions, as workflows see them through proxyActivities. */

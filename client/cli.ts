@@ -3,10 +3,12 @@ import { existsSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../worker/config.ts';
 import { UserError } from './cli-support.ts';
+import { registerApprove } from './commands/approve.ts';
 import { registerChecksum } from './commands/checksum.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDev } from './commands/dev.ts';
 import { registerGenerate } from './commands/generate.ts';
+import { registerIncidents } from './commands/incidents.ts';
 import { registerQuery } from './commands/query.ts';
 import { registerRun } from './commands/run.ts';
 import { registerStatus } from './commands/status.ts';
@@ -31,6 +33,8 @@ registerRun(program, getConfig);
 registerStatus(program, getConfig);
 registerChecksum(program, getConfig);
 registerQuery(program, getConfig);
+registerIncidents(program, getConfig);
+registerApprove(program, getConfig);
 
 try {
   await program.parseAsync(process.argv);

@@ -10,7 +10,7 @@ export async function startNightly(client: Client, config: Config, businessDate:
   return client.workflow.start(nightlyRun, {
     workflowId: nightlyWorkflowId(businessDate),
     taskQueue: config.temporal.taskQueue,
-    args: [{ businessDate, maxParallel: config.load.maxParallel }],
+    args: [{ businessDate, maxParallel: config.load.maxParallel, approvers: config.approvers }],
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
   });
@@ -21,6 +21,7 @@ export function formatNightlySummary(summary: NightlySummary): string {
   const lines = [`${summary.businessDate}  ${summary.status.toUpperCase()}  (bookmark ${summary.bookmark})`];
   for (const t of summary.tables) {
     if (t.status === 'failed') lines.push(`  ${t.table.padEnd(14)} FAILED     ${t.errorType}: ${t.message}`);
+    else if (t.status === 'deferred') lines.push(`  ${t.table.padEnd(14)} DEFERRED   ${String(t.rowsRead).padStart(7)} rows archived, held back by ${t.heldBy}`);
     else if (t.status === 'unchanged') lines.push(`  ${t.table.padEnd(14)} unchanged  (this file is already loaded)`);
     else lines.push(`  ${t.table.padEnd(14)} loaded     ${String(t.rowsRead).padStart(7)} rows  +${t.versionsInserted} versions, ${t.versionsClosed} closed${t.tombstones ? `, ${t.tombstones} tombstones` : ''}`);
   }

@@ -58,8 +58,31 @@ export function controlSchemaDdl(): string[] {
   workflow_id TEXT,
   opened_at TEXT NOT NULL,
   closed_at TEXT,
+  quarantine_dir TEXT,
+  alert_via TEXT,
+  alert_sent_at TEXT,
   approved_by TEXT,
   rollback_mode TEXT
+)`,
+    // Every approveRollback signal: accepted or refused, by whom, when and why.
+    `CREATE TABLE IF NOT EXISTS etl_incident_decisions (
+  decision_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  incident_id TEXT NOT NULL,
+  decided_by TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  accepted INTEGER NOT NULL,
+  reason TEXT,
+  decided_at TEXT NOT NULL
+)`,
+    // Later days a table's open incident held back: archived and validated, not loaded.
+    `CREATE TABLE IF NOT EXISTS etl_deferred_loads (
+  incident_id TEXT NOT NULL,
+  table_name TEXT NOT NULL,
+  business_date TEXT NOT NULL,
+  load_id TEXT NOT NULL,
+  archive_path TEXT NOT NULL,
+  deferred_at TEXT NOT NULL,
+  PRIMARY KEY (incident_id, business_date)
 )`,
     `CREATE TABLE IF NOT EXISTS etl_bookmarks (
   run_id TEXT PRIMARY KEY,

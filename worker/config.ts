@@ -27,6 +27,13 @@ const configSchema = z
     REJECT_TOLERANCE: z.coerce.number().int().min(0).default(0),
     /** Child loadTable workflows a nightly run runs at once. */
     NIGHTLY_MAX_PARALLEL: z.coerce.number().int().min(1).max(13).default(4),
+    /** SMTP server for alerts, e.g. `smtp://user:pass@mail.sodimo.fr:587`; unset: alerts are `.eml` files under <var>/mail. */
+    SMTP_URL: z.url().optional(),
+    /** Who receives alerts (comma-separated). */
+    ALERT_TO: z.string().default('paul@sodimo.example'),
+    ALERT_FROM: z.string().default('warehouse@sodimo.example'),
+    /** Who may approve a rollback (comma-separated names, as given to `warehouse approve --by`). */
+    APPROVERS: z.string().default('paul'),
     /** A prebuilt workflow bundle (the container image, tests); unset: the worker bundles at start. */
     WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
   })
@@ -43,9 +50,16 @@ const configSchema = z
       temporal: { address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, uiUrl: env.TEMPORAL_UI_URL },
       d1: { baseUrl: env.D1_API_URL.replace(/\/$/, ''), accountId: env.CLOUDFLARE_ACCOUNT_ID, databaseId: env.D1_DATABASE_ID, apiToken, timeoutMs: env.D1_TIMEOUT_MS, isLocal },
       paths: { varDir, devDir: resolve(varDir, 'dev'), logDir: resolve(varDir, 'log'), nasDir: resolve(env.WAREHOUSE_NAS_DIR ?? resolve(varDir, 'nas')), workflowBundle: env.WORKFLOW_BUNDLE_PATH ? resolve(env.WORKFLOW_BUNDLE_PATH) : undefined },
+      mail: { smtpUrl: env.SMTP_URL, mailDir: resolve(varDir, 'mail'), to: list(env.ALERT_TO), from: env.ALERT_FROM },
+      approvers: list(env.APPROVERS),
       load: { stableForMs: env.EXPORT_STABLE_MS, rejectTolerance: env.REJECT_TOLERANCE, maxParallel: env.NIGHTLY_MAX_PARALLEL, stageChunkRows: 2000 },
     };
   });
+
+/** A comma-separated setting as a list, blanks dropped. */
+function list(text: string): string[] {
+  return text.split(',').map((item) => item.trim()).filter(Boolean);
+}
 
 /** The parsed configuration. */
 export type Config = z.output<typeof configSchema>;

@@ -21,7 +21,13 @@ export async function createWarehouseWorker(setup: WorkerSetup): Promise<{ worke
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities: createActivities({ d1, nas: nasLayout(config.paths.nasDir), ...config.load }),
+    activities: createActivities({
+      d1,
+      nas: nasLayout(config.paths.nasDir),
+      ...config.load,
+      mail: config.mail,
+      temporalUi: { url: config.temporal.uiUrl, namespace: config.temporal.namespace },
+    }),
     ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath }),
   });
   return { worker, connection };

@@ -25,3 +25,9 @@ export const longActivity = {
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 10, nonRetryableErrorTypes: permanentD1Errors },
 } as const satisfies ActivityOptions;
+
+/** Sending an alert: retried without limit (every 5 minutes at most) while the SMTP server is down; nothing is lost. */
+export const alertActivity = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' }, // no maximumAttempts: unlimited
+} as const satisfies ActivityOptions;

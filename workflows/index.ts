@@ -2,5 +2,7 @@
 export { warehouseProbe } from './probe.ts';
 export { loadTable } from './load-table.ts';
 export { nightlyRun } from './nightly-run.ts';
+export { incident } from './incident.ts';
 export type { LoadTableInput, LoadTableResult } from './load-table.ts';
 export type { NightlyRunInput, NightlySummary, TableOutcome } from './nightly-run.ts';
+export { approveRollbackSignal, incidentStateQuery, incidentWorkflowId, type ApproveRollback, type IncidentState, type RollbackMode } from './incident.ts';

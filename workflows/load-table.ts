@@ -1,25 +1,34 @@
-import { ApplicationFailure, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ApplicationFailure, getExternalWorkflowHandle, log, ParentClosePolicy, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { FetchedExport } from '../activities/fetch.ts';
+import type { RowIssue } from '../common/errors.ts';
 import { fetchActivity, longActivity, shortActivity } from './activity-profiles.ts';
 import { describeFailure } from './failures.ts';
+import { exportDeferredSignal, incident, incidentWorkflowId } from './incident.ts';
 
 const { fetchExport } = proxyActivities<Activities>(fetchActivity);
 const { validateExport, stageExport, publishLoad, verifyLoad } = proxyActivities<Activities>(longActivity);
-const { revertLoad, recordLoadFailure, quarantineExport } = proxyActivities<Activities>(shortActivity);
+const { revertLoad, recordLoadFailure, quarantineExport, openIncidentFor, recordDeferredLoad } = proxyActivities<Activities>(shortActivity);
 
 /** One table's export for one business date, within a nightly run. */
 export interface LoadTableInput {
   table: string;
   businessDate: string;
   runId: string;
+  /** Who may approve a rollback if this load opens an incident. */
+  approvers: string[];
+  /** Set when an incident's roll-forward replays this load: that incident does not hold it back. */
+  repairOf?: string;
 }
 
 /** What happened to the table: loaded (with counts) or unchanged (this exact file is already loaded). */
 export interface LoadTableResult {
   table: string;
   businessDate: string;
-  status: 'loaded' | 'unchanged';
+  status: 'loaded' | 'unchanged' | 'deferred';
+  /** For a deferred load: the open incident holding the table back. */
+  heldBy?: string;
   loadId: string;
   fileName: string;
   rowsRead: number;
@@ -44,7 +53,15 @@ export async function loadTable(input: LoadTableInput): Promise<LoadTableResult>
     if (fetched.alreadyLoaded) {
       return { ...base, status: 'unchanged', rowsRead: 0, rowsRejected: 0, versionsInserted: 0, versionsClosed: 0, tombstones: 0 };
     }
+    const open = await openIncidentFor({ table });
+    const held = open && open.incidentId !== input.repairOf ? open : undefined;
     const validated = await validateExport({ table, businessDate, runId, fetched });
+    if (held) {
+      // Loading on top of a missing day would corrupt history: archive, validate, and leave it to the incident.
+      await recordDeferredLoad({ incidentId: held.incidentId, table, businessDate, loadId: fetched.loadId, archivePath: fetched.archivePath });
+      await getExternalWorkflowHandle(held.incidentId).signal(exportDeferredSignal, { businessDate, loadId: fetched.loadId });
+      return { ...base, status: 'deferred', heldBy: held.incidentId, rowsRead: validated.rowsRead, rowsRejected: validated.rowsRejected, versionsInserted: 0, versionsClosed: 0, tombstones: 0 };
+    }
     const load = { table, businessDate, loadId: fetched.loadId, fileName: fetched.fileName };
     const staged = await stageExport({ ...load, archivePath: fetched.archivePath });
     compensations.unshift(() => revertLoad({ table, loadId: load.loadId })); // publish may half-apply: revert covers it
@@ -75,6 +92,30 @@ export async function loadTable(input: LoadTableInput): Promise<LoadTableResult>
       details: failure.details,
       ...(fetched ? { fetched: { loadId: fetched.loadId, fileName: fetched.fileName, archivePath: fetched.archivePath, sha256: fetched.sha256 } } : {}),
     });
-    throw ApplicationFailure.create({ type: failure.type, message: `${failure.message} (quarantined in ${quarantined.dir})`, nonRetryable: true, details: [failure.details ?? null] });
+    await openIncidentWorkflow({
+      table,
+      businessDate,
+      errorType: failure.type,
+      message: failure.message,
+      ...(issuesOf(failure.details) ? { issues: issuesOf(failure.details) } : {}),
+      quarantineDir: quarantined.dir,
+      approvers: input.approvers,
+    });
+    throw ApplicationFailure.create({ type: failure.type, message: `${failure.message} (quarantined in ${quarantined.dir}; incident ${incidentWorkflowId(table, businessDate)})`, nonRetryable: true, details: [failure.details ?? null] });
   }
+}
+
+/** Starts incident-<table>-<date>, which outlives this run; a second failure of the same day finds it open. */
+async function openIncidentWorkflow(input: Parameters<typeof incident>[0]): Promise<void> {
+  try {
+    await startChild(incident, { workflowId: incidentWorkflowId(input.table, input.businessDate), args: [input], parentClosePolicy: ParentClosePolicy.ABANDON });
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+  }
+}
+
+/** The first rejected rows carried by a data error's details, if any. */
+function issuesOf(details: unknown): RowIssue[] | undefined {
+  const issues = (details as { issues?: unknown } | null | undefined)?.issues;
+  return Array.isArray(issues) ? (issues as RowIssue[]).slice(0, 100) : undefined;
 }

@@ -15,6 +15,8 @@ export interface NightlyRunInput {
   tables?: string[];
   /** Tables loaded at once (default 4). */
   maxParallel?: number;
+  /** Who may approve a rollback if a table's load opens an incident. */
+  approvers?: string[];
 }
 
 /** One table's line in the night's summary. */
@@ -50,7 +52,7 @@ export async function nightlyRun(input: NightlyRunInput): Promise<NightlySummary
   const { bookmark } = await beginRun({ runId, workflowId, businessDate, tablesTotal: tables.length });
   const outcomes = await mapWithConcurrency(tables, input.maxParallel ?? 4, async (table): Promise<TableOutcome> => {
     try {
-      return await executeChild(loadTable, { workflowId: `${workflowId}-${table}`, args: [{ table, businessDate, runId }] });
+      return await executeChild(loadTable, { workflowId: `${workflowId}-${table}`, args: [{ table, businessDate, runId, approvers: input.approvers ?? [] }] });
     } catch (error) {
       const failure = describeFailure(error);
       return { table, businessDate, status: 'failed', errorType: failure.type, message: failure.message };
@@ -58,7 +60,8 @@ export async function nightlyRun(input: NightlyRunInput): Promise<NightlySummary
   });
 
   const failed = outcomes.filter((o) => o.status === 'failed').length;
-  const status = failed === 0 ? 'ok' : failed === outcomes.length ? 'failed' : 'partial';
+  const deferred = outcomes.filter((o) => o.status === 'deferred').length;
+  const status = failed === outcomes.length ? 'failed' : failed + deferred === 0 ? 'ok' : 'partial';
   const summary: NightlySummary = { businessDate, runId, bookmark, status, tables: outcomes };
   await finishRun({ runId, status, tablesOk: outcomes.length - failed, tablesFailed: failed, summary });
   upsertSearchAttributes([{ key: etlStatusKey, value: status }]);

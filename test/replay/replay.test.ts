@@ -10,14 +10,15 @@ const historiesDir = fileURLToPath(new URL('./histories/', import.meta.url));
 /**
  * Recorded histories of real runs, replayed against today's workflow code: a change
  * that would break workflows already running in production fails here. Record new
- * ones with RECORD_HISTORIES=test/replay/histories npm test -- test/workflows/nightly.test.ts
+ * ones with RECORD_HISTORIES=test/replay/histories npm test -- test/workflows/nightly.test.ts test/workflows/bad-day.test.ts
  */
 describe('replay of recorded workflow histories', async () => {
   const files = (await readdir(historiesDir)).filter((f) => f.endsWith('.json')).sort();
 
-  it('has recorded histories of a nightly run and its table loads', () => {
+  it('has recorded histories of a nightly run, a table load and an incident repaired after approval', () => {
     expect(files.some((f) => /^nightly-\d{4}-\d{2}-\d{2}\.json$/.test(f))).toBe(true);
     expect(files.some((f) => /^nightly-\d{4}-\d{2}-\d{2}-[a-z_]+\.json$/.test(f))).toBe(true);
+    expect(files.some((f) => /^incident-[a-z_]+-\d{4}-\d{2}-\d{2}\.json$/.test(f))).toBe(true);
   });
 
   it.each(files)('replays %s deterministically', async (file) => {

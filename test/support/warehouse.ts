@@ -32,7 +32,7 @@ export interface IsolatedWarehouse {
  * Starts a local D1 service in a temporary directory (nightly loads write fixed table
  * names, so each test file gets its own warehouse) and connects to the run's Temporal.
  */
-export async function startIsolatedWarehouse(): Promise<IsolatedWarehouse> {
+export async function startIsolatedWarehouse(extraEnv: Record<string, string> = {}): Promise<IsolatedWarehouse> {
   const dir = await mkdtemp(join(tmpdir(), 'sodimo-wh-'));
   const service = await startLocalD1Service({ dataDir: join(dir, 'd1'), apiToken: randomBytes(16).toString('hex') });
   const base = testConfig();
@@ -47,6 +47,8 @@ export async function startIsolatedWarehouse(): Promise<IsolatedWarehouse> {
     WAREHOUSE_VAR_DIR: join(dir, 'var'),
     WAREHOUSE_NAS_DIR: join(dir, 'nas'),
     EXPORT_STABLE_MS: '0',
+    APPROVERS: 'paul',
+    ...extraEnv,
   };
   const config = testConfig(env);
   const connection = await Connection.connect({ address: config.temporal.address });

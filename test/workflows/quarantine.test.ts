@@ -7,8 +7,21 @@ import { exportFileName } from '../../contracts/types.ts';
 import { tableChecksum } from '../../client/checksum.ts';
 import { generateExports } from '../../generator/index.ts';
 import { runNight, startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
+import { parseMessage } from '../support/mail.ts';
+import { etlStatusKey } from '../../common/search-attributes.ts';
+import { approveRollbackSignal, incidentStateQuery, incidentWorkflowId } from '../../workflows/index.ts';
 
-const [day1, day2] = ['2026-06-01', '2026-06-02'];
+/** Polls `read` until `done` says so (workflow state moves asynchronously). */
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const [day1, day2, day3] = ['2026-06-01', '2026-06-02', '2026-06-03'];
 
 /** Rewrites one field of one data line of a Windows-1252 export, as a corrupt export would have it. */
 async function corruptField(path: string, line: number, column: number, value: string): Promise<string> {
@@ -21,13 +34,13 @@ async function corruptField(path: string, line: number, column: number, value: s
   return original;
 }
 
-describe('a bad file is quarantined and the previous day stays authoritative', () => {
+describe('a bad file is quarantined, an incident opens and holds the table back', () => {
   let warehouse: IsolatedWarehouse;
   let worker: Awaited<ReturnType<typeof startWorker>>;
 
   beforeAll(async () => {
     warehouse = await startIsolatedWarehouse();
-    await generateExports({ outDir: warehouse.inbox, from: day1, days: 2, scale: 1, seed: 5 });
+    await generateExports({ outDir: warehouse.inbox, from: day1, days: 3, scale: 1, seed: 5 });
     worker = await startWorker(warehouse.config);
   });
   afterAll(async () => {
@@ -74,4 +87,53 @@ describe('a bad file is quarantined and the previous day stays authoritative', (
     const [watermark] = await warehouse.d1.query<{ business_date: string }>('SELECT business_date FROM etl_watermarks WHERE table_name = ?', ['customers']);
     expect(watermark?.results[0]?.business_date).toBe(day1);
   });
+  it('opens one incident per quarantined table, recorded in D1, with the alert written as .eml when no SMTP is configured', async () => {
+    const handle = warehouse.client.workflow.getHandle(incidentWorkflowId('customers', day2));
+    const state = await until(() => handle.query(incidentStateQuery), (s) => s.alert !== 'pending');
+    expect(state).toMatchObject({ incidentId: `incident-customers-${day2}`, status: 'open', errorType: 'RowValidationFailed', alert: 'file', deferred: [], refusals: [] });
+    const description = await handle.describe();
+    expect(description.typedSearchAttributes.get(etlStatusKey)).toBe('incident-open');
+
+    const [incidents] = await warehouse.d1.query<{ incident_id: string; status: string; alert_via: string }>('SELECT incident_id, status, alert_via FROM etl_incidents ORDER BY incident_id');
+    expect(incidents?.results).toEqual([
+      { incident_id: `incident-customers-${day2}`, status: 'open', alert_via: 'file' },
+      { incident_id: `incident-stock-${day2}`, status: 'open', alert_via: expect.any(String) },
+    ]);
+    const mailDir = join(warehouse.dir, 'var', 'mail');
+    const eml = (await readdir(mailDir)).find((f) => f.includes('incident-customers'));
+    const mail = parseMessage(await readFile(join(mailDir, eml!), 'latin1'));
+    expect(mail.headers.subject).toBe(`[warehouse] customers ${day2}: RowValidationFailed — Some rows break the agreed format (a number, a date, a code or a required value)`);
+    expect(mail.text).toContain(`The warehouse still shows this table as of ${day1}`);
+    expect(mail.text).toContain('line 5, column PLAFOND_CREDIT: decimal comma expected, found a point (value "1500.00")');
+    expect(mail.text).toContain(`warehouse approve incident-customers-${day2} --by <your name> --mode rewind`);
+  });
+
+  it('defers the table on later nights while its incident is open; records refusals; an approval without a corrected file changes nothing', async () => {
+    const summary = await runNight(warehouse, day3);
+    const customers = summary.tables.find((t) => t.table === 'customers');
+    expect(customers).toMatchObject({ status: 'deferred', heldBy: `incident-customers-${day2}` });
+    expect(summary.status).toBe('partial');
+    const [watermark] = await warehouse.d1.query<{ business_date: string }>('SELECT business_date FROM etl_watermarks WHERE table_name = ?', ['customers']);
+    expect(watermark?.results[0]?.business_date).toBe(day1);
+    expect(summary.tables.find((t) => t.table === 'orders')?.status).toBe('loaded');
+    const customersAfterDay1 = await tableChecksum(warehouse.d1, contractFor('customers'));
+
+    const handle = warehouse.client.workflow.getHandle(incidentWorkflowId('customers', day2));
+    expect((await handle.query(incidentStateQuery)).deferred.map((d) => d.businessDate)).toEqual([day3]);
+
+    await handle.signal(approveRollbackSignal, { by: 'mallory', mode: 'rewind' });
+    await handle.signal(approveRollbackSignal, { by: 'paul', mode: 'rewind' });
+    // Approved before Sodiwin sent a corrected file: the replay of day 2 fails again, nothing is loaded, the incident stays open.
+    const state = await until(() => handle.query(incidentStateQuery), (s) => s.lastRepairError !== undefined);
+    expect(state).toMatchObject({ status: 'open', refusals: [{ by: 'mallory', mode: 'rewind', reason: 'mallory is not an approver (approvers: paul)' }] });
+    expect(state.approval).toBeUndefined();
+    expect(state.lastRepairError).toContain('RowValidationFailed');
+    expect(await tableChecksum(warehouse.d1, contractFor('customers'))).toEqual(customersAfterDay1);
+    const [decisions] = await warehouse.d1.query('SELECT decided_by, accepted, reason FROM etl_incident_decisions ORDER BY decision_id');
+    expect(decisions?.results).toEqual([
+      { decided_by: 'mallory', accepted: 0, reason: 'mallory is not an approver (approvers: paul)' },
+      { decided_by: 'paul', accepted: 1, reason: null },
+    ]);
+  });
 });
+

@@ -1,0 +1,89 @@
+import type { RowIssue } from '../common/errors.ts';
+
+/** Everything an alert says about one quarantined table. */
+export interface AlertFacts {
+  incidentId: string;
+  table: string;
+  businessDate: string;
+  errorType: string;
+  message: string;
+  /** The first rejected rows, when the problem is in the rows. */
+  issues?: RowIssue[];
+  /** The last business date whose data the table still shows, if any. */
+  authoritativeDate?: string;
+  quarantineDir: string;
+  workflowUrl: string;
+  from: string;
+  to: string[];
+}
+
+/** A message ready for nodemailer. */
+export interface AlertMessage {
+  messageId: string;
+  from: string;
+  to: string[];
+  subject: string;
+  text: string;
+}
+
+/** What each stable error type means, in words an operator can forward to Sodiwin. */
+const plainWords: Record<string, string> = {
+  ExportMissing: "Sodiwin's export file for this table did not arrive in the inbox.",
+  ExportIncomplete: 'The export file was still changing while it was being copied.',
+  EncodingMismatch: 'The file is not in the expected character encoding (Windows-1252), so accented letters would be wrong.',
+  Mojibake: 'Some text in the file has been converted between encodings twice (for example "Ã©" instead of "é").',
+  CsvMalformed: 'The file is not valid CSV (for example an unbalanced quote or a truncated last line).',
+  CsvHeaderMismatch: "The file's header row does not match the agreed list of columns.",
+  EmptyExport: 'The file is empty.',
+  RowValidationFailed: 'Some rows break the agreed format (a number, a date, a code or a required value).',
+  DuplicateKey: 'The same key appears on more than one row.',
+  CountMismatch: 'The rows loaded do not add up to the rows in the file.',
+  ControlTotalMismatch: 'The totals loaded do not equal the totals of the file.',
+  OutOfOrderLoad: 'A later day is already loaded for this table; an earlier day needs a re-check.',
+};
+
+/**
+ * The alert to Paul for one incident: the subject names the table, the date and the
+ * problem; the body says it in plain words, lists the first rejected rows with line
+ * numbers, where the file is, the Web UI link and the exact approve command. Pure.
+ */
+export function composeAlert(facts: AlertFacts): AlertMessage {
+  const headline = plainWords[facts.errorType] ?? 'The load did not reconcile.';
+  const still = facts.authoritativeDate
+    ? `The warehouse still shows this table as of ${facts.authoritativeDate}; nothing from the bad file was kept.`
+    : 'Nothing from the bad file was kept; this table has no earlier data in the warehouse.';
+  const lines = [
+    `The nightly load of table ${facts.table} for business date ${facts.businessDate} was stopped and the file set aside.`,
+    still,
+    '',
+    `What is wrong: ${headline}`,
+    `Detail (${facts.errorType}): ${facts.message}`,
+  ];
+  const issues = facts.issues ?? [];
+  if (issues.length > 0) {
+    lines.push('', `First rejected rows (${issues.length > 10 ? 'first 10 of ' : ''}${issues.length}):`);
+    for (const issue of issues.slice(0, 10)) {
+      const where = [`line ${issue.line}`, issue.column ? `column ${issue.column}` : undefined].filter(Boolean).join(', ');
+      lines.push(`  - ${where}: ${issue.rule}${issue.value !== undefined ? ` (value "${issue.value}")` : ''}`);
+    }
+  }
+  lines.push(
+    '',
+    `Quarantined file and reason: ${facts.quarantineDir}`,
+    `Workflow in the Temporal Web UI: ${facts.workflowUrl}`,
+    '',
+    'Later nights keep fetching and archiving this table but do not load it until this is repaired.',
+    'Once Sodiwin has sent a corrected export, an approver runs:',
+    '',
+    `  warehouse approve ${facts.incidentId} --by <your name> --mode rewind`,
+    '',
+    '(--mode time-travel restores the whole warehouse to the bookmark taken before the bad night, then replays every table.)',
+  );
+  return {
+    messageId: `<${facts.incidentId}@sodimo-warehouse>`,
+    from: facts.from,
+    to: facts.to,
+    subject: `[warehouse] ${facts.table} ${facts.businessDate}: ${facts.errorType} — ${headline.replace(/\.$/, '')}`,
+    text: `${lines.join('\n')}\n`,
+  };
+}

@@ -1,0 +1,97 @@
+import { log } from '@temporalio/activity';
+import type { RowIssue } from '../common/errors.ts';
+import type { D1Client } from '../d1/client.ts';
+import type { AlertDeps, AlertDelivery } from './alert.ts';
+import { createAlertActivities } from './alert.ts';
+import { composeAlert } from './alert-message.ts';
+
+/** What incident bookkeeping needs. */
+export interface IncidentDeps extends AlertDeps {
+  d1: Pick<D1Client, 'query'>;
+  mail: AlertDeps['mail'] & { from: string; to: string[] };
+  /** To link alerts to the Temporal Web UI. */
+  temporalUi: { url: string; namespace: string };
+}
+
+/** A quarantined table's incident. */
+export interface IncidentFacts {
+  incidentId: string;
+  table: string;
+  businessDate: string;
+  errorType: string;
+  message: string;
+  issues?: RowIssue[];
+  quarantineDir: string;
+}
+
+/** An approveRollback decision to record. */
+export interface IncidentDecision {
+  incidentId: string;
+  by: string;
+  mode: string;
+  accepted: boolean;
+  reason?: string;
+}
+
+/** Incidents in D1 (etl_incidents, decisions, deferred loads) and the alert to Paul. */
+export const createIncidentActivities = (deps: IncidentDeps) => {
+  const { sendAlert } = createAlertActivities(deps);
+  return {
+    /** Records the incident as open (once), whatever happens to the alert afterwards. */
+    async openIncident(facts: IncidentFacts & { workflowId: string }): Promise<void> {
+      await deps.d1.query(
+        `INSERT INTO etl_incidents (incident_id, table_name, business_date, status, error_type, error_detail, workflow_id, opened_at, quarantine_dir)
+         VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?) ON CONFLICT (incident_id) DO NOTHING`,
+        [facts.incidentId, facts.table, facts.businessDate, facts.errorType, facts.message, facts.workflowId, new Date().toISOString(), facts.quarantineDir],
+      );
+      log.warn('incident opened', { incidentId: facts.incidentId, table: facts.table, businessDate: facts.businessDate, errorType: facts.errorType });
+    },
+
+    /** Composes and sends the alert (retried by the activity policy while SMTP is down), then notes it. */
+    async alertIncident(facts: IncidentFacts & { workflowId: string }): Promise<AlertDelivery> {
+      const [watermark] = await deps.d1.query<{ business_date: string }>('SELECT business_date FROM etl_watermarks WHERE table_name = ?', [facts.table]);
+      const workflowUrl = `${deps.temporalUi.url}/namespaces/${encodeURIComponent(deps.temporalUi.namespace)}/workflows/${encodeURIComponent(facts.workflowId)}`;
+      const message = composeAlert({ ...facts, authoritativeDate: watermark?.results[0]?.business_date, workflowUrl, from: deps.mail.from, to: deps.mail.to });
+      const delivery = await sendAlert(message);
+      await deps.d1.query('UPDATE etl_incidents SET alert_via = ?, alert_sent_at = ? WHERE incident_id = ?', [delivery.via, new Date().toISOString(), facts.incidentId]);
+      return delivery;
+    },
+
+    /** Records an approveRollback decision; an accepted one marks the incident approved. */
+    async recordIncidentDecision(decision: IncidentDecision): Promise<void> {
+      const now = new Date().toISOString();
+      await deps.d1.query('INSERT INTO etl_incident_decisions (incident_id, decided_by, mode, accepted, reason, decided_at) VALUES (?, ?, ?, ?, ?, ?)', [
+        decision.incidentId,
+        decision.by,
+        decision.mode,
+        decision.accepted ? 1 : 0,
+        decision.reason ?? null,
+        now,
+      ]);
+      if (decision.accepted) {
+        await deps.d1.query("UPDATE etl_incidents SET status = 'approved', approved_by = ?, rollback_mode = ? WHERE incident_id = ?", [decision.by, decision.mode, decision.incidentId]);
+      }
+      log.info('incident decision recorded', { ...decision });
+    },
+
+    /** The open incident holding a table back, if any. */
+    async openIncidentFor(input: { table: string }): Promise<{ incidentId: string; businessDate: string } | undefined> {
+      const [open] = await deps.d1.query<{ incident_id: string; business_date: string }>(
+        "SELECT incident_id, business_date FROM etl_incidents WHERE table_name = ? AND status IN ('open', 'approved') ORDER BY business_date LIMIT 1",
+        [input.table],
+      );
+      const row = open?.results[0];
+      return row ? { incidentId: row.incident_id, businessDate: row.business_date } : undefined;
+    },
+
+    /** Notes a validated, archived export that an open incident holds back. */
+    async recordDeferredLoad(input: { incidentId: string; table: string; businessDate: string; loadId: string; archivePath: string }): Promise<void> {
+      await deps.d1.query(
+        `INSERT INTO etl_deferred_loads (incident_id, table_name, business_date, load_id, archive_path, deferred_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (incident_id, business_date) DO UPDATE SET load_id = excluded.load_id, archive_path = excluded.archive_path, deferred_at = excluded.deferred_at`,
+        [input.incidentId, input.table, input.businessDate, input.loadId, input.archivePath, new Date().toISOString()],
+      );
+      await deps.d1.query("UPDATE etl_loads SET status = 'deferred' WHERE load_id = ?", [input.loadId]);
+    },
+  };
+};

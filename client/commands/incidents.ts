@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { createD1Client } from '../../d1/client.ts';
+import type { Config } from '../../worker/config.ts';
+import { UserError } from '../cli-support.ts';
+import { formatTable } from '../format-table.ts';
+import { connectClient, workflowUiLink } from '../temporal-client.ts';
+import { incidentStateQuery, type IncidentState } from '../../workflows/index.ts';
+
+interface IncidentRow {
+  incident_id: string;
+  table_name: string;
+  business_date: string;
+  status: string;
+  error_type: string | null;
+  error_detail: string | null;
+  opened_at: string;
+  closed_at: string | null;
+  approved_by: string | null;
+  rollback_mode: string | null;
+  alert_via: string | null;
+  quarantine_dir: string | null;
+}
+
+/** `warehouse incidents [--json]`: open and recent incidents, with what each open one holds back. */
+export function registerIncidents(program: Command, loadConfig: () => Config): void {
+  program
+    .command('incidents')
+    .description('open and recent incidents: table, date, problem, alert, deferred days, approval')
+    .option('--json', 'print as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const config = loadConfig();
+      const d1 = createD1Client(config.d1);
+      const [schema] = await d1.query<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'etl_incidents'");
+      if (!schema?.results[0]?.n) throw new UserError('the warehouse has no control schema yet: no nightly run has started');
+      const [result] = await d1.query<IncidentRow>(
+        "SELECT * FROM etl_incidents ORDER BY CASE WHEN status IN ('open', 'approved') THEN 0 ELSE 1 END, opened_at DESC LIMIT 50",
+      );
+      const rows = result?.results ?? [];
+      const { client, connection } = await connectClient(config);
+      try {
+        const incidents = [];
+        for (const row of rows) {
+          let state: IncidentState | undefined;
+          if (row.status !== 'resolved') state = await client.workflow.getHandle(row.incident_id).query(incidentStateQuery).catch(() => undefined);
+          incidents.push({ ...row, state, link: workflowUiLink(config, row.incident_id) });
+        }
+        if (options.json) return console.log(JSON.stringify(incidents, null, 2));
+        if (incidents.length === 0) return console.log('no incidents');
+        console.log(
+          formatTable(
+            ['incident', 'status', 'problem', 'alert', 'deferred', 'approved by'],
+            incidents.map((i) => [
+              i.incident_id,
+              i.state?.status ?? i.status,
+              `${i.error_type ?? ''}: ${(i.error_detail ?? '').slice(0, 70)}`,
+              i.alert_via ?? 'pending',
+              i.state?.deferred.map((d) => d.businessDate).join(' ') ?? '',
+              i.approved_by ? `${i.approved_by} (${i.rollback_mode})` : '',
+            ]),
+          ),
+        );
+        for (const i of incidents.filter((x) => x.state?.lastRepairError)) console.log(`\n${i.incident_id}: last repair failed: ${i.state!.lastRepairError}`);
+      } finally {
+        await connection.close();
+      }
+    });
+}

@@ -1,0 +1,86 @@
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import iconv from 'iconv-lite';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { contractFor } from '../../contracts/index.ts';
+import { exportFileName } from '../../contracts/types.ts';
+import { generateExports } from '../../generator/index.ts';
+import { incidentStateQuery, incidentWorkflowId, type IncidentState, type RollbackMode } from '../../workflows/index.ts';
+import { runWarehouse } from '../support/cli.ts';
+import { saveHistories } from '../support/histories.ts';
+import { allChecksums, runNight, startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
+
+const days = ['2026-08-03', '2026-08-04', '2026-08-05', '2026-08-06', '2026-08-07'];
+const badDay = days[2]!;
+const ordersFile = exportFileName(contractFor('orders'), badDay);
+
+/** A warehouse with its own worker, fed the same generated exports. */
+async function warehouseWithWorker(source: string) {
+  const warehouse = await startIsolatedWarehouse();
+  await generateExports({ outDir: warehouse.inbox, from: days[0]!, days: days.length, scale: 1, seed: 13 });
+  const worker = await startWorker(warehouse.config);
+  return { warehouse, worker, source };
+}
+
+/**
+ * Day 3's orders file is corrupt; days 4 and 5 arrive; then the corrected day 3 arrives;
+ * an unauthorised approval is refused; Paul approves. The warehouse must end exactly as a
+ * clean five-day run over the corrected files.
+ */
+async function badWeek(warehouse: IsolatedWarehouse, mode: RollbackMode): Promise<IncidentState> {
+  const path = join(warehouse.inbox, ordersFile);
+  await copyFile(path, `${path}.good`);
+  const text = iconv.decode(await readFile(path), 'win1252');
+  await writeFile(path, iconv.encode(text.replace(/;VALIDEE;/, ';EN_ATTENTE;'), 'win1252')); // an unknown status on one line
+
+  for (const day of days) {
+    const summary = await runNight(warehouse, day);
+    const orders = summary.tables.find((t) => t.table === 'orders');
+    expect(orders?.status, `orders on ${day}`).toBe(day === badDay ? 'failed' : day > badDay ? 'deferred' : 'loaded');
+  }
+  await copyFile(`${path}.good`, path); // Sodiwin sends the corrected export
+
+  const incidentId = incidentWorkflowId('orders', badDay);
+  const listed = await runWarehouse(['incidents', '--json'], warehouse.env);
+  expect(listed.code, listed.stderr).toBe(0);
+  expect(JSON.parse(listed.stdout)).toMatchObject([{ incident_id: incidentId, status: 'open', error_type: 'RowValidationFailed', state: { deferred: [{ businessDate: days[3] }, { businessDate: days[4] }] } }]);
+
+  const intern = await runWarehouse(['approve', incidentId, '--by', 'intern', '--mode', mode], warehouse.env);
+  expect(intern.code).toBe(1);
+  expect(intern.stderr).toContain('refused: intern is not an approver (approvers: paul)');
+  const paul = await runWarehouse(['approve', incidentId, '--by', 'paul', '--mode', mode, '--wait'], warehouse.env);
+  expect(paul.code, paul.stderr).toBe(0);
+  expect(paul.stdout).toContain(`accepted: paul approved the ${mode} repair of ${incidentId}`);
+  expect(paul.stdout).toContain(`resolved: replayed ${days.slice(2).join(', ')}`);
+  if (process.env.RECORD_HISTORIES && mode === 'rewind') await saveHistories(inject('temporal'), [incidentId], process.env.RECORD_HISTORIES);
+  return warehouse.client.workflow.getHandle(incidentId).query(incidentStateQuery);
+}
+
+describe('a bad day, repaired after approval, ends as if it had never happened', () => {
+  let clean: Awaited<ReturnType<typeof warehouseWithWorker>>;
+  let rewind: Awaited<ReturnType<typeof warehouseWithWorker>>;
+  let timeTravel: Awaited<ReturnType<typeof warehouseWithWorker>>;
+
+  beforeAll(async () => {
+    [clean, rewind, timeTravel] = await Promise.all([warehouseWithWorker('clean'), warehouseWithWorker('rewind'), warehouseWithWorker('time-travel')]);
+    for (const day of days) expect((await runNight(clean.warehouse, day)).status).toBe('ok');
+  });
+  afterAll(async () => {
+    for (const w of [clean, rewind, timeTravel]) {
+      await w?.worker.stop();
+      await w?.warehouse.close();
+    }
+  });
+
+  it.each(['rewind', 'time-travel'] as const)('%s: refuses the intern, replays the corrected day 3 and the deferred days 4 and 5', async (mode) => {
+    const { warehouse } = mode === 'rewind' ? rewind : timeTravel;
+    const state = await badWeek(warehouse, mode);
+    expect(state.lastRepairError).toBeUndefined();
+    expect(state).toMatchObject({ status: 'resolved', approval: { by: 'paul', mode }, replayed: days.slice(2) });
+    expect(state.refusals).toEqual([{ by: 'intern', mode, reason: 'intern is not an approver (approvers: paul)' }]);
+    expect(state.deferred.map((d) => d.businessDate)).toEqual(days.slice(3));
+    expect(await allChecksums(warehouse.d1)).toEqual(await allChecksums(clean.warehouse.d1));
+    const [incident] = await warehouse.d1.query('SELECT status, approved_by, rollback_mode FROM etl_incidents');
+    expect(incident?.results).toEqual([{ status: 'resolved', approved_by: 'paul', rollback_mode: mode }]);
+  }, 300_000);
+});
