@@ -1,4 +1,5 @@
 import { log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { contractFor } from '../contracts/index.ts';
 import type { D1Client } from '../d1/client.ts';
 import { clearStageStatements, revertLoadStatements } from '../history/revert.ts';
@@ -70,6 +71,21 @@ export const createRepairActivities = (deps: RepairDeps) => ({
   async restoreWarehouse(input: { bookmark: string }): Promise<void> {
     const result = await deps.d1.restore({ bookmark: input.bookmark });
     log.warn('warehouse restored', { bookmark: input.bookmark, previousBookmark: result.previousBookmark });
+  },
+
+  /**
+   * For `warehouse rollback --to T`: the bookmark taken before the last nightly run that
+   * started at or before T, and every load started since then (what the restore undoes).
+   */
+  async rollbackPoint(input: { instant: string }): Promise<{ bookmark: string; takenAt: string; replay: ReplayItem[] }> {
+    const [point] = await deps.d1.query<{ bookmark: string; taken_at: string }>('SELECT bookmark, taken_at FROM etl_bookmarks WHERE taken_at <= ? ORDER BY taken_at DESC LIMIT 1', [input.instant]);
+    const found = point?.results[0];
+    if (!found) throw ApplicationFailure.create({ type: 'NoRollbackPoint', message: `no nightly run started at or before ${input.instant}: nothing to roll back to`, nonRetryable: true });
+    const [loads] = await deps.d1.query<{ table_name: string; business_date: string }>(
+      "SELECT DISTINCT table_name, business_date FROM etl_loads WHERE started_at >= ? AND status IN ('verified', 'deferred', 'quarantined') ORDER BY business_date, table_name",
+      [found.taken_at],
+    );
+    return { bookmark: found.bookmark, takenAt: found.taken_at, replay: (loads?.results ?? []).map((l) => ({ table: l.table_name, businessDate: l.business_date })) };
   },
 
   /** Marks an incident resolved once its roll-forward has loaded every day. */

@@ -10,6 +10,7 @@ import { registerDev } from './commands/dev.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerIncidents } from './commands/incidents.ts';
 import { registerQuery } from './commands/query.ts';
+import { registerRollback } from './commands/rollback.ts';
 import { registerRun } from './commands/run.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerWorker } from './commands/worker.ts';
@@ -35,6 +36,7 @@ registerChecksum(program, getConfig);
 registerQuery(program, getConfig);
 registerIncidents(program, getConfig);
 registerApprove(program, getConfig);
+registerRollback(program, getConfig);
 
 try {
   await program.parseAsync(process.argv);

@@ -3,6 +3,8 @@ export { warehouseProbe } from './probe.ts';
 export { loadTable } from './load-table.ts';
 export { nightlyRun } from './nightly-run.ts';
 export { incident } from './incident.ts';
+export { manualRollback } from './manual-rollback.ts';
 export type { LoadTableInput, LoadTableResult } from './load-table.ts';
 export type { NightlyRunInput, NightlySummary, TableOutcome } from './nightly-run.ts';
 export { approveRollbackSignal, incidentStateQuery, incidentWorkflowId, type ApproveRollback, type IncidentState, type RollbackMode } from './incident.ts';
+export type { ManualRollbackInput, ManualRollbackResult } from './manual-rollback.ts';

@@ -83,4 +83,22 @@ describe('a bad day, repaired after approval, ends as if it had never happened',
     const [incident] = await warehouse.d1.query('SELECT status, approved_by, rollback_mode FROM etl_incidents');
     expect(incident?.results).toEqual([{ status: 'resolved', approved_by: 'paul', rollback_mode: mode }]);
   }, 300_000);
+  it('warehouse rollback --to restores the whole warehouse to before a night and replays every load since', async () => {
+    const { warehouse } = clean;
+    const before = await allChecksums(warehouse.d1);
+    const [night3] = await warehouse.d1.query<{ taken_at: string }>('SELECT taken_at FROM etl_bookmarks WHERE business_date = ?', [badDay]);
+    const to = night3!.results[0]!.taken_at;
+
+    const refused = await runWarehouse(['rollback', '--to', to, '--by', 'mallory'], warehouse.env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('refused: mallory is not an approver (approvers: paul)');
+
+    const rollback = await runWarehouse(['rollback', '--to', to, '--by', 'paul'], warehouse.env);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(rollback.stdout).toContain(`replayed 39 loads: ${days.slice(2).join(', ')}`);
+    // The restore undid the runs of nights 3 to 5 (their etl_runs rows are gone); the replay rebuilt the same history.
+    const [runs] = await warehouse.d1.query<{ business_date: string }>('SELECT business_date FROM etl_runs ORDER BY business_date');
+    expect(runs?.results.map((r) => r.business_date)).toEqual(days.slice(0, 2));
+    expect(await allChecksums(warehouse.d1)).toEqual(before);
+  }, 300_000);
 });
