@@ -29,16 +29,19 @@ export interface AlertMessage {
 /** What each stable error type means, in words an operator can forward to Sodiwin. */
 const plainWords: Record<string, string> = {
   ExportMissing: "Sodiwin's export file for this table did not arrive in the inbox.",
-  ExportIncomplete: 'The export file was still changing while it was being copied.',
-  EncodingMismatch: 'The file is not in the expected character encoding (Windows-1252), so accented letters would be wrong.',
+  ExportIncomplete: 'The export file is incomplete: it was still being written at the deadline, or its last line is cut short.',
+  NotCsv: 'The file is not a CSV text file at all (for example a compressed or binary file under a .csv name).',
+  ManifestMismatch: "The file does not match Sodiwin's manifest for the night (row count or checksum): it is not the file Sodiwin meant to send.",
+  EncodingMismatch: 'The file is not in the agreed character encoding, so accented letters would be wrong.',
   Mojibake: 'Some text in the file has been converted between encodings twice (for example "Ã©" instead of "é").',
-  CsvMalformed: 'The file is not valid CSV (for example an unbalanced quote or a truncated last line).',
+  CsvMalformed: 'The file is not valid CSV (for example an unbalanced quote).',
   CsvHeaderMismatch: "The file's header row does not match the agreed list of columns.",
-  EmptyExport: 'The file is empty.',
+  EmptyExport: 'The file is empty, or holds only its header where a full list of rows was expected.',
   RowValidationFailed: 'Some rows break the agreed format (a number, a date, a code or a required value).',
   DuplicateKey: 'The same key appears on more than one row.',
   CountMismatch: 'The rows loaded do not add up to the rows in the file.',
-  ControlTotalMismatch: 'The totals loaded do not equal the totals of the file.',
+  ControlTotalMismatch: "The file's totals do not equal the control totals announced for it, or the totals loaded do not equal the file's.",
+  SnapshotShrank: 'The full list is implausibly shorter than the day before (rows would be marked as deleted).',
   OutOfOrderLoad: 'A later day is already loaded for this table; an earlier day needs a re-check.',
 };
 

@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import { parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import iconv from 'iconv-lite';
 import { ApplicationFailure } from '@temporalio/common';
 import { etlFailure, type EtlErrorDetails, type RowIssue } from '../common/errors.ts';
@@ -23,6 +24,8 @@ export interface ExportScan {
 /** How to scan one export file. */
 export interface ScanOptions {
   path: string;
+  /** The export's own name (e.g. `CLIENTS_20260302.csv`), for messages; default: the path's base name. */
+  fileName?: string;
   contract: TableContract;
   dialect: Dialect;
   businessDate: string;
@@ -42,7 +45,7 @@ const controlCharacter = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
  */
 export async function scanExport(options: ScanOptions): Promise<ExportScan> {
   const { contract, dialect, businessDate } = options;
-  const file = basename(options.path);
+  const file = options.fileName ?? basename(options.path);
   const where: EtlErrorDetails = { table: contract.table, businessDate, file };
   const maxIssues = options.maxIssues ?? 100;
   const validate = rowValidatorFor(contract);
@@ -50,15 +53,32 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
   const totals = new Map(contract.controlTotals.map((name) => [name, 0n]));
   const scales = new Map(contract.columns.map((c) => [c.name, c.type.kind === 'decimal' ? c.type.scale : 0]));
   const scan: ExportScan = { rowsRead: 0, rowsValid: 0, rowsRejected: 0, issues: [], controlTotals: {} };
-  const encoding = new EncodingProbe();
+  const encoding = new ByteProbe(where);
   let sawHeader = false;
+  let headerChecked = false;
+  let lastLine = 0;
   // Text that reads like UTF-8 seen through Windows-1252: a UTF-8 file (known only at the end) or real mojibake.
   let firstMojibake: { line: number; column: string; value: string } | undefined;
 
-  const parser = parse({ delimiter: dialect.delimiter, quote: dialect.quote, relax_column_count: true, info: true, skip_empty_lines: false, bom: false });
+  // A UTF-8 byte-order mark is tolerated in a UTF-8 export and refused in a Windows-1252 one (checkHeader).
+  // The parser runs ahead of the row checks: the last line it finished, to place an unclosed quote.
+  let lastParsedLine = 0;
+  const parser = parse({
+    delimiter: dialect.delimiter,
+    quote: dialect.quote,
+    relax_column_count: true,
+    info: true,
+    skip_empty_lines: false,
+    bom: dialect.encoding === 'utf-8',
+    on_record: (record, context) => {
+      lastParsedLine = context.lines;
+      return record;
+    },
+  });
   const consume = new Transform({
     objectMode: true,
     transform: (chunk: { record: string[]; info: { lines: number } }, _enc, done) => {
+      lastLine = chunk.info.lines;
       handleRecord(chunk.record, chunk.info.lines).then(() => done(), done);
     },
   });
@@ -66,13 +86,16 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
   async function handleRecord(record: string[], line: number): Promise<void> {
     if (!sawHeader) {
       sawHeader = true;
-      return checkHeader(record, line);
+      checkHeader(record, line);
+      headerChecked = true;
+      return;
     }
     if (record.length === 1 && record[0] === '') return; // a blank line (e.g. the final CRLF)
     scan.rowsRead += 1;
     if (record.length !== expectedHeader.length) {
       return reject([{ line, rule: `expected ${expectedHeader.length} fields, found ${record.length}` }]);
     }
+    if (record.join('\u0000') === expectedHeader.join('\u0000')) return reject([{ line, rule: 'the header row is repeated inside the file (two exports joined?)' }]);
     const raw: Record<string, string> = {};
     const problems: RowIssue[] = [];
     record.forEach((value, i) => {
@@ -113,13 +136,17 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
     await pipeline(createReadStream(options.path), encoding, iconv.decodeStream(dialect.encoding === 'windows-1252' ? 'win1252' : 'utf8'), parser, consume);
   } catch (error) {
     if (isApplicationFailure(error)) throw error;
-    const csv = error as { code?: string; lines?: number; message?: string };
-    if (csv.code?.startsWith('CSV_')) {
-      throw etlFailure('CsvMalformed', `the CSV cannot be parsed: ${csv.message ?? csv.code}`, { ...where, ...(csv.lines ? { line: csv.lines } : {}), rule: csv.code });
-    }
-    throw error;
+    if (!(error instanceof CsvError)) throw error;
+    // The parser may fail on line 2 before the header was checked: a wrong header is the clearer reason.
+    if (!headerChecked) checkHeader(await firstLineFields(options.path, dialect), 1);
+    const line = error.code === 'CSV_QUOTE_NOT_CLOSED' ? lastParsedLine + 1 : typeof error.lines === 'number' ? error.lines : undefined;
+    const problem = error.code === 'CSV_QUOTE_NOT_CLOSED' ? `a quote opened on line ${line} is never closed` : error.message;
+    throw etlFailure('CsvMalformed', `the CSV cannot be parsed: ${problem}`, { ...where, ...(line ? { line } : {}), rule: error.code });
   }
   if (!sawHeader) throw etlFailure('EmptyExport', 'the file is empty (no header row)', where);
+  if (!encoding.endsWithLineBreak()) {
+    throw etlFailure('ExportIncomplete', 'the last line has no line ending: the file was cut short', { ...where, line: lastLine, rule: `every line ends with ${JSON.stringify(dialect.recordDelimiter)}` });
+  }
   if (dialect.encoding === 'windows-1252' && encoding.looksLikeUtf8()) {
     throw etlFailure('EncodingMismatch', 'the file is UTF-8 but the contract declares Windows-1252 (accents would be garbled)', where);
   }
@@ -128,12 +155,29 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
   return scan;
 }
 
-/** Watches the raw bytes: a file whose every non-ASCII byte forms valid UTF-8 is UTF-8. */
-class EncodingProbe extends Transform {
+/**
+ * Watches the raw bytes on their way to the decoder: refuses a file that is not text at
+ * all (compressed, or binary with NUL bytes before the header ends), tells whether every
+ * non-ASCII byte forms valid UTF-8, and remembers whether the file ends with a line break.
+ */
+class ByteProbe extends Transform {
+  readonly #where: EtlErrorDetails;
   #decoder = new TextDecoder('utf-8', { fatal: true });
+  #sniffed = false;
   #sawNonAscii = false;
   #validUtf8 = true;
+  #lastByte: number | undefined;
+  constructor(where: EtlErrorDetails) {
+    super();
+    this.#where = where;
+  }
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null, data?: Buffer) => void): void {
+    if (chunk.length === 0) return done(null, chunk);
+    if (!this.#sniffed) {
+      this.#sniffed = true;
+      const notText = notTextReason(chunk);
+      if (notText) return done(etlFailure('NotCsv', `the file is ${notText}, not a CSV export`, { ...this.#where, line: 1, value: hexPrefix(chunk), rule: 'a CSV text file' }));
+    }
     if (this.#validUtf8) {
       if (!this.#sawNonAscii && chunk.some((b) => b >= 0x80)) this.#sawNonAscii = true;
       try {
@@ -142,11 +186,49 @@ class EncodingProbe extends Transform {
         this.#validUtf8 = false;
       }
     }
+    this.#lastByte = chunk[chunk.length - 1];
     done(null, chunk);
   }
   looksLikeUtf8(): boolean {
     return this.#sawNonAscii && this.#validUtf8;
   }
+  /** True for an empty file or one whose last byte is a line feed. */
+  endsWithLineBreak(): boolean {
+    return this.#lastByte === undefined || this.#lastByte === 0x0a;
+  }
+}
+
+/** Why the first bytes of a file cannot be a CSV export, or undefined when they can. */
+function notTextReason(head: Buffer): string | undefined {
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip-compressed (it starts with the gzip signature 1f 8b)';
+  if (head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) return 'a ZIP archive (it starts with "PK")';
+  const headerEnd = head.indexOf(0x0a);
+  const header = head.subarray(0, headerEnd < 0 ? Math.min(head.length, 4096) : headerEnd);
+  if (header.includes(0x00)) return 'binary data (NUL bytes where the header row should be)';
+  // Text has a stray control byte at most; binary data has one byte in eight or so.
+  const sample = head.subarray(0, 4096);
+  const controlBytes = sample.filter((b) => (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f).length;
+  if (controlBytes > sample.length * 0.05) return `binary data (${controlBytes} control bytes in its first ${sample.length} bytes)`;
+  return undefined;
+}
+
+/** The header line's fields, read straight from the file (headers are never quoted). */
+async function firstLineFields(path: string, dialect: Dialect): Promise<string[]> {
+  const file = await open(path);
+  try {
+    const { buffer, bytesRead } = await file.read({ buffer: Buffer.alloc(64 * 1024), position: 0 });
+    const head = buffer.subarray(0, bytesRead);
+    const end = head.indexOf(0x0a);
+    const text = iconv.decode(head.subarray(0, end < 0 ? head.length : end), dialect.encoding === 'windows-1252' ? 'win1252' : 'utf8');
+    return text.replace(/\r$/, '').split(dialect.delimiter);
+  } finally {
+    await file.close();
+  }
+}
+
+/** The first bytes of a file in hex, for the error report. */
+function hexPrefix(chunk: Buffer): string {
+  return [...chunk.subarray(0, 16)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
 }
 
 /** A normalised numeric value as an integer at `scale` decimals (exact sums). */

@@ -6,9 +6,11 @@ import { pipeline } from 'node:stream/promises';
 import { log } from '@temporalio/activity';
 import { whileHeartbeating } from './keep-alive.ts';
 import { etlFailure } from '../common/errors.ts';
+import { exportDeadline } from '../common/export-deadline.ts';
 import { contractFor } from '../contracts/index.ts';
-import { exportFileName } from '../contracts/types.ts';
+import { exportFileName, type Dialect } from '../contracts/types.ts';
 import type { D1Client } from '../d1/client.ts';
+import { manifestEntryFor, type ManifestEntry } from './manifest.ts';
 import { archivePathFor, loadIdFor, type NasLayout } from './nas.ts';
 
 /** What fetching needs. */
@@ -17,6 +19,11 @@ export interface FetchDeps {
   nas: NasLayout;
   /** A file must keep the same size this long before it is taken (Sodiwin may still be writing it). */
   stableForMs: number;
+  /** Until when a night's export may still arrive or grow: the day after the business date at this local time. */
+  exportDeadline: { timeOfDay: string; timeZone: string };
+  /** How often to look again for a file that has not arrived yet. */
+  pollMs: number;
+  dialect: Dialect;
 }
 
 /** Which export to fetch. */
@@ -34,9 +41,15 @@ export interface FetchedExport {
   loadId: string;
   /** True when a load of this same file (same sha256) for this date is already verified: nothing to do. */
   alreadyLoaded: boolean;
+  /** What Sodiwin's manifest announces for the file, when there is one (validate checks rows and totals). */
+  manifest?: ManifestEntry;
 }
 
-/** fetch: find the table's file for the date in the inbox, wait until it is complete, archive it by checksum. */
+/**
+ * fetch: find the table's file for the date in the inbox and wait until it is complete
+ * (its size stable), at most until the export deadline; archive it by checksum, with
+ * what the night's manifest announces for it, if Sodiwin wrote one (validate checks it).
+ */
 export const createFetchActivities = (deps: FetchDeps) => ({
   fetchExport(input: FetchInput): Promise<FetchedExport> {
     return whileHeartbeating(async () => {
@@ -45,10 +58,22 @@ export const createFetchActivities = (deps: FetchDeps) => ({
       const source = join(deps.nas.inbox, fileName);
       const details = { table: input.table, businessDate: input.businessDate, file: fileName };
 
-      const bytes = await waitUntilStable(source, deps.stableForMs);
-      if (bytes === undefined) throw etlFailure('ExportMissing', `no export file ${fileName} in ${deps.nas.inbox}`, details);
+      const deadline = exportDeadline(input.businessDate, deps.exportDeadline.timeOfDay, deps.exportDeadline.timeZone);
+      const arrival = await waitForCompleteFile(source, deadline, deps);
+      if (arrival.state === 'missing') {
+        throw etlFailure('ExportMissing', `no export file ${fileName} in ${deps.nas.inbox} at the deadline (${deadline.toISOString()})`, { ...details, rule: 'export deadline' });
+      }
+      if (arrival.state === 'growing') {
+        throw etlFailure('ExportIncomplete', `the file was still being written at the deadline (${deadline.toISOString()}): ${arrival.from} bytes, then ${arrival.to} bytes ${deps.stableForMs} ms later`, {
+          ...details,
+          value: String(arrival.to),
+          rule: 'size stable before the deadline',
+        });
+      }
+      const bytes = arrival.bytes;
 
       const sha256 = await sha256Of(source);
+      const manifest = await manifestEntryFor({ inbox: deps.nas.inbox, businessDate: input.businessDate, contract, fileName, dialect: deps.dialect });
       const archivePath = archivePathFor(deps.nas, input.businessDate, input.table, sha256);
       if ((await stat(archivePath).catch(() => undefined))?.size !== bytes) {
         await mkdir(dirname(archivePath), { recursive: true });
@@ -65,21 +90,33 @@ export const createFetchActivities = (deps: FetchDeps) => ({
       );
       const alreadyLoaded = (loaded?.results[0]?.n ?? 0) > 0;
       log.info('export fetched', { table: input.table, businessDate: input.businessDate, fileName, bytes, sha256, alreadyLoaded });
-      return { fileName, archivePath, sha256, bytes, loadId, alreadyLoaded };
+      return { fileName, archivePath, sha256, bytes, loadId, alreadyLoaded, ...(manifest ? { manifest } : {}) };
     });
   },
 });
 
-/** The file's size once it has not changed for `stableForMs`, or undefined when it does not exist. */
-async function waitUntilStable(path: string, stableForMs: number): Promise<number | undefined> {
-  let size = (await stat(path).catch(() => undefined))?.size;
-  if (size === undefined) return undefined;
+/** A file that is there and complete, still growing at the deadline, or not there at the deadline. */
+type Arrival = { state: 'complete'; bytes: number } | { state: 'growing'; from: number; to: number } | { state: 'missing' };
+
+/**
+ * Waits for the file to exist and keep the same size for `stableForMs`. Before the
+ * deadline it keeps waiting (Sodiwin may be late or still writing); once the deadline
+ * has passed, a file that is absent or still growing is reported as such.
+ */
+async function waitForCompleteFile(path: string, deadline: Date, deps: Pick<FetchDeps, 'stableForMs' | 'pollMs'>): Promise<Arrival> {
+  const sizeOf = async () => (await stat(path).catch(() => undefined))?.size;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, stableForMs));
-    const now = (await stat(path).catch(() => undefined))?.size;
-    if (now === undefined) return undefined;
-    if (now === size) return size;
-    size = now;
+    const size = await sizeOf();
+    if (size === undefined) {
+      if (Date.now() >= deadline.getTime()) return { state: 'missing' };
+      await sleep(Math.min(deps.pollMs, deadline.getTime() - Date.now()));
+      continue;
+    }
+    await sleep(deps.stableForMs);
+    const later = await sizeOf();
+    if (later === size) return { state: 'complete', bytes: size };
+    if (Date.now() >= deadline.getTime()) return later === undefined ? { state: 'missing' } : { state: 'growing', from: size, to: later };
   }
 }
 

@@ -1,3 +1,4 @@
+import type { Dialect } from '../contracts/types.ts';
 import type { D1Client } from '../d1/client.ts';
 import { createFetchActivities } from './fetch.ts';
 import type { NasLayout } from './nas.ts';
@@ -16,6 +17,10 @@ export interface ActivityDeps {
   d1: D1Client;
   nas: NasLayout;
   stableForMs: number;
+  exportDeadline: { timeOfDay: string; timeZone: string };
+  pollMs: number;
+  /** The export dialect (Sodiwin's, with the configured encoding). */
+  dialect: Dialect;
   rejectTolerance: number;
   stageChunkRows: number;
   mail: IncidentDeps['mail'];

@@ -22,3 +22,8 @@ export function archivePathFor(nas: NasLayout, businessDate: string, table: stri
 export function loadIdFor(businessDate: string, table: string, sha256: string): string {
   return `${businessDate}_${table}_${sha256.slice(0, 12)}`;
 }
+
+/** The load id recorded for a table's night when there was no file to fetch (missing, or still growing at the deadline). */
+export function unfetchedLoadId(businessDate: string, table: string): string {
+  return `${businessDate}_${table}_unfetched`;
+}

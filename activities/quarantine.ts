@@ -2,7 +2,7 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { log } from '@temporalio/activity';
 import type { D1Client } from '../d1/client.ts';
-import type { NasLayout } from './nas.ts';
+import { unfetchedLoadId, type NasLayout } from './nas.ts';
 
 /** What quarantining needs. */
 export interface QuarantineDeps {
@@ -56,7 +56,7 @@ export const createQuarantineActivities = (deps: QuarantineDeps) => ({
       quarantinedAt: new Date().toISOString(),
     };
     await writeFile(reasonPath, `${JSON.stringify(reason, null, 2)}\n`);
-    if (input.fetched) await deps.d1.query("UPDATE etl_loads SET status = 'quarantined' WHERE load_id = ?", [input.fetched.loadId]);
+    await deps.d1.query("UPDATE etl_loads SET status = 'quarantined' WHERE load_id = ?", [input.fetched?.loadId ?? unfetchedLoadId(input.businessDate, input.table)]);
     log.warn('export quarantined', { table: input.table, businessDate: input.businessDate, errorType: input.errorType, dir });
     return { dir, reasonPath, ...(filePath ? { filePath } : {}) };
   },

@@ -3,6 +3,7 @@ import { contractFor } from '../contracts/index.ts';
 import type { D1Client } from '../d1/client.ts';
 import { controlSchemaDdl } from '../history/control-schema.ts';
 import { clearStageStatements, revertLoadStatements } from '../history/revert.ts';
+import { unfetchedLoadId } from './nas.ts';
 
 /** What the run bookkeeping needs. */
 export interface RunDeps {
@@ -72,7 +73,7 @@ export const createRunActivities = (deps: RunDeps) => ({
 
   /** Records a failed load (with its stable error type and detail) in etl_loads. */
   async recordLoadFailure(input: LoadFailureInput): Promise<void> {
-    const loadId = input.loadId ?? `${input.businessDate}_${input.table}_unfetched`;
+    const loadId = input.loadId ?? unfetchedLoadId(input.businessDate, input.table);
     await deps.d1.query(
       `INSERT INTO etl_loads (load_id, run_id, table_name, business_date, file_name, sha256, status, error_type, error_detail, started_at, finished_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

@@ -1,7 +1,7 @@
 import { activityInfo, heartbeat, log } from '@temporalio/activity';
 import { etlFailure } from '../common/errors.ts';
 import { contractFor } from '../contracts/index.ts';
-import { sodiwinDialect } from '../contracts/types.ts';
+import type { Dialect } from '../contracts/types.ts';
 import type { D1Client } from '../d1/client.ts';
 import { packBatches, packInserts, type SqlValue } from '../d1/pack.ts';
 import { historyDdl } from '../history/ddl.ts';
@@ -13,6 +13,7 @@ export interface StageDeps {
   d1: Pick<D1Client, 'query' | 'batch'>;
   /** Rows buffered before they are packed and sent (one or a few requests). */
   stageChunkRows: number;
+  dialect: Dialect;
 }
 
 /** Which archived file to stage under which load id. */
@@ -70,8 +71,9 @@ export const createStageActivities = (deps: StageDeps) => ({
 
     await scanExport({
       path: input.archivePath,
+      fileName: input.fileName,
       contract,
-      dialect: sodiwinDialect,
+      dialect: deps.dialect,
       businessDate: input.businessDate,
       onRow: async (row, line) => {
         if (line <= resumeAfter) return;

@@ -4,9 +4,9 @@ import { log } from '@temporalio/activity';
 import { whileHeartbeating } from './keep-alive.ts';
 import { etlFailure } from '../common/errors.ts';
 import { contractFor } from '../contracts/index.ts';
-import { sodiwinDialect } from '../contracts/types.ts';
+import type { Dialect, TableContract } from '../contracts/types.ts';
 import type { D1Client } from '../d1/client.ts';
-import { scanExport } from './export-reader.ts';
+import { scanExport, type ExportScan } from './export-reader.ts';
 import type { FetchedExport } from './fetch.ts';
 import type { NasLayout } from './nas.ts';
 
@@ -16,6 +16,7 @@ export interface ValidateDeps {
   nas: NasLayout;
   /** Rejected rows a file may have and still load (default policy: none). */
   rejectTolerance: number;
+  dialect: Dialect;
 }
 
 /** Which archived export to validate, for which run. */
@@ -35,7 +36,11 @@ export interface ValidationReport {
   reportPath: string;
 }
 
-/** validate: stream the archived file through the contract; reject it on any structural error or invalid row. */
+/**
+ * validate: stream the archived file through the contract; reject it on any structural
+ * error or invalid row, when it disagrees with Sodiwin's manifest (rows, control totals),
+ * or when a full snapshot is empty or implausibly smaller than the day before.
+ */
 export const createValidateActivities = (deps: ValidateDeps) => ({
   validateExport(input: ValidateInput): Promise<ValidationReport> {
     return whileHeartbeating(async () => {
@@ -49,21 +54,47 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
         [fetched.loadId, input.runId, input.table, input.businessDate, fetched.fileName, fetched.archivePath, fetched.sha256, fetched.bytes, new Date().toISOString()],
       );
 
-      const scan = await scanExport({ path: fetched.archivePath, contract, dialect: sodiwinDialect, businessDate: input.businessDate });
+      const scan = await scanExport({ path: fetched.archivePath, fileName: fetched.fileName, contract, dialect: deps.dialect, businessDate: input.businessDate });
       const reportPath = join(deps.nas.reports, input.businessDate, `${input.table}.json`);
       await mkdir(join(deps.nas.reports, input.businessDate), { recursive: true });
       await writeFile(reportPath, JSON.stringify({ table: input.table, businessDate: input.businessDate, file: fetched.fileName, sha256: fetched.sha256, ...scan }, null, 2));
 
+      const where = { table: input.table, businessDate: input.businessDate, file: fetched.fileName };
+      if (contract.mode === 'full' && scan.rowsRead === 0) {
+        throw etlFailure('EmptyExport', 'the file has a header but no rows; a full snapshot is never empty (loading it would delete every row)', { ...where, line: 1, rule: 'a full snapshot has rows' });
+      }
+      if (fetched.manifest && fetched.manifest.sha256 !== fetched.sha256) {
+        throw etlFailure('ManifestMismatch', `sha256 of the file is ${fetched.sha256}, ${fetched.manifest.manifestFile} says ${fetched.manifest.sha256}`, { ...where, column: 'SHA256', value: fetched.sha256, rule: 'sha256 in the manifest' });
+      }
+      if (fetched.manifest && fetched.manifest.rows !== scan.rowsRead) {
+        throw etlFailure('ManifestMismatch', `the file has ${scan.rowsRead} data rows, ${fetched.manifest.manifestFile} says ${fetched.manifest.rows}`, {
+          ...where,
+          column: 'NB_LIGNES',
+          value: String(scan.rowsRead),
+          rule: 'row count in the manifest',
+        });
+      }
       if (scan.rowsRejected > deps.rejectTolerance) {
         const first = scan.issues[0];
         throw etlFailure('RowValidationFailed', `${scan.rowsRejected} of ${scan.rowsRead} rows rejected (tolerance ${deps.rejectTolerance}); first: ${first?.rule ?? 'see report'}`, {
-          table: input.table,
-          businessDate: input.businessDate,
-          file: fetched.fileName,
+          ...where,
           ...(first ? { line: first.line, column: first.column, value: first.value, rule: first.rule } : {}),
           issues: scan.issues,
         });
       }
+      for (const [name, announced] of Object.entries(fetched.manifest?.controlTotals ?? {})) {
+        const inFile = scan.controlTotals[name] ?? '0';
+        if (Number(inFile) !== Number(announced)) {
+          const source = contract.columns.find((c) => c.name === name)?.source ?? name;
+          throw etlFailure('ControlTotalMismatch', `the sum of ${source} over the file is ${inFile}, ${fetched.manifest!.manifestFile} announces ${announced}`, {
+            ...where,
+            column: source,
+            value: inFile,
+            rule: 'control total in the manifest',
+          });
+        }
+      }
+      await checkSnapshotSize(deps.d1, contract, scan, where);
       await deps.d1.query(
         'UPDATE etl_loads SET rows_read = ?, rows_valid = ?, rows_rejected = ?, control_totals_json = ? WHERE load_id = ?',
         [scan.rowsRead, scan.rowsValid, scan.rowsRejected, JSON.stringify(scan.controlTotals), fetched.loadId],
@@ -73,3 +104,24 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
     });
   },
 });
+
+/**
+ * A full snapshot that shrinks below the contract's floor (`minRowRatio` of the rows
+ * currently in the warehouse) would tombstone the missing keys: it is refused.
+ */
+async function checkSnapshotSize(d1: Pick<D1Client, 'query'>, contract: TableContract, scan: ExportScan, where: { table: string; businessDate: string; file: string }): Promise<void> {
+  if (contract.mode !== 'full' || contract.minRowRatio === undefined) return;
+  const [exists] = await d1.query<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'view' AND name = ?", [`${contract.table}_current`]);
+  if (!exists?.results[0]?.n) return; // first load: nothing to compare with
+  const [current] = await d1.query<{ n: number }>(`SELECT count(*) AS n FROM "${contract.table}_current"`);
+  const previous = current?.results[0]?.n ?? 0;
+  const floor = Math.ceil(previous * contract.minRowRatio);
+  if (scan.rowsRead < floor) {
+    const percent = Math.round(contract.minRowRatio * 100);
+    throw etlFailure('SnapshotShrank', `the full snapshot has ${scan.rowsRead} rows where the warehouse holds ${previous}; below ${percent}% (${floor} rows) the file is refused rather than ${previous - scan.rowsRead} keys marked deleted`, {
+      ...where,
+      value: String(scan.rowsRead),
+      rule: `at least ${percent}% of the previous day's ${previous} rows`,
+    });
+  }
+}

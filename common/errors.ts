@@ -8,6 +8,8 @@ import { ApplicationFailure } from '@temporalio/common';
 export const etlErrorTypes = [
   'ExportMissing',
   'ExportIncomplete',
+  'NotCsv',
+  'ManifestMismatch',
   'EncodingMismatch',
   'Mojibake',
   'CsvMalformed',
@@ -17,6 +19,7 @@ export const etlErrorTypes = [
   'DuplicateKey',
   'CountMismatch',
   'ControlTotalMismatch',
+  'SnapshotShrank',
   'UnknownTable',
   'OutOfOrderLoad',
 ] as const;

@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { timeOfDayPattern } from '../common/export-deadline.ts';
+import { sodiwinDialect } from '../contracts/types.ts';
 
 /** Token of the local D1 service in development (it listens on 127.0.0.1 only). */
 export const localDevToken = 'local-dev-token';
@@ -23,6 +25,12 @@ const configSchema = z
     WAREHOUSE_NAS_DIR: z.string().optional(),
     /** How long an export's size must stay unchanged before it is taken. */
     EXPORT_STABLE_MS: z.coerce.number().int().min(0).default(2000),
+    /** Local time (HH:MM, the day after the business date) by which a night's export must be complete; until then fetch waits for it. */
+    EXPORT_DEADLINE: z.string().regex(timeOfDayPattern, 'must be HH:MM').default('06:00'),
+    /** The time zone of the schedule and of the export deadline. */
+    WAREHOUSE_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Paris').default('Europe/Paris'),
+    /** The character encoding Sodiwin's exports are declared in. */
+    SODIWIN_ENCODING: z.enum(['windows-1252', 'utf-8']).default('windows-1252'),
     /** Rejected rows a file may have and still load (default: none). */
     REJECT_TOLERANCE: z.coerce.number().int().min(0).default(0),
     /** Child loadTable workflows a nightly run runs at once. */
@@ -52,9 +60,27 @@ const configSchema = z
       paths: { varDir, devDir: resolve(varDir, 'dev'), logDir: resolve(varDir, 'log'), nasDir: resolve(env.WAREHOUSE_NAS_DIR ?? resolve(varDir, 'nas')), workflowBundle: env.WORKFLOW_BUNDLE_PATH ? resolve(env.WORKFLOW_BUNDLE_PATH) : undefined },
       mail: { smtpUrl: env.SMTP_URL, mailDir: resolve(varDir, 'mail'), to: list(env.ALERT_TO), from: env.ALERT_FROM },
       approvers: list(env.APPROVERS),
-      load: { stableForMs: env.EXPORT_STABLE_MS, rejectTolerance: env.REJECT_TOLERANCE, maxParallel: env.NIGHTLY_MAX_PARALLEL, stageChunkRows: 2000 },
+      load: {
+        stableForMs: env.EXPORT_STABLE_MS,
+        exportDeadline: { timeOfDay: env.EXPORT_DEADLINE, timeZone: env.WAREHOUSE_TIMEZONE },
+        pollMs: 30_000,
+        dialect: { ...sodiwinDialect, encoding: env.SODIWIN_ENCODING },
+        rejectTolerance: env.REJECT_TOLERANCE,
+        maxParallel: env.NIGHTLY_MAX_PARALLEL,
+        stageChunkRows: 2000,
+      },
     };
   });
+
+/** True for a time zone this runtime knows (IANA name). */
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** A comma-separated setting as a list, blanks dropped. */
 function list(text: string): string[] {

@@ -9,9 +9,9 @@ export const shortActivity = {
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: permanentD1Errors },
 } as const satisfies ActivityOptions;
 
-/** Finding and archiving an export: may wait for Sodiwin to finish writing the file. */
+/** Finding and archiving an export: may wait until the export deadline (06:00) for Sodiwin to finish writing the file. */
 export const fetchActivity = {
-  startToCloseTimeout: '15 minutes',
+  startToCloseTimeout: '8 hours',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 10, nonRetryableErrorTypes: permanentD1Errors },
 } as const satisfies ActivityOptions;
