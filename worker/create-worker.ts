@@ -1,5 +1,5 @@
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
-import { createActivities } from '../activities/index.ts';
+import { createActivities, type Activities } from '../activities/index.ts';
 import { nasLayout } from '../activities/nas.ts';
 import { createD1Client } from '../d1/client.ts';
 import type { Config } from './config.ts';
@@ -10,24 +10,29 @@ export interface WorkerSetup {
   config: Config;
   /** A bundle built once (tests, the container image); omit to bundle at start. */
   workflowBundle?: WorkflowBundleOption;
+  /** Tests only: wraps the real activities, e.g. to inject a fault between two of them. */
+  wrapActivities?: (activities: Activities) => Activities;
 }
 
 /** A worker wired to Temporal and to the warehouse, ready to `run()`. */
 export async function createWarehouseWorker(setup: WorkerSetup): Promise<{ worker: Worker; connection: NativeConnection }> {
   const { config } = setup;
+  const wrap = setup.wrapActivities ?? ((activities: Activities) => activities);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const d1 = createD1Client({ baseUrl: config.d1.baseUrl, accountId: config.d1.accountId, databaseId: config.d1.databaseId, apiToken: config.d1.apiToken, timeoutMs: config.d1.timeoutMs });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities: createActivities({
-      d1,
-      nas: nasLayout(config.paths.nasDir),
-      ...config.load,
-      mail: config.mail,
-      temporalUi: { url: config.temporal.uiUrl, namespace: config.temporal.namespace },
-    }),
+    activities: wrap(
+      createActivities({
+        d1,
+        nas: nasLayout(config.paths.nasDir),
+        ...config.load,
+        mail: config.mail,
+        temporalUi: { url: config.temporal.uiUrl, namespace: config.temporal.namespace },
+      }),
+    ),
     ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath }),
   });
   return { worker, connection };

@@ -63,8 +63,9 @@ export async function loadTable(input: LoadTableInput): Promise<LoadTableResult>
       return { ...base, status: 'deferred', heldBy: held.incidentId, rowsRead: validated.rowsRead, rowsRejected: validated.rowsRejected, versionsInserted: 0, versionsClosed: 0, tombstones: 0 };
     }
     const load = { table, businessDate, loadId: fetched.loadId, fileName: fetched.fileName };
+    // From here the load writes: a failed stage leaves rows in _stage_<table>, publish may half-apply; revert covers both.
+    compensations.unshift(() => revertLoad({ table, loadId: load.loadId }));
     const staged = await stageExport({ ...load, archivePath: fetched.archivePath });
-    compensations.unshift(() => revertLoad({ table, loadId: load.loadId })); // publish may half-apply: revert covers it
     const published = await publishLoad(load);
     await verifyLoad({ ...load, validated, staged, published });
     return { ...base, status: 'loaded', rowsRead: validated.rowsRead, rowsRejected: validated.rowsRejected, ...published };

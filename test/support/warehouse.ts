@@ -11,7 +11,7 @@ import { tableContracts } from '../../contracts/index.ts';
 import { createD1Client, type D1Client } from '../../d1/client.ts';
 import { startLocalD1Service, type LocalD1Service } from '../../d1/local-service/server.ts';
 import type { Config } from '../../worker/config.ts';
-import { createWarehouseWorker } from '../../worker/create-worker.ts';
+import { createWarehouseWorker, type WorkerSetup } from '../../worker/create-worker.ts';
 import type { NightlySummary } from '../../workflows/index.ts';
 import { testConfig } from './environment.ts';
 
@@ -70,9 +70,9 @@ export async function startIsolatedWarehouse(extraEnv: Record<string, string> = 
 }
 
 /** An in-process worker on the warehouse's task queue, using the run's prebuilt bundle. */
-export async function startWorker(config: Config): Promise<{ worker: Worker; stop(): Promise<void> }> {
+export async function startWorker(config: Config, wrapActivities?: WorkerSetup['wrapActivities']): Promise<{ worker: Worker; stop(): Promise<void> }> {
   const code = await readFile(inject('workflowBundlePath'), 'utf8');
-  const { worker, connection }: { worker: Worker; connection: NativeConnection } = await createWarehouseWorker({ config, workflowBundle: { code } });
+  const { worker, connection }: { worker: Worker; connection: NativeConnection } = await createWarehouseWorker({ config, workflowBundle: { code }, ...(wrapActivities ? { wrapActivities } : {}) });
   const running = worker.run();
   return {
     worker,
