@@ -42,7 +42,7 @@ export const createAlertActivities = (deps: AlertDeps) => ({
     const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
     const info = await transport.sendMail(mail);
     await mkdir(deps.mail.mailDir, { recursive: true });
-    const path = join(deps.mail.mailDir, `${message.messageId.replace(/[<>@]/g, '').replace(/[^\w.-]/g, '_')}.eml`);
+    const path = join(deps.mail.mailDir, `${message.messageId.replace(/^<|@.*$/g, '').replace(/[^\w.-]/g, '_')}.eml`); // <incident-…@host> → incident-….eml
     await writeFile(path, info.message as Buffer);
     log.info('alert written', { messageId: message.messageId, path });
     return { via: 'file', path };

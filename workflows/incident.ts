@@ -48,6 +48,8 @@ export interface IncidentState {
   message: string;
   quarantineDir: string;
   alert: 'pending' | 'smtp' | 'file';
+  /** The `.eml` file, when the alert was written to disk. */
+  alertFile?: string;
   deferred: { businessDate: string; loadId: string }[];
   refusals: { by: string; mode: RollbackMode; reason: string }[];
   approval?: ApproveRollback;
@@ -149,7 +151,9 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
   const facts = { incidentId: workflowId, workflowId, table: input.table, businessDate: input.businessDate, errorType: input.errorType, message: input.message, quarantineDir: input.quarantineDir, ...(input.issues ? { issues: input.issues } : {}) };
   await openIncident(facts);
   state.status = 'open';
-  state.alert = (await alertIncident(facts)).via;
+  const delivery = await alertIncident(facts);
+  state.alert = delivery.via;
+  if (delivery.path) state.alertFile = delivery.path;
 
   for (;;) {
     await recordDecisionsUntilApproved();

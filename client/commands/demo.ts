@@ -11,31 +11,38 @@ import { createWarehouseWorker } from '../../worker/create-worker.ts';
 import { devServicesHealthy } from '../dev/dev-services.ts';
 import { cliEntry, UserError } from '../cli-support.ts';
 import { historyAnswers } from '../demo-answers.ts';
+import { approveAndRepair, demoBadTable, describeIncident, dropCorrectedExport, dropCorruptExport, incidentWhen } from '../demo-bad-day.ts';
+import { tableContracts } from '../../contracts/index.ts';
 import { formatNightlySummary, nightlyWorkflowId, startNightly } from '../nightly.ts';
 import { connectClient, workflowUiLink } from '../temporal-client.ts';
 
 /** The demo's week: fixed dates and seed, so every run of the demo tells the same story. */
 const demoWeek = { from: '2026-03-02', days: 7, seed: 1, scale: 1 };
+/** The night whose orders export arrives corrupt (day 4). */
+const badDay = '2026-03-05';
 
 /**
  * `warehouse demo`: the whole story on the embedded default. Starts the dev services if
  * they are not up, generates a week of Sodiwin exports, drops each night's files in the
- * NAS inbox and runs that night, then answers a few questions from history.
+ * NAS inbox and runs that night. Day 4's orders file arrives corrupt: it is quarantined,
+ * Paul is alerted, later nights hold orders back; the corrected file arrives, the repair
+ * is approved and replayed. Then a few questions answered from history.
  */
 export function registerDemo(program: Command, loadConfig: () => Config): void {
   program
     .command('demo')
     .description('generate a week of exports, run the seven nightly loads, and answer questions from history')
     .option('--keep-running', 'leave the dev services up afterwards')
-    .action(async (options: { keepRunning?: boolean }) => {
+    .option('--approve-as <name>', 'who approves the bad day\'s repair (default: the first of APPROVERS)')
+    .action(async (options: { keepRunning?: boolean; approveAs?: string }) => {
       // The demo drops each night's files before starting it: no need to wait for Sodiwin to finish writing.
       const base = loadConfig();
       const config: Config = { ...base, load: { ...base.load, stableForMs: Math.min(base.load.stableForMs, 100) } };
-      Runtime.install({ logger: new DefaultLogger('WARN') }); // the demo tells its own story
+      Runtime.install({ logger: new DefaultLogger('ERROR') }); // the demo tells its own story (expected failures are part of it)
       const startedHere = !(await devServicesHealthy(config));
       if (startedHere) runCli(['dev', '--detach']);
       try {
-        await tellTheStory(config);
+        await tellTheStory(config, options.approveAs ?? config.approvers[0] ?? 'paul');
       } finally {
         if (startedHere && !options.keepRunning) runCli(['dev', 'stop']);
       }
@@ -45,11 +52,22 @@ export function registerDemo(program: Command, loadConfig: () => Config): void {
     });
 }
 
-async function tellTheStory(config: Config): Promise<void> {
+async function tellTheStory(config: Config, approver: string): Promise<void> {
   const exportsDir = join(config.paths.varDir, 'demo', 'sodiwin');
   const generated = await generateExports({ outDir: exportsDir, ...demoWeek });
   console.log(`Generated ${demoWeek.days} days of Sodiwin exports from ${demoWeek.from} (${generated.orderLines} order lines) in ${exportsDir}\n`);
 
+  const d1 = createD1Client(config.d1);
+  if (await weekAlreadyLoaded(d1, lastDay())) {
+    console.log(`This warehouse already holds the demo week (${config.paths.varDir}); nothing new to load. Remove ${config.paths.varDir} to tell the story again from the start.\n`);
+  } else {
+    await runTheWeek(config, exportsDir, approver);
+  }
+  console.log(await historyAnswers(d1, demoWeek.from, demoWeek.days));
+}
+
+/** Seven nights on an in-process worker; day 4's orders file is corrupt, then corrected and repaired. */
+async function runTheWeek(config: Config, exportsDir: string, approver: string): Promise<void> {
   const inbox = nasLayout(config.paths.nasDir).inbox;
   await mkdir(inbox, { recursive: true });
   const files = await readdir(exportsDir);
@@ -58,19 +76,34 @@ async function tellTheStory(config: Config): Promise<void> {
   try {
     await worker.runUntil(async () => {
       for (let day = 0; day < demoWeek.days; day++) {
-        const businessDate = new Date(Date.parse(`${demoWeek.from}T00:00:00Z`) + day * 86_400_000).toISOString().slice(0, 10);
+        const businessDate = dayOf(day);
         const stamp = businessDate.replaceAll('-', '');
         for (const file of files.filter((f) => f.includes(`_${stamp}.`))) await copyFile(join(exportsDir, file), join(inbox, file));
+        if (businessDate === badDay) await dropCorruptExport(inbox, businessDate);
         const summary = await (await startNightly(client, config, businessDate)).result();
         console.log(formatNightlySummary(summary));
+        if (businessDate === badDay) console.log(describeIncident(await incidentWhen(client, badDay, (s) => s.alert !== 'pending')));
         console.log(`  ${workflowUiLink(config, nightlyWorkflowId(businessDate))}\n`);
       }
+      console.log(`Sodiwin sends the corrected ${demoBadTable} export for ${badDay}.`);
+      await dropCorrectedExport(exportsDir, inbox, badDay);
+      console.log(`${await approveAndRepair(client, badDay, approver)}\n`);
     });
-    console.log(await historyAnswers(createD1Client(config.d1), demoWeek.from, demoWeek.days));
   } finally {
     await connection.close();
     await workerConnection.close();
   }
+}
+
+const dayOf = (day: number) => new Date(Date.parse(`${demoWeek.from}T00:00:00Z`) + day * 86_400_000).toISOString().slice(0, 10);
+const lastDay = () => dayOf(demoWeek.days - 1);
+
+/** True when every table of this warehouse is already loaded through the demo's last day. */
+async function weekAlreadyLoaded(d1: ReturnType<typeof createD1Client>, through: string): Promise<boolean> {
+  const [schema] = await d1.query<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'etl_watermarks'");
+  if (!schema?.results[0]?.n) return false;
+  const [loaded] = await d1.query<{ n: number }>('SELECT count(*) AS n FROM etl_watermarks WHERE business_date >= ?', [through]);
+  return (loaded?.results[0]?.n ?? 0) >= tableContracts.length;
 }
 
 function runCli(args: string[]): void {
