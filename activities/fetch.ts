@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { log } from '@temporalio/activity';
 import { whileHeartbeating } from './keep-alive.ts';
 import { etlFailure } from '../common/errors.ts';
-import { exportDeadline } from '../common/export-deadline.ts';
+import { exportDeadline } from '../common/zoned-time.ts';
 import { contractFor } from '../contracts/index.ts';
 import { exportFileName, type Dialect } from '../contracts/types.ts';
 import type { D1Client } from '../d1/client.ts';

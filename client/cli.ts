@@ -12,6 +12,7 @@ import { registerIncidents } from './commands/incidents.ts';
 import { registerQuery } from './commands/query.ts';
 import { registerRollback } from './commands/rollback.ts';
 import { registerRun } from './commands/run.ts';
+import { registerSchedule } from './commands/schedule.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerWorker } from './commands/worker.ts';
 
@@ -37,6 +38,7 @@ registerQuery(program, getConfig);
 registerIncidents(program, getConfig);
 registerApprove(program, getConfig);
 registerRollback(program, getConfig);
+registerSchedule(program, getConfig);
 
 try {
   await program.parseAsync(process.argv);

@@ -12,6 +12,9 @@ export const businessDateKey = defineSearchAttributeKey('BusinessDate', SearchAt
 /** running | ok | partial | failed | quarantined … : find what needs attention in the Web UI. */
 export const etlStatusKey = defineSearchAttributeKey('EtlStatus', SearchAttributeType.KEYWORD);
 
+/** Set by the Temporal server on every workflow a schedule starts: the time it was scheduled for. */
+export const scheduledStartTimeKey = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+
 /** `--search-attribute K=Type` flags for `temporal server start-dev`. */
 export function searchAttributeFlags(): string[] {
   return Object.entries(searchAttributeTypes).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]);

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { timeOfDayPattern } from '../common/export-deadline.ts';
+import { timeOfDayPattern } from '../common/zoned-time.ts';
 import { sodiwinDialect } from '../contracts/types.ts';
 
 /** Token of the local D1 service in development (it listens on 127.0.0.1 only). */
@@ -25,10 +25,16 @@ const configSchema = z
     WAREHOUSE_NAS_DIR: z.string().optional(),
     /** How long an export's size must stay unchanged before it is taken. */
     EXPORT_STABLE_MS: z.coerce.number().int().min(0).default(2000),
-    /** Local time (HH:MM, the day after the business date) by which a night's export must be complete; until then fetch waits for it. */
-    EXPORT_DEADLINE: z.string().regex(timeOfDayPattern, 'must be HH:MM').default('06:00'),
+    /** Local time (HH:MM[:SS], the day after the business date) by which a night's export must be complete; until then fetch waits for it. */
+    EXPORT_DEADLINE: z.string().regex(timeOfDayPattern, 'must be HH:MM or HH:MM:SS').default('06:00'),
+    /** How often fetch looks again for an export that has not arrived (before the deadline). */
+    EXPORT_POLL_MS: z.coerce.number().int().positive().default(30_000),
     /** The time zone of the schedule and of the export deadline. */
     WAREHOUSE_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Paris').default('Europe/Paris'),
+    /** Local time (HH:MM, in WAREHOUSE_TIMEZONE) at which the schedule starts the nightly run. */
+    SCHEDULE_TIME: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM').default('03:00'),
+    /** After an outage, scheduled runs missed within this window still start (a Temporal duration: '1 day', '6 hours'). */
+    SCHEDULE_CATCHUP_WINDOW: z.string().regex(/^\d+\s*(ms|s|m|h|d|seconds?|minutes?|hours?|days?)$/, "must be a duration such as '1 day' or '6h'").default('1 day'),
     /** The character encoding Sodiwin's exports are declared in. */
     SODIWIN_ENCODING: z.enum(['windows-1252', 'utf-8']).default('windows-1252'),
     /** Rejected rows a file may have and still load (default: none). */
@@ -60,10 +66,11 @@ const configSchema = z
       paths: { varDir, devDir: resolve(varDir, 'dev'), logDir: resolve(varDir, 'log'), nasDir: resolve(env.WAREHOUSE_NAS_DIR ?? resolve(varDir, 'nas')), workflowBundle: env.WORKFLOW_BUNDLE_PATH ? resolve(env.WORKFLOW_BUNDLE_PATH) : undefined },
       mail: { smtpUrl: env.SMTP_URL, mailDir: resolve(varDir, 'mail'), to: list(env.ALERT_TO), from: env.ALERT_FROM },
       approvers: list(env.APPROVERS),
+      schedule: { time: env.SCHEDULE_TIME, timeZone: env.WAREHOUSE_TIMEZONE, catchupWindow: env.SCHEDULE_CATCHUP_WINDOW },
       load: {
         stableForMs: env.EXPORT_STABLE_MS,
         exportDeadline: { timeOfDay: env.EXPORT_DEADLINE, timeZone: env.WAREHOUSE_TIMEZONE },
-        pollMs: 30_000,
+        pollMs: env.EXPORT_POLL_MS,
         dialect: { ...sodiwinDialect, encoding: env.SODIWIN_ENCODING },
         rejectTolerance: env.REJECT_TOLERANCE,
         maxParallel: env.NIGHTLY_MAX_PARALLEL,

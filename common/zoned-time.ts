@@ -1,19 +1,30 @@
 /**
- * When a night's export must be complete: the day after the business date, at a local
- * time of day in the warehouse's time zone (default 06:00 Europe/Paris). Pure and
- * deterministic (no clock), so workflows may use it too.
+ * Calendar arithmetic in the warehouse's time zone (default Europe/Paris): which business
+ * date a run scheduled at an instant loads, and when a night's export is overdue. Pure and
+ * deterministic (no clock), so workflows use it too.
  */
 
-/** A local time of day, `HH:MM`. */
-export const timeOfDayPattern = /^([01]\d|2[0-3]):([0-5]\d)$/;
+/** A local time of day, `HH:MM` or `HH:MM:SS`. */
+export const timeOfDayPattern = /^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$/;
+
+/** The business date a run scheduled at `instant` loads: the calendar day before the instant's local date in `timeZone`. */
+export function businessDateFor(instant: Date, timeZone: string): string {
+  const local = new Date(instant.getTime() + offsetAt(instant.getTime(), timeZone));
+  return new Date(Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate() - 1)).toISOString().slice(0, 10);
+}
+
+/** An instant as the zone's wall clock, `YYYY-MM-DD HH:MM` (for operators reading schedules). */
+export function wallClock(instant: Date, timeZone: string): string {
+  return new Date(instant.getTime() + offsetAt(instant.getTime(), timeZone)).toISOString().slice(0, 16).replace('T', ' ');
+}
 
 /** The instant at which `businessDate`'s export is overdue: `businessDate + 1 day` at `timeOfDay` in `timeZone`. */
 export function exportDeadline(businessDate: string, timeOfDay: string, timeZone: string): Date {
   const time = timeOfDayPattern.exec(timeOfDay);
-  if (!time) throw new Error(`time of day must be HH:MM, got "${timeOfDay}"`);
+  if (!time) throw new Error(`time of day must be HH:MM[:SS], got "${timeOfDay}"`);
   const day = new Date(`${businessDate}T00:00:00Z`);
   if (Number.isNaN(day.getTime())) throw new Error(`business date must be YYYY-MM-DD, got "${businessDate}"`);
-  const wallClock = Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate() + 1, Number(time[1]), Number(time[2]));
+  const wallClock = Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate() + 1, Number(time[1]), Number(time[2]), Number(time[3] ?? 0));
   return new Date(localToUtc(wallClock, timeZone));
 }
 
