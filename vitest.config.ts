@@ -7,6 +7,8 @@ export default defineConfig({
     globalSetup: ['test/global-setup.ts'],
     setupFiles: ['test/support/quiet-runtime.ts'],
     pool: 'forks',
+    // Workflow tests mostly wait on Temporal and D1: three files at a time use two cores well.
+    maxWorkers: 3,
     testTimeout: 60_000,
     hookTimeout: 180_000,
     reporters: ['default'],

@@ -93,7 +93,28 @@ export const createFetchActivities = (deps: FetchDeps) => ({
       return { fileName, archivePath, sha256, bytes, loadId, alreadyLoaded, ...(manifest ? { manifest } : {}) };
     });
   },
+
+  /** The archived file as a fetched export: its checksum is computed again, so a damaged archive cannot pass for the file once loaded. */
+  archivedExport(input: ArchivedExportInput): Promise<FetchedExport> {
+    return whileHeartbeating(async () => {
+      const details = { table: input.table, businessDate: input.businessDate, file: input.fileName };
+      const info = await stat(input.archivePath).catch(() => undefined);
+      if (!info) throw etlFailure('ExportMissing', `the archived file ${input.archivePath} is gone`, { ...details, rule: 'archive' });
+      const sha256 = await sha256Of(input.archivePath);
+      const loadId = loadIdFor(input.businessDate, input.table, sha256);
+      const [loaded] = await deps.d1.query<{ n: number }>("SELECT count(*) AS n FROM etl_loads WHERE load_id = ? AND status = 'verified'", [loadId]);
+      return { fileName: input.fileName, archivePath: input.archivePath, sha256, bytes: info.size, loadId, alreadyLoaded: (loaded?.results[0]?.n ?? 0) > 0 };
+    });
+  },
 });
+
+/** An export already in the archive, to load again (rebuild): the file is taken as archived, no inbox, no manifest. */
+export interface ArchivedExportInput {
+  table: string;
+  businessDate: string;
+  fileName: string;
+  archivePath: string;
+}
 
 /** A file that is there and complete, still growing at the deadline, or not there at the deadline. */
 type Arrival = { state: 'complete'; bytes: number } | { state: 'growing'; from: number; to: number } | { state: 'missing' };
@@ -120,7 +141,8 @@ async function waitForCompleteFile(path: string, deadline: Date, deps: Pick<Fetc
   }
 }
 
-async function sha256Of(path: string): Promise<string> {
+/** The sha256 of a file's bytes, in hex (streamed). */
+export async function sha256Of(path: string): Promise<string> {
   const hash = createHash('sha256');
   await pipeline(createReadStream(path), hash);
   return hash.digest('hex');

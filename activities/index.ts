@@ -6,6 +6,7 @@ import { createProbeActivities } from './probe.ts';
 import { createPublishActivities } from './publish.ts';
 import { createQuarantineActivities } from './quarantine.ts';
 import { createIncidentActivities, type IncidentDeps } from './incidents.ts';
+import { createRecheckActivities } from './recheck.ts';
 import { createRepairActivities } from './repair.ts';
 import { createRunActivities } from './runs.ts';
 import { createStageActivities } from './stage.ts';
@@ -39,6 +40,7 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createQuarantineActivities(deps),
   ...createIncidentActivities(deps),
   ...createRepairActivities(deps),
+  ...createRecheckActivities(deps),
 });
 
 /** The activity functions, as workflows see them through proxyActivities. */

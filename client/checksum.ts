@@ -26,7 +26,7 @@ export async function tableChecksum(d1: Pick<D1Client, 'query'>, contract: Table
     for (;;) {
       const [page] = await d1.query<Record<string, unknown> & { _version_id: number }>(checksumPageSql(contract), [after, pageSize]);
       const rows = page?.results ?? [];
-      for (const row of rows) lines.push(checksumLine(row));
+      for (const row of rows) lines.push(checksumLine(contract, row));
       if (rows.length < pageSize) break;
       after = rows.at(-1)!._version_id;
     }

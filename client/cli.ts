@@ -9,7 +9,10 @@ import { registerDemo } from './commands/demo.ts';
 import { registerDev } from './commands/dev.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerIncidents } from './commands/incidents.ts';
+import { registerParity } from './commands/parity.ts';
 import { registerQuery } from './commands/query.ts';
+import { registerRebuild } from './commands/rebuild.ts';
+import { registerRecheck } from './commands/recheck.ts';
 import { registerRollback } from './commands/rollback.ts';
 import { registerRun } from './commands/run.ts';
 import { registerSchedule } from './commands/schedule.ts';
@@ -39,6 +42,9 @@ registerIncidents(program, getConfig);
 registerApprove(program, getConfig);
 registerRollback(program, getConfig);
 registerSchedule(program, getConfig);
+registerRecheck(program, getConfig);
+registerRebuild(program, getConfig);
+registerParity(program, getConfig);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,6 +1,6 @@
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { Config } from '../worker/config.ts';
-import { nightlyRun, type NightlySummary } from '../workflows/index.ts';
+import { nightlyRun, type NightlySummary, type RecheckResult } from '../workflows/index.ts';
 
 /** The workflow id of a business date's nightly run: a date runs once at a time. */
 export const nightlyWorkflowId = (businessDate: string) => `nightly-${businessDate}`;
@@ -10,7 +10,7 @@ export async function startNightly(client: Client, config: Config, businessDate:
   return client.workflow.start(nightlyRun, {
     workflowId: nightlyWorkflowId(businessDate),
     taskQueue: config.temporal.taskQueue,
-    args: [{ businessDate, maxParallel: config.load.maxParallel, approvers: config.approvers }],
+    args: [{ businessDate, maxParallel: config.load.maxParallel, approvers: config.approvers, recheckDays: config.load.recheckDays }],
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
   });
@@ -19,6 +19,7 @@ export async function startNightly(client: Client, config: Config, businessDate:
 /** A night's summary as the operator reads it. */
 export function formatNightlySummary(summary: NightlySummary): string {
   const lines = [`${summary.businessDate}  ${summary.status.toUpperCase()}  (bookmark ${summary.bookmark})`];
+  for (const r of summary.rechecked ?? []) lines.push(...formatRecheck(r).map((line) => `  ${line}`));
   for (const t of summary.tables) {
     if (t.status === 'failed') lines.push(`  ${t.table.padEnd(14)} FAILED     ${t.errorType}: ${t.message}`);
     else if (t.status === 'deferred') lines.push(`  ${t.table.padEnd(14)} DEFERRED   ${String(t.rowsRead).padStart(7)} rows archived, held back by ${t.heldBy}`);
@@ -26,4 +27,12 @@ export function formatNightlySummary(summary: NightlySummary): string {
     else lines.push(`  ${t.table.padEnd(14)} loaded     ${String(t.rowsRead).padStart(7)} rows  +${t.versionsInserted} versions, ${t.versionsClosed} closed${t.tombstones ? `, ${t.tombstones} tombstones` : ''}`);
   }
   return lines.join('\n');
+}
+
+/** What a re-check of an earlier day did, one line per table. */
+export function formatRecheck(result: RecheckResult): string[] {
+  const lines = [`re-check of ${result.businessDate}: ${result.rechecked.length ? `${result.rechecked.length} corrected export(s)` : 'no export changed since it was loaded'}`];
+  for (const t of result.rechecked) lines.push(`  ${t.table.padEnd(14)} rewound and replayed: ${t.replayed.map((d) => `${d.businessDate} ${d.status}${d.errorType ? ` (${d.errorType})` : ''}`).join(', ')}`);
+  for (const s of result.skipped) lines.push(`  ${s.table.padEnd(14)} skipped: ${s.reason}`);
+  return lines;
 }

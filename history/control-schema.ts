@@ -1,3 +1,5 @@
+import { tableContracts } from '../contracts/index.ts';
+
 /**
  * The control schema of DESIGN §6: what every run and load writes about itself, and the
  * operator views over it. Idempotent DDL, applied at the start of every nightly run. Pure.
@@ -90,6 +92,7 @@ export function controlSchemaDdl(): string[] {
   bookmark TEXT NOT NULL,
   taken_at TEXT NOT NULL
 )`,
+    // Paul's sign-offs of the parity gate: a Sodiwin screen compared key by key with a named query on D1.
     `CREATE TABLE IF NOT EXISTS etl_parity_signoffs (
   signoff_id INTEGER PRIMARY KEY AUTOINCREMENT,
   table_name TEXT NOT NULL,
@@ -97,8 +100,20 @@ export function controlSchemaDdl(): string[] {
   signed_by TEXT NOT NULL,
   signed_at TEXT NOT NULL,
   result TEXT NOT NULL,
-  differences INTEGER NOT NULL
+  differences INTEGER NOT NULL,
+  rows_compared INTEGER NOT NULL,
+  sodiwin_file TEXT NOT NULL,
+  sodiwin_sha256 TEXT NOT NULL,
+  loaded_through TEXT
 )`,
+    // Which tables D1 is authoritative for: signed off at least once through the parity gate.
+    `CREATE VIEW IF NOT EXISTS v_table_authority AS
+WITH tables(table_name) AS (VALUES ${tableContracts.map((c) => `('${c.table}')`).join(', ')})
+SELECT t.table_name,
+  CASE WHEN s.signoff_id IS NULL THEN 0 ELSE 1 END AS signed_off,
+  s.query_name, s.signed_by, s.signed_at, s.loaded_through
+FROM tables t
+LEFT JOIN etl_parity_signoffs s ON s.signoff_id = (SELECT max(signoff_id) FROM etl_parity_signoffs x WHERE x.table_name = t.table_name AND x.result = 'match')`,
     // The last business date loaded per table, and how the table's latest load ended.
     `CREATE VIEW IF NOT EXISTS v_table_freshness AS
 SELECT w.table_name, w.business_date AS loaded_through, w.updated_at,

@@ -37,6 +37,8 @@ const configSchema = z
     SCHEDULE_CATCHUP_WINDOW: z.string().regex(/^\d+\s*(ms|s|m|h|d|seconds?|minutes?|hours?|days?)$/, "must be a duration such as '1 day' or '6h'").default('1 day'),
     /** The character encoding Sodiwin's exports are declared in. */
     SODIWIN_ENCODING: z.enum(['windows-1252', 'utf-8']).default('windows-1252'),
+    /** Late corrections: each night looks for re-exports of this many previous days (0: only `warehouse recheck`). */
+    RECHECK_DAYS: z.coerce.number().int().min(0).max(30).default(7),
     /** Rejected rows a file may have and still load (default: none). */
     REJECT_TOLERANCE: z.coerce.number().int().min(0).default(0),
     /** Child loadTable workflows a nightly run runs at once. */
@@ -74,6 +76,7 @@ const configSchema = z
         dialect: { ...sodiwinDialect, encoding: env.SODIWIN_ENCODING },
         rejectTolerance: env.REJECT_TOLERANCE,
         maxParallel: env.NIGHTLY_MAX_PARALLEL,
+        recheckDays: env.RECHECK_DAYS,
         stageChunkRows: 2000,
       },
     };

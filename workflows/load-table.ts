@@ -1,13 +1,14 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ApplicationFailure, getExternalWorkflowHandle, log, ParentClosePolicy, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import type { FetchedExport } from '../activities/fetch.ts';
+import type { ArchivedExportInput, FetchedExport } from '../activities/fetch.ts';
 import type { RowIssue } from '../common/errors.ts';
 import { fetchActivity, longActivity, shortActivity } from './activity-profiles.ts';
 import { describeFailure } from './failures.ts';
 import { exportDeferredSignal, incident, incidentWorkflowId } from './incident.ts';
 
 const { fetchExport } = proxyActivities<Activities>(fetchActivity);
+const { archivedExport } = proxyActivities<Activities>(shortActivity);
 const { validateExport, stageExport, publishLoad, verifyLoad } = proxyActivities<Activities>(longActivity);
 const { revertLoad, recordLoadFailure, quarantineExport, openIncidentFor, recordDeferredLoad } = proxyActivities<Activities>(shortActivity);
 
@@ -20,6 +21,10 @@ export interface LoadTableInput {
   approvers: string[];
   /** Set when an incident's roll-forward replays this load: that incident does not hold it back. */
   repairOf?: string;
+  /** Load this archived file instead of fetching from the inbox (rebuild from the archive). */
+  archived?: Pick<ArchivedExportInput, 'fileName' | 'archivePath'>;
+  /** false: a failure is recorded and reverted but neither quarantined nor turned into an incident (a scratch rebuild). Default true. */
+  quarantine?: boolean;
 }
 
 /** What happened to the table: loaded (with counts) or unchanged (this exact file is already loaded). */
@@ -48,7 +53,7 @@ export async function loadTable(input: LoadTableInput): Promise<LoadTableResult>
   const compensations: (() => Promise<void>)[] = [];
   let fetched: FetchedExport | undefined;
   try {
-    fetched = await fetchExport({ table, businessDate });
+    fetched = input.archived ? await archivedExport({ table, businessDate, ...input.archived }) : await fetchExport({ table, businessDate });
     const base = { table, businessDate, loadId: fetched.loadId, fileName: fetched.fileName };
     if (fetched.alreadyLoaded) {
       return { ...base, status: 'unchanged', rowsRead: 0, rowsRejected: 0, versionsInserted: 0, versionsClosed: 0, tombstones: 0 };
@@ -84,6 +89,9 @@ export async function loadTable(input: LoadTableInput): Promise<LoadTableResult>
       errorDetail: failure.message,
       reverted: compensations.length > 0,
     });
+    if (input.quarantine === false) {
+      throw ApplicationFailure.create({ type: failure.type, message: failure.message, nonRetryable: true, details: [failure.details ?? null] });
+    }
     const quarantined = await quarantineExport({
       table,
       businessDate,

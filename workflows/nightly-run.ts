@@ -1,4 +1,4 @@
-import { ApplicationFailure, executeChild, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import { businessDateKey, etlStatusKey } from '../common/search-attributes.ts';
 import { tableContracts } from '../contracts/index.ts';
@@ -6,8 +6,9 @@ import { shortActivity } from './activity-profiles.ts';
 import { describeFailure } from './failures.ts';
 import { loadTable, type LoadTableResult } from './load-table.ts';
 import { mapWithConcurrency } from './concurrency.ts';
+import { recheck, type RecheckResult } from './recheck.ts';
 
-const { beginRun, finishRun } = proxyActivities<Activities>(shortActivity);
+const { beginRun, finishRun, changedExports } = proxyActivities<Activities>(shortActivity);
 
 /** A night to load: the business date, and optionally a subset of tables. */
 export interface NightlyRunInput {
@@ -17,6 +18,8 @@ export interface NightlyRunInput {
   maxParallel?: number;
   /** Who may approve a rollback if a table's load opens an incident. */
   approvers?: string[];
+  /** Late corrections: re-exports of the previous N days are looked for before loading (default 7; 0: none). */
+  recheckDays?: number;
 }
 
 /** One table's line in the night's summary. */
@@ -29,6 +32,8 @@ export interface NightlySummary {
   bookmark: string;
   status: 'ok' | 'partial' | 'failed';
   tables: TableOutcome[];
+  /** Earlier days whose export was corrected since it was loaded: rewound and replayed before this night's loads. */
+  rechecked?: RecheckResult[];
 }
 
 /**
@@ -50,6 +55,7 @@ export async function nightlyRun(input: NightlyRunInput): Promise<NightlySummary
   ]);
 
   const { bookmark } = await beginRun({ runId, workflowId, businessDate, tablesTotal: tables.length });
+  const rechecked = patched('late-corrections') ? await recheckCorrectedDays(businessDate, tables, input) : [];
   const outcomes = await mapWithConcurrency(tables, input.maxParallel ?? 4, async (table): Promise<TableOutcome> => {
     try {
       return await executeChild(loadTable, { workflowId: `${workflowId}-${table}`, args: [{ table, businessDate, runId, approvers: input.approvers ?? [] }] });
@@ -62,8 +68,31 @@ export async function nightlyRun(input: NightlyRunInput): Promise<NightlySummary
   const failed = outcomes.filter((o) => o.status === 'failed').length;
   const deferred = outcomes.filter((o) => o.status === 'deferred').length;
   const status = failed === outcomes.length ? 'failed' : failed + deferred === 0 ? 'ok' : 'partial';
-  const summary: NightlySummary = { businessDate, runId, bookmark, status, tables: outcomes };
+  const summary: NightlySummary = { businessDate, runId, bookmark, status, tables: outcomes, ...(rechecked.length ? { rechecked } : {}) };
   await finishRun({ runId, status, tablesOk: outcomes.length - failed, tablesFailed: failed, summary });
   upsertSearchAttributes([{ key: etlStatusKey, value: status }]);
   return summary;
+}
+
+/**
+ * Before loading a night: an earlier day (within `recheckDays`) whose export Sodiwin has
+ * re-sent with other content is re-checked first (rewind and replay), so tonight's load
+ * goes on top of the corrected history.
+ */
+async function recheckCorrectedDays(businessDate: string, tables: string[], input: NightlyRunInput): Promise<RecheckResult[]> {
+  const days = input.recheckDays ?? 7;
+  if (days <= 0) return [];
+  const dayBefore = (n: number) => new Date(Date.parse(`${businessDate}T00:00:00Z`) - n * 86_400_000).toISOString().slice(0, 10);
+  const changed = await changedExports({ fromDate: dayBefore(days), toDate: dayBefore(1), tables });
+  const results: RecheckResult[] = [];
+  for (const date of [...new Set(changed.map((c) => c.businessDate))].sort()) {
+    const recheckTables = [...new Set(changed.filter((c) => c.businessDate === date).map((c) => c.table))];
+    results.push(
+      await executeChild(recheck, {
+        workflowId: `${workflowInfo().workflowId}-recheck-${date}`,
+        args: [{ businessDate: date, tables: recheckTables, approvers: input.approvers ?? [] }],
+      }),
+    );
+  }
+  return results;
 }

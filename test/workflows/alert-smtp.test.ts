@@ -9,17 +9,9 @@ import { incidentStateQuery, incidentWorkflowId } from '../../workflows/index.ts
 import { freePort } from '../support/free-port.ts';
 import { startSmtpServer, type ReceivedMail } from '../support/mail.ts';
 import { runNight, startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
+import { eventually } from '../support/eventually.ts';
 
 const [day1, day2] = ['2026-07-06', '2026-07-07'];
-
-async function eventually<T>(read: () => Promise<T> | T, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 describe('the alert to Paul over SMTP', () => {
   let warehouse: IsolatedWarehouse;

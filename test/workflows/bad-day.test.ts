@@ -17,7 +17,7 @@ const ordersFile = exportFileName(contractFor('orders'), badDay);
 /** A warehouse with its own worker, fed the same generated exports. */
 async function warehouseWithWorker(source: string) {
   const warehouse = await startIsolatedWarehouse();
-  await generateExports({ outDir: warehouse.inbox, from: days[0]!, days: days.length, scale: 1, seed: 13 });
+  await generateExports({ outDir: warehouse.inbox, from: days[0]!, days: days.length, scale: 0.3, seed: 13 });
   const worker = await startWorker(warehouse.config);
   return { warehouse, worker, source };
 }

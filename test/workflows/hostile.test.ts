@@ -12,6 +12,7 @@ import { freePort } from '../support/free-port.ts';
 import { startSmtpServer } from '../support/mail.ts';
 import { allChecksums, startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
 import type { TableChecksum } from '../../client/checksum.ts';
+import { eventually } from '../support/eventually.ts';
 
 /** One case of the corpus under test/fixtures/hostile (see its README). */
 interface HostileCase {
@@ -28,15 +29,6 @@ const cases: HostileCase[] = readdirSync(corpus)
   .filter((dir) => /^\d\d-/.test(dir))
   .sort()
   .map((dir) => ({ dir, ...JSON.parse(readFileSync(join(corpus, dir, 'case.json'), 'utf8')) }));
-
-async function eventually<T>(read: () => Promise<T> | T, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 /** Runs nightly-<date> for a few tables only. */
 async function runTables(warehouse: IsolatedWarehouse, businessDate: string, tables: string[]): Promise<NightlySummary> {

@@ -10,16 +10,7 @@ import { runNight, startIsolatedWarehouse, startWorker, type IsolatedWarehouse }
 import { parseMessage } from '../support/mail.ts';
 import { etlStatusKey } from '../../common/search-attributes.ts';
 import { approveRollbackSignal, incidentStateQuery, incidentWorkflowId } from '../../workflows/index.ts';
-
-/** Polls `read` until `done` says so (workflow state moves asynchronously). */
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+import { eventually } from '../support/eventually.ts';
 
 const [day1, day2, day3] = ['2026-06-01', '2026-06-02', '2026-06-03'];
 
@@ -89,7 +80,7 @@ describe('a bad file is quarantined, an incident opens and holds the table back'
   });
   it('opens one incident per quarantined table, recorded in D1, with the alert written as .eml when no SMTP is configured', async () => {
     const handle = warehouse.client.workflow.getHandle(incidentWorkflowId('customers', day2));
-    const state = await until(() => handle.query(incidentStateQuery), (s) => s.alert !== 'pending');
+    const state = await eventually(() => handle.query(incidentStateQuery), (s) => s.alert !== 'pending');
     expect(state).toMatchObject({ incidentId: `incident-customers-${day2}`, status: 'open', errorType: 'RowValidationFailed', alert: 'file', deferred: [], refusals: [] });
     const description = await handle.describe();
     expect(description.typedSearchAttributes.get(etlStatusKey)).toBe('incident-open');
@@ -124,7 +115,7 @@ describe('a bad file is quarantined, an incident opens and holds the table back'
     await handle.signal(approveRollbackSignal, { by: 'mallory', mode: 'rewind' });
     await handle.signal(approveRollbackSignal, { by: 'paul', mode: 'rewind' });
     // Approved before Sodiwin sent a corrected file: the replay of day 2 fails again, nothing is loaded, the incident stays open.
-    const state = await until(() => handle.query(incidentStateQuery), (s) => s.lastRepairError !== undefined);
+    const state = await eventually(() => handle.query(incidentStateQuery), (s) => s.lastRepairError !== undefined);
     expect(state).toMatchObject({ status: 'open', refusals: [{ by: 'mallory', mode: 'rewind', reason: 'mallory is not an approver (approvers: paul)' }] });
     expect(state.approval).toBeUndefined();
     expect(state.lastRepairError).toContain('RowValidationFailed');

@@ -10,17 +10,9 @@ import { runWarehouse } from '../support/cli.ts';
 import { parseMessage } from '../support/mail.ts';
 import { uniqueName } from '../support/environment.ts';
 import { startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
+import { eventually } from '../support/eventually.ts';
 
 const brandsBaseline = join(import.meta.dirname, '..', 'fixtures', 'hostile', 'baseline', 'brands.csv');
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
 
 describe('the 03:00 Europe/Paris schedule across the clock changes', () => {
   let warehouse: IsolatedWarehouse;
@@ -83,8 +75,8 @@ describe('the 03:00 Europe/Paris schedule across the clock changes', () => {
   }, 240_000);
 
   it('waits for a late export until the deadline, loads it when it arrives, and fails a missing one with ExportMissing, alerted', async () => {
-    // A deadline a few seconds from now: the business date is the day before the deadline's date (UTC here).
-    const deadline = new Date(Date.now() + 6000);
+    // A deadline a few seconds from now (time for the worker to start): the business date is the day before the deadline's date (UTC here).
+    const deadline = new Date(Date.now() + 12_000);
     const businessDate = new Date(Date.UTC(deadline.getUTCFullYear(), deadline.getUTCMonth(), deadline.getUTCDate() - 1)).toISOString().slice(0, 10);
     const late = await startIsolatedWarehouse({ EXPORT_DEADLINE: deadline.toISOString().slice(11, 19), WAREHOUSE_TIMEZONE: 'UTC', EXPORT_POLL_MS: '200' });
     const lateWorker = await startWorker(late.config);

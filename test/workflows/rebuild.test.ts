@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { generateExports } from '../../generator/index.ts';
+import type { RebuildReport } from '../../client/rebuild.ts';
+import { runWarehouse } from '../support/cli.ts';
+import { runNight, startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
+
+const days = ['2026-10-05', '2026-10-06', '2026-10-07'];
+
+describe('warehouse rebuild: the archive replayed into a scratch warehouse, compared table by table', () => {
+  let warehouse: IsolatedWarehouse;
+  let worker: Awaited<ReturnType<typeof startWorker>>;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    warehouse = await startIsolatedWarehouse();
+    await generateExports({ outDir: warehouse.inbox, from: days[0]!, days: days.length, scale: 0.3, seed: 23 });
+    worker = await startWorker(warehouse.config);
+    for (const day of days) expect((await runNight(warehouse, day)).status).toBe('ok');
+    env = { ...warehouse.env, WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath') };
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await warehouse?.close();
+  });
+
+  it('finds every table equal to its rebuild, then names the one that was altered behind the warehouse’s back', async () => {
+    const clean = await runWarehouse(['rebuild', '--json'], env);
+    expect(clean.code, clean.stderr).toBe(0);
+    const report = JSON.parse(clean.stdout) as RebuildReport;
+    expect(report.loads).toBe(39);
+    expect(report.result).toEqual({ replayed: 39, failures: [] });
+    expect(report.tables).toHaveLength(13);
+    expect(report.tables.filter((t) => !t.same)).toEqual([]);
+    expect(report.tables.find((t) => t.table === 'orders')!.rebuilt.versions).toBeGreaterThan(0);
+
+    // Someone edits a customer's name directly in D1.
+    await warehouse.d1.query("UPDATE customers SET name = 'Edited by hand' WHERE _version_id = (SELECT min(_version_id) FROM customers)");
+    const altered = await runWarehouse(['rebuild', '--table', 'customers'], env);
+    expect(altered.code, altered.stderr).toBe(2);
+    expect(altered.stdout).toMatch(/customers .* DIFFERENT \(live [0-9a-f]{12}, rebuilt [0-9a-f]{12}\)/);
+    expect(altered.stdout).toContain('1 table(s) differ from a rebuild of the archive: customers');
+
+    const unknown = await runWarehouse(['rebuild', '--table', 'clients'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('unknown table "clients"');
+  }, 300_000);
+});
