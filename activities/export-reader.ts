@@ -220,7 +220,8 @@ async function firstLineFields(path: string, dialect: Dialect): Promise<string[]
     const head = buffer.subarray(0, bytesRead);
     const end = head.indexOf(0x0a);
     const text = iconv.decode(head.subarray(0, end < 0 ? head.length : end), dialect.encoding === 'windows-1252' ? 'win1252' : 'utf8');
-    return text.replace(/\r$/, '').split(dialect.delimiter);
+    const line = dialect.encoding === 'utf-8' ? text.replace(/^\ufeff/, '') : text; // the parser drops a UTF-8 BOM too
+    return line.replace(/\r$/, '').split(dialect.delimiter);
   } finally {
     await file.close();
   }
