@@ -9,7 +9,11 @@
  *
  * Retries resend the request. A timed-out or 5xx request may still have run on the server, so
  * callers must make their writes idempotent (keys + INSERT OR IGNORE, or revert by load id).
+ *
+ * `import` uses D1's bulk import API: init, PUT the SQL file to the upload URL D1 hands out
+ * (presigned: the token is never sent there), ingest, then poll until the import ends.
  */
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
 import { z } from 'zod';
@@ -62,6 +66,28 @@ export interface D1RestoreResult {
   bookmark: string;
   previousBookmark: string;
   message: string;
+}
+
+/** Options of `import`. */
+export interface D1ImportOptions {
+  /** Wait between two polls of a running import (default 1 s). */
+  pollIntervalMs?: number;
+  /** Longest the whole import may take, upload and polls included (default 15 min). */
+  timeoutMs?: number;
+}
+
+/** Outcome of a bulk import that completed. */
+export interface D1ImportResult {
+  /** Statements D1 ran. */
+  numQueries: number;
+  /** Time Travel bookmark of the state right after the import. */
+  finalBookmark: string;
+  /** Bookmark of the state just before the import: restoring it undoes the import (and whatever came after). */
+  atBookmark: string;
+  /** Totals of the import (rows read and written, duration, size after). */
+  meta: D1Meta;
+  /** D1's progress messages, in order. */
+  messages: string[];
 }
 
 /** Why an attempt is being retried. */
@@ -119,6 +145,13 @@ export interface D1Client {
   bookmark(timestamp?: Date): Promise<string>;
   /** Restores the whole database to a bookmark or a timestamp. */
   restore(target: { bookmark: string } | { timestamp: Date }): Promise<D1RestoreResult>;
+  /**
+   * Runs a SQL file (literal SQL, no parameters) through D1's bulk import API: all or nothing,
+   * and D1 serves no queries meanwhile. A failing statement throws D1SqlError with its
+   * `statementIndex` when D1's message names it. Past `timeoutMs` it throws D1Unavailable
+   * (timeout) while the import may still complete: its message gives the `at_bookmark` to check.
+   */
+  import(sql: string, options?: D1ImportOptions): Promise<D1ImportResult>;
 }
 
 /**
@@ -128,7 +161,15 @@ export interface D1Client {
  */
 const AUTH_ERROR_CODES = new Set([1000, 6003, 6111, 9106, 9109, 10000, 10001]);
 
-const DEFAULTS = { timeoutMs: 30_000, maxAttempts: 6, baseDelayMs: 250, maxDelayMs: 10_000, maxRetryAfterMs: 60_000 };
+const DEFAULTS = {
+  timeoutMs: 30_000,
+  maxAttempts: 6,
+  baseDelayMs: 250,
+  maxDelayMs: 10_000,
+  maxRetryAfterMs: 60_000,
+  importPollIntervalMs: 1_000,
+  importTimeoutMs: 15 * 60_000,
+};
 
 // Response shapes. Counters are tolerant of null/missing (the API documents them as optional).
 const counter = z.number().nullish().transform((v) => v ?? 0);
@@ -165,6 +206,19 @@ const restoreSchema = z.object({
   message: z.string().nullish(),
 });
 
+/** `init`'s answer when the file must be uploaded (when D1 already holds it, init answers like ingest). */
+const importInitSchema = z.object({ filename: z.string().min(1), upload_url: z.string().min(1) });
+/** `ingest`'s and `poll`'s answer. The API reference documents `error`; wrangler reads `errors[]`. */
+const importStatusSchema = z.object({
+  success: z.boolean().nullish(),
+  at_bookmark: z.string().nullish(),
+  status: z.string().nullish(),
+  error: z.string().nullish(),
+  errors: z.array(z.unknown()).nullish(),
+  messages: z.array(z.string()).nullish(),
+  result: z.object({ final_bookmark: z.string(), num_queries: z.number(), meta: metaSchema }).nullish(),
+});
+
 type Envelope = z.infer<typeof envelopeSchema>;
 
 /** One HTTP call the client makes. */
@@ -188,6 +242,13 @@ interface Retryable {
   cause?: D1ErrorContext['cause'];
 }
 
+/** A response that arrived, whatever its status. */
+interface Exchange {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
 /** Creates a D1 REST client; no connection is made until the first call. */
 export function createD1Client(options: D1ClientOptions): D1Client {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -199,55 +260,69 @@ export function createD1Client(options: D1ClientOptions): D1Client {
   /** Removes the token from any text that came from a server or a socket error. */
   const redact = (text: string): string => (token ? text.replaceAll(token, '[redacted]') : text);
 
-  async function send(call: Call): Promise<{ context: D1ErrorContext; result: unknown }> {
-    const path = databasePath + call.suffix;
-    for (let attempt = 1; ; attempt++) {
-      const context: D1ErrorContext = { operation: call.operation, path, attempts: attempt };
-      const outcome = await attemptOnce(call, path, context);
-      if (!('reason' in outcome)) return { context, result: outcome.result };
+  /** Runs `attempt` until it gives a value, sleeping between retryable outcomes (backoff, Retry-After). */
+  async function retrying<T>(
+    operation: string,
+    path: string,
+    attempt: (context: D1ErrorContext) => Promise<{ value: T } | Retryable>,
+  ): Promise<{ context: D1ErrorContext; value: T }> {
+    for (let n = 1; ; n++) {
+      const context: D1ErrorContext = { operation, path, attempts: n };
+      const outcome = await attempt(context);
+      if (!('reason' in outcome)) return { context, value: outcome.value };
 
       const retryAfterTooLong = outcome.retryAfterMs !== undefined && outcome.retryAfterMs > retry.maxRetryAfterMs;
-      if (attempt >= retry.maxAttempts || retryAfterTooLong) throw exhausted(outcome, { ...context, status: outcome.status });
+      if (n >= retry.maxAttempts || retryAfterTooLong) throw exhausted(outcome, { ...context, status: outcome.status });
 
-      const backoff = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+      const backoff = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (n - 1));
       const jittered = backoff / 2 + Math.random() * (backoff / 2);
       const delayMs = Math.ceil(Math.max(jittered, outcome.retryAfterMs ?? 0));
-      options.onRetry?.({ operation: call.operation, path, attempt, delayMs, reason: outcome.reason, status: outcome.status, detail: outcome.detail });
+      options.onRetry?.({ operation, path, attempt: n, delayMs, reason: outcome.reason, status: outcome.status, detail: outcome.detail });
       await sleep(delayMs);
     }
   }
 
-  /** One HTTP attempt: returns the envelope's result, a retryable outcome, or throws a permanent error. */
-  async function attemptOnce(call: Call, path: string, attemptContext: D1ErrorContext): Promise<{ result: unknown } | Retryable> {
-    const url = baseUrl + path + (call.search ? `?${new URLSearchParams(call.search)}` : '');
+  async function send(call: Call): Promise<{ context: D1ErrorContext; result: unknown }> {
+    const path = databasePath + call.suffix;
+    const { context, value } = await retrying(call.operation, path, (attemptContext) => attemptOnce(call, path, attemptContext));
+    return { context, result: value };
+  }
+
+  /** One HTTP exchange within the per-attempt timeout; a connection error or a timeout comes back retryable. */
+  async function exchange(url: string, method: 'GET' | 'POST' | 'PUT', headers: Record<string, string>, body?: string | Buffer): Promise<Exchange | Retryable> {
     const signal = AbortSignal.timeout(timeoutMs);
-    let status: number;
-    let text: string;
-    let retryAfterHeader: string | string[] | undefined;
     try {
-      const response = await request(url, {
-        method: call.method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          accept: 'application/json',
-          ...(call.body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: call.body === undefined ? undefined : JSON.stringify(call.body),
-        signal,
-        ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
-      });
-      status = response.statusCode;
-      retryAfterHeader = response.headers['retry-after'];
-      text = await response.body.text();
+      const response = await request(url, { method, headers, body, signal, ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}) });
+      return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
     } catch (err) {
       if (signal.aborted) return { reason: 'timeout', detail: `no response within ${timeoutMs} ms` };
       const cause = sanitizeCause(err, redact);
       return { reason: 'connection', detail: `${cause.code ?? cause.name}: ${cause.message}`, cause };
     }
+  }
+
+  /** A 429, 408 or 5xx answer, as an outcome worth another try. */
+  function transient({ status, headers, text }: Exchange): Retryable | undefined {
+    if (status === 429) return { reason: 'rate-limited', status, retryAfterMs: parseRetryAfter(headers['retry-after']), detail: 'HTTP 429' };
+    if (status >= 500 || status === 408) return { reason: 'server-error', status, detail: `HTTP ${status}: ${firstError(text, redact)}` };
+    return undefined;
+  }
+
+  /** One HTTP attempt: returns the envelope's result, a retryable outcome, or throws a permanent error. */
+  async function attemptOnce(call: Call, path: string, attemptContext: D1ErrorContext): Promise<{ value: unknown } | Retryable> {
+    const url = baseUrl + path + (call.search ? `?${new URLSearchParams(call.search)}` : '');
+    const headers = {
+      authorization: `Bearer ${token}`,
+      accept: 'application/json',
+      ...(call.body === undefined ? {} : { 'content-type': 'application/json' }),
+    };
+    const response = await exchange(url, call.method, headers, call.body === undefined ? undefined : JSON.stringify(call.body));
+    if ('reason' in response) return response;
+    const retryable = transient(response);
+    if (retryable) return retryable;
+    const { status, text } = response;
 
     const context: D1ErrorContext = { ...attemptContext, status };
-    if (status === 429) return { reason: 'rate-limited', status, retryAfterMs: parseRetryAfter(retryAfterHeader), detail: 'HTTP 429' };
-    if (status >= 500 || status === 408) return { reason: 'server-error', status, detail: `HTTP ${status}: ${firstError(text, redact)}` };
     const envelope = parseEnvelope(text);
     const firstCode = envelope?.errors?.[0]?.code;
     if (status === 401 || status === 403 || (firstCode !== undefined && AUTH_ERROR_CODES.has(firstCode))) {
@@ -268,7 +343,7 @@ export function createD1Client(options: D1ClientOptions): D1Client {
       throw new D1ResponseError({ ...context, detail: envelope ? describeErrors(envelope, redact) : `body is not a Cloudflare envelope: ${snippet(text, redact)}` });
     }
     if (!envelope.success) throw new D1ResponseError({ ...context, detail: describeErrors(envelope, redact) });
-    return { result: envelope.result };
+    return { value: envelope.result };
   }
 
   function exhausted(outcome: Retryable, context: D1ErrorContext): D1Error {
@@ -289,6 +364,61 @@ export function createD1Client(options: D1ClientOptions): D1Client {
   function checkStatements(results: readonly { success: boolean }[], context: D1ErrorContext): void {
     const failed = results.findIndex((r) => !r.success);
     if (failed !== -1) throw new D1SqlError({ ...context, status: 200, d1Message: 'statement reported success: false', statementIndex: failed });
+  }
+
+  /** PUTs the SQL file to D1's presigned upload URL (no token) and checks the ETag it answers with. */
+  async function uploadFile(uploadUrl: string, bytes: Buffer, etag: string): Promise<void> {
+    await retrying('import', `${databasePath}/import (upload_url)`, async (context) => {
+      const response = await exchange(uploadUrl, 'PUT', {}, bytes);
+      if ('reason' in response) return response;
+      const retryable = transient(response);
+      if (retryable) return retryable;
+      const failed = { ...context, status: response.status };
+      if (response.status < 200 || response.status >= 300) throw new D1ResponseError({ ...failed, detail: `upload refused: ${snippet(response.text, redact)}` });
+      const stored = [response.headers.etag].flat()[0]?.replace(/^"|"$/g, '');
+      if (stored !== undefined && stored !== etag) throw new D1ResponseError({ ...failed, detail: `the upload stored md5 ${stored}, not ${etag}` });
+      return { value: undefined };
+    });
+  }
+
+  /** init → upload → ingest → poll until the import completes or fails. */
+  async function runImport(sql: string, importOptions: D1ImportOptions): Promise<D1ImportResult> {
+    const bytes = Buffer.from(sql, 'utf8');
+    const etag = createHash('md5').update(bytes).digest('hex');
+    const pollIntervalMs = importOptions.pollIntervalMs ?? DEFAULTS.importPollIntervalMs;
+    const timeout = importOptions.timeoutMs ?? DEFAULTS.importTimeoutMs;
+    const deadline = Date.now() + timeout;
+    const post = (body: object) => send({ operation: 'import', method: 'POST', suffix: '/import', body });
+
+    const init = await post({ action: 'init', etag });
+    const slot = importInitSchema.safeParse(init.result);
+    let answer = init;
+    if (slot.success) {
+      await uploadFile(slot.data.upload_url, bytes, etag);
+      answer = await post({ action: 'ingest', etag, filename: slot.data.filename });
+    }
+    const messages: string[] = [];
+    for (;;) {
+      const context = { ...answer.context, status: 200 };
+      const state = parseResult(importStatusSchema, answer.result, context);
+      messages.push(...(state.messages ?? []));
+      if (state.success === false) throw new D1ResponseError({ ...context, detail: `import refused: ${redact(state.error ?? 'no reason given')}` });
+      if (state.status === 'error') {
+        const d1Message = redact(state.error ?? state.errors?.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))).join('; ') ?? 'no reason given');
+        throw new D1SqlError({ ...context, d1Message, statementIndex: statementPosition(d1Message) });
+      }
+      if (state.status === 'complete') {
+        if (!state.result || !state.at_bookmark) throw new D1ResponseError({ ...context, detail: 'import complete without its result or at_bookmark' });
+        const { num_queries, final_bookmark, meta } = state.result;
+        return { numQueries: num_queries, finalBookmark: final_bookmark, atBookmark: state.at_bookmark, meta, messages };
+      }
+      if (!state.at_bookmark) throw new D1ResponseError({ ...context, detail: `import answer without at_bookmark (status ${state.status ?? 'missing'})` });
+      if (Date.now() + pollIntervalMs > deadline) {
+        throw new D1Unavailable({ ...context, reason: 'timeout', detail: `import not complete within ${timeout} ms, it may still complete; at_bookmark ${state.at_bookmark}` });
+      }
+      await sleep(pollIntervalMs);
+      answer = await post({ action: 'poll', current_bookmark: state.at_bookmark });
+    }
   }
 
   async function runQuery<Row>(operation: string, body: unknown, statementCount: number | undefined): Promise<D1Result<Row>[]> {
@@ -328,7 +458,15 @@ export function createD1Client(options: D1ClientOptions): D1Client {
       const parsed = parseResult(restoreSchema, result, context);
       return { bookmark: parsed.bookmark, previousBookmark: parsed.previous_bookmark, message: parsed.message ?? '' };
     },
+
+    import: (sql, importOptions) => runImport(sql, importOptions ?? {}),
   };
+}
+
+/** The 0-based index of the statement an import error names ("statement 3 of 5" → 2), if it names one. */
+function statementPosition(message: string): number | undefined {
+  const position = Number(/\bstatement (\d+)\b/i.exec(message)?.[1]);
+  return position >= 1 ? position - 1 : undefined;
 }
 
 /** Converts parameters to what JSON can carry exactly: bigint → string, boolean → 1/0. */

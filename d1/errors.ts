@@ -18,7 +18,7 @@ export type D1ErrorType = (typeof D1_ERROR_TYPES)[number];
 
 /** Where an error happened: the client operation and the path below the base URL. */
 export interface D1ErrorContext {
-  /** Client operation, e.g. `query`, `batch`, `raw`, `bookmark`, `restore`. */
+  /** Client operation, e.g. `query`, `batch`, `raw`, `bookmark`, `restore`, `import`. */
   operation: string;
   /** API path without the query string, e.g. `/accounts/<acct>/d1/database/<db>/query`. */
   path: string;
@@ -65,11 +65,11 @@ export class D1SqlError extends D1Error {
   readonly code: number | undefined;
   /** D1's own message, e.g. `near "BEGN": syntax error`. */
   readonly d1Message: string;
-  /** Index of the failing statement within the request, when known. */
+  /** Index (from 0) of the failing statement within the request or import, when known; the message counts from 1. */
   readonly statementIndex: number | undefined;
 
   constructor(context: D1ErrorContext & { code?: number; d1Message: string; statementIndex?: number }) {
-    const where = context.statementIndex === undefined ? '' : ` (statement ${context.statementIndex})`;
+    const where = context.statementIndex === undefined ? '' : ` (statement #${context.statementIndex + 1})`;
     const code = context.code === undefined ? '' : `, code ${context.code}`;
     super(`SQL rejected${where} (HTTP ${context.status ?? '?'}${code}): ${context.d1Message}`, context);
     this.code = context.code;

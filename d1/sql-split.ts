@@ -58,7 +58,8 @@ function skipQuoted(sql: string, open: number, quote: string): number {
   return sql.length;
 }
 
-function stripLeadingComments(text: string): string {
+/** `text` without its leading whitespace and comments (line or block), to read a statement's first keyword. */
+export function stripLeadingComments(text: string): string {
   let rest = text.trimStart();
   for (;;) {
     if (rest.startsWith('--')) {

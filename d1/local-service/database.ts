@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { cp, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Miniflare } from 'miniflare';
@@ -24,6 +25,11 @@ export interface RawResult {
   results: { columns: string[]; rows: unknown[][] };
   meta: Record<string, unknown>;
 }
+
+/** The outcome of an import: applied whole (with each statement's meta), or not at all. */
+export type ImportOutcome =
+  | { ok: true; finalBookmark: string; metas: Record<string, unknown>[] }
+  | { ok: false; failedIndex: number; message: string };
 
 /** The part of Miniflare's D1 binding this service uses (workers-types is not a dependency). */
 interface D1Result {
@@ -136,6 +142,26 @@ export class LocalD1Database {
     });
   }
 
+  /**
+   * Applies an import's statements as one transaction (Miniflare's batch) inside one exclusive
+   * operation: queries queue until it ends. `onStarted` hears the bookmark taken just before
+   * (D1's `at_bookmark`); success takes another (D1's `final_bookmark`). On failure nothing is
+   * applied, and `failedIndex` names the first statement that fails.
+   */
+  importStatements(statements: readonly string[], onStarted: (atBookmark: string) => void): Promise<ImportOutcome> {
+    return this.#serial(async () => {
+      onStarted(await this.#snapshot());
+      const db = this.#requireDb();
+      let results: D1Result[];
+      try {
+        results = await db.batch(statements.map((sql) => db.prepare(sql)));
+      } catch (error) {
+        return { ok: false, failedIndex: await firstFailing(db, statements), message: errorText(error) };
+      }
+      return { ok: true, finalBookmark: await this.#snapshot(), metas: results.map((r) => r.meta) };
+    });
+  }
+
   async #snapshot(): Promise<string> {
     const at = this.#now();
     const bookmark = newBookmark(at);
@@ -199,9 +225,37 @@ async function runD1<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new HttpError(400, cloudflareErrorCodes.sqlError, message.replace(/^D1_ERROR:\s*/, ''));
+    throw new HttpError(400, cloudflareErrorCodes.sqlError, errorText(error));
   }
+}
+
+function errorText(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/^D1_ERROR:\s*/, '');
+}
+
+/**
+ * The first statement of a failed batch that fails. Miniflare's error does not say which, so
+ * prefixes are run with a last statement that always fails: every probe rolls back, and a
+ * binary search needs about log2(n) of them.
+ */
+async function firstFailing(db: D1, statements: readonly string[]): Promise<number> {
+  const sentinel = `__local_import_probe_${randomBytes(6).toString('hex')}`;
+  const prefixRuns = async (count: number): Promise<boolean> => {
+    try {
+      await db.batch([...statements.slice(0, count), `SELECT * FROM "${sentinel}"`].map((sql) => db.prepare(sql)));
+    } catch (error) {
+      return errorText(error).includes(sentinel);
+    }
+    throw new Error(`import probe: table ${sentinel} exists`);
+  };
+  let low = 0;
+  let high = statements.length - 1; // the first failing statement lies in [low, high]
+  while (low < high) {
+    const mid = Math.floor((low + high) / 2);
+    if (await prefixRuns(mid + 1)) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }
 
 /** Expands a `query`/`raw` body into statements (a `sql` without params may hold several). */

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { LocalD1Database, statementsOf } from './database.ts';
 import { HttpError, cloudflareErrorCodes, errorEnvelope, successEnvelope } from './envelope.ts';
 import { FaultQueue, faultRequestSchema, type Fault } from './faults.ts';
+import { LocalImports, importUploadPrefix } from './import.ts';
 
 /** How to start the local D1 service. */
 export interface LocalD1ServiceOptions {
@@ -26,7 +27,7 @@ export interface LocalD1ServiceOptions {
 export interface LocalD1Service {
   /** Base URL of the API, like Cloudflare's `https://api.cloudflare.com/client/v4`. */
   url: string;
-  /** Origin for the `/__local/...` admin routes (health, faults). */
+  /** Origin for the `/__local/...` routes (health, faults, import uploads). */
   origin: string;
   port: number;
   accountId: string;
@@ -39,13 +40,15 @@ export interface LocalD1Service {
 export const localDefaults = { accountId: 'local-account', databaseId: 'local-warehouse' } as const;
 
 const maxBodyBytes = 100 * 1024 * 1024;
+/** Largest SQL file an import upload accepts (it is held in memory). */
+const maxUploadBytes = 512 * 1024 * 1024;
 
 const statementSchema = z.object({ sql: z.string(), params: z.array(z.unknown()).optional() });
 const queryBodySchema = z.union([z.object({ batch: z.array(statementSchema).min(1) }), statementSchema]);
 
 /**
  * Starts the local D1 service: Miniflare's D1 behind D1's REST API on 127.0.0.1
- * (query, raw, batch, Time Travel), with fault injection for tests.
+ * (query, raw, batch, Time Travel, import), with fault injection for tests.
  */
 export async function startLocalD1Service(options: LocalD1ServiceOptions): Promise<LocalD1Service> {
   const accountId = options.accountId ?? localDefaults.accountId;
@@ -55,6 +58,8 @@ export async function startLocalD1Service(options: LocalD1ServiceOptions): Promi
   const faults = new FaultQueue();
   const expectedToken = Buffer.from(options.apiToken);
   const apiPrefix = `/client/v4/accounts/${accountId}/d1/database/${databaseId}/`;
+  let origin = ''; // known once listening; upload URLs are only handed out after that
+  const imports = new LocalImports({ database, uploadUrl: (filename) => `${origin}${importUploadPrefix}${filename}` });
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -66,16 +71,15 @@ export async function startLocalD1Service(options: LocalD1ServiceOptions): Promi
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (url.pathname === '/__local/health' && req.method === 'GET') return send(res, 200, { ok: true });
+    if (url.pathname.startsWith(importUploadPrefix) && req.method === 'PUT') return handleUpload(req, res, url.pathname);
     authorise(req);
     if (url.pathname === '/__local/faults') return handleFaults(req, res);
     if (!url.pathname.startsWith('/client/v4/')) throw new HttpError(404, cloudflareErrorCodes.notFound, `no route for ${req.method} ${url.pathname}`);
     if (!url.pathname.startsWith(apiPrefix)) throw new HttpError(404, cloudflareErrorCodes.databaseNotFound, 'database not found');
 
     const body = req.method === 'POST' ? await readJson(req) : undefined;
-    const fault = faults.take(`${req.method} ${url.pathname}${url.search} ${body === undefined ? '' : JSON.stringify(body)}`);
-    if (fault && fault.kind !== 'hang-after') return applyFault(fault, res);
-    // hang-after: the request runs, then its answer is lost.
-    const reply = fault ? () => undefined : (status: number, payload: object) => send(res, status, payload);
+    const reply = replier(`${req.method} ${url.pathname}${url.search} ${body === undefined ? '' : JSON.stringify(body)}`, res);
+    if (!reply) return;
 
     const route = `${req.method} ${url.pathname.slice(apiPrefix.length)}`;
     switch (route) {
@@ -94,9 +98,33 @@ export async function startLocalD1Service(options: LocalD1ServiceOptions): Promi
         if (!bookmark) throw new HttpError(400, cloudflareErrorCodes.invalidRequest, 'restore needs ?bookmark= or ?timestamp=');
         return reply(200, successEnvelope(await database.restore(bookmark)));
       }
+      case 'POST import':
+        return reply(200, successEnvelope(await imports.handle(body)));
       default:
         throw new HttpError(404, cloudflareErrorCodes.notFound, `no route for ${route}`);
     }
+  }
+
+  /** A PUT to an upload URL: like R2's presigned URLs, the unguessable filename is the credential, not the token. */
+  async function handleUpload(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const bytes = await readBody(req, maxUploadBytes);
+    const reply = replier(`PUT ${path}`, res);
+    if (!reply) return;
+    const md5 = imports.store(path.slice(importUploadPrefix.length), bytes);
+    return reply(200, undefined, { etag: `"${md5}"` });
+  }
+
+  /**
+   * Takes the pending fault for a request, if any. Returns undefined when the fault answered it
+   * (or never will), else how to answer: `hang-after` lets the request run and loses its answer.
+   */
+  function replier(requestText: string, res: ServerResponse): ((status: number, payload?: object, headers?: Record<string, string>) => void) | undefined {
+    const fault = faults.take(requestText);
+    if (fault && fault.kind !== 'hang-after') {
+      applyFault(fault, res);
+      return undefined;
+    }
+    return fault ? () => undefined : (status, payload, headers) => send(res, status, payload, headers);
   }
 
   function authorise(req: IncomingMessage): void {
@@ -135,7 +163,7 @@ export async function startLocalD1Service(options: LocalD1ServiceOptions): Promi
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const origin = `http://127.0.0.1:${port}`;
+  origin = `http://127.0.0.1:${port}`;
 
   return {
     url: `${origin}/client/v4`,
@@ -160,17 +188,22 @@ function readStatements(body: unknown) {
   return statements;
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > maxBodyBytes) throw new HttpError(413, cloudflareErrorCodes.invalidRequest, `request body larger than ${maxBodyBytes} bytes`);
+    if (size > limit) throw new HttpError(413, cloudflareErrorCodes.invalidRequest, `request body larger than ${limit} bytes`);
     chunks.push(chunk);
   }
-  if (size === 0) return undefined; // e.g. a restore, whose parameters are in the query string
+  return Buffer.concat(chunks);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const body = await readBody(req, maxBodyBytes);
+  if (body.length === 0) return undefined; // e.g. a restore, whose parameters are in the query string
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch {
     throw new HttpError(400, cloudflareErrorCodes.invalidRequest, 'invalid request body: not JSON');
   }
@@ -182,8 +215,10 @@ function parseTimestamp(text: string): Date {
   return at;
 }
 
-function send(res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+/** Answers with a JSON body, or with none when `body` is undefined (an upload's answer, like R2's). */
+function send(res: ServerResponse, status: number, body: object | undefined, headers: Record<string, string> = {}): void {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  const type: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+  res.writeHead(status, { ...type, 'content-length': String(Buffer.byteLength(text)), ...headers });
   res.end(text);
 }

@@ -6,13 +6,14 @@
  *
  * Against Cloudflare, use a dedicated test database: the Time Travel case restores it whole.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createD1Client, type D1Client, type D1ClientOptions, type D1RetryInfo } from '../../d1/client.ts';
+import { createD1Client, type D1Client, type D1ClientOptions, type D1RetryInfo, type D1Statement } from '../../d1/client.ts';
 import { D1Error } from '../../d1/errors.ts';
 import { D1_MAX_BOUND_PARAMS, D1_MAX_STATEMENT_BYTES } from '../../d1/limits.ts';
 import { startLocalD1Service, type LocalD1Service } from '../../d1/local-service/server.ts';
@@ -110,6 +111,61 @@ function erpRow(i: number): SqlValue[] {
   return row;
 }
 const erpColumns = ['id', 'big', ...Array.from({ length: 38 }, (_, c) => `champ_${c + 2}_libellé`)];
+
+/** Creates a table for `erpRow`s, keyed by id. */
+async function createErpTable(name: string): Promise<void> {
+  const columnsSql = erpColumns.map((c, i) => `"${c}" ${i < 2 ? 'INTEGER' : ''}`).join(', ');
+  await db.query(`CREATE TABLE ${name} (${columnsSql}, PRIMARY KEY ("id"))`);
+}
+
+/** Asserts that row `id` of an ERP table reads back exactly as `erpRow(id)` wrote it. */
+async function expectErpRowIntact(name: string, id: number): Promise<void> {
+  const [sample] = await db.query<Record<string, unknown>>(`SELECT *, CAST("big" AS TEXT) AS big_text, typeof("big") AS big_type FROM ${name} WHERE id = ${id}`);
+  const row = sample!.results[0]!;
+  const expected = erpRow(id);
+  expect(row.big_text).toBe(String(expected[1]));
+  expect(row.big_type).toBe('integer');
+  erpColumns.slice(2).forEach((column, k) => {
+    const value = expected[k + 2];
+    expect(row[column], column).toBe(typeof value === 'boolean' ? Number(value) : value);
+  });
+}
+
+/** A SQL file of literal statements, as an import uploads it. */
+function sqlFile(statements: readonly (string | D1Statement)[]): string {
+  return statements.map((s) => `${typeof s === 'string' ? s : s.sql};`).join('\n');
+}
+
+function md5(text: string): string {
+  return createHash('md5').update(text).digest('hex');
+}
+
+async function tableExists(name: string): Promise<boolean> {
+  const [result] = await db.query<{ n: number }>('SELECT count(*) AS n FROM sqlite_master WHERE type = ? AND name = ?', ['table', name]);
+  return result!.results[0]!.n === 1;
+}
+
+/** Calls D1's import endpoint directly, to send what the client never would. */
+async function importApi(body: object): Promise<{ status: number; json: { success?: boolean; result?: Record<string, unknown> | null } }> {
+  const response = await request(`${target.baseUrl}/accounts/${target.accountId}/d1/database/${target.databaseId}/import`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${target.apiToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.statusCode, json: (await response.body.json()) as { success?: boolean; result?: Record<string, unknown> | null } };
+}
+
+/** Follows an ingest answer until the import ends: refused (HTTP error, `success: false`, status error) or complete. */
+async function importEnd(answer: Awaited<ReturnType<typeof importApi>>): Promise<'refused' | 'complete'> {
+  for (let polls = 0; polls < 120; polls++) {
+    const result = answer.json.result;
+    if (answer.status !== 200 || answer.json.success === false || result?.success === false || result?.status === 'error') return 'refused';
+    if (result?.status === 'complete') return 'complete';
+    await sleep(500);
+    answer = await importApi({ action: 'poll', current_bookmark: result?.at_bookmark });
+  }
+  throw new Error('import neither refused nor complete after 60 s');
+}
 
 describe(`D1 conformance (${live ? 'Cloudflare' : 'local D1 service'})`, () => {
   it('accepts 100 bound parameters in a 100-column table and rejects 101 as D1SqlError', async () => {
@@ -250,21 +306,110 @@ describe(`D1 conformance (${live ? 'Cloudflare' : 'local D1 service'})`, () => {
 
   it.each(['literal', 'bound'] as const)('loads 2,000 wide realistic rows packed in %s mode, all of them, intact', async (mode) => {
     const t = table(`pack_${mode}`);
-    const columnsSql = erpColumns.map((c, i) => `"${c}" ${i < 2 ? 'INTEGER' : ''}`).join(', ');
-    await db.query(`CREATE TABLE ${t} (${columnsSql}, PRIMARY KEY ("id"))`);
+    await createErpTable(t);
     const rows = Array.from({ length: 2000 }, (_, i) => erpRow(i));
     const batches = packBatches(packInserts({ table: t, columns: erpColumns, rows, mode, verb: 'INSERT OR IGNORE' }));
     for (const batch of batches) await db.batch(batch);
 
     expect(await count(t)).toBe(2000);
-    const [sample] = await db.query<Record<string, unknown>>(`SELECT *, CAST("big" AS TEXT) AS big_text, typeof("big") AS big_type FROM ${t} WHERE id = 1234`);
-    const row = sample!.results[0]!;
-    const expected = erpRow(1234);
-    expect(row.big_text).toBe(String(expected[1]));
-    expect(row.big_type).toBe('integer');
-    erpColumns.slice(2).forEach((column, k) => {
-      const value = expected[k + 2];
-      expect(row[column], column).toBe(typeof value === 'boolean' ? Number(value) : value);
+    await expectErpRowIntact(t, 1234);
+  });
+
+  describe('bulk import (init, upload, ingest, poll)', () => {
+    // Cloudflare does not document how a failed import words its error, so the failing
+    // statement's position is asserted against the local service only.
+    it('imports 3,000 wide realistic rows in multi-row literal INSERTs: every row exactly once, intact', async () => {
+      const t = table('import');
+      await createErpTable(t);
+      const statements = packInserts({ table: t, columns: erpColumns, rows: Array.from({ length: 3000 }, (_, i) => erpRow(i)), mode: 'literal' });
+      expect(statements.length).toBeGreaterThan(10);
+
+      const result = await db.import(sqlFile(statements));
+      expect(result.numQueries).toBe(statements.length);
+      expect(result.finalBookmark > result.atBookmark).toBe(true);
+      const [ids] = await db.query<{ n: number; distinct_ids: number; low: number; high: number }>(
+        `SELECT count(*) AS n, count(DISTINCT id) AS distinct_ids, min(id) AS low, max(id) AS high FROM ${t}`,
+      );
+      expect(ids!.results[0]).toEqual({ n: 3000, distinct_ids: 3000, low: 0, high: 2999 });
+      await expectErpRowIntact(t, 2345);
+    });
+
+    it.each([
+      ['at run time (duplicate key)', (t: string) => `INSERT INTO ${t} VALUES (12, 'import'), (1, 'doublon')`],
+      ['at prepare time (missing table)', (t: string) => `INSERT INTO ${t}_absente VALUES (12, 'import')`],
+    ])('leaves the database as it was when the 3rd statement fails %s, and names it', async (_, third) => {
+      const t = table('import_atomic');
+      const side = table('import_side');
+      await db.batch([{ sql: `CREATE TABLE ${t} (id INTEGER PRIMARY KEY, v TEXT NOT NULL)` }, { sql: `INSERT INTO ${t} VALUES (1, 'avant'), (2, 'avant')` }]);
+      const before = await count(t);
+
+      const err = await rejection(
+        db.import(sqlFile([`CREATE TABLE ${side} (id INTEGER)`, `INSERT INTO ${t} VALUES (10, 'import'), (11, 'import')`, third(t), `INSERT INTO ${t} VALUES (13, 'import')`])),
+      );
+      expect(err.type).toBe('D1SqlError');
+      expect(await count(t)).toBe(before);
+      expect(await tableExists(side)).toBe(false);
+      if (!live) {
+        expect(err).toMatchObject({ statementIndex: 2 });
+        expect(err.message).toContain('statement 3 of 4');
+      }
+    });
+
+    it('refuses a statement over 100,000 bytes and applies none of the others', async () => {
+      const t = table('import_long');
+      await db.query(`CREATE TABLE ${t} (id INTEGER PRIMARY KEY, v TEXT)`);
+      const long = `INSERT INTO ${t} VALUES (2, '${'x'.repeat(D1_MAX_STATEMENT_BYTES)}')`;
+
+      const err = await rejection(db.import(sqlFile([`INSERT INTO ${t} VALUES (1, 'court')`, long])));
+      expect(err.type).toBe('D1SqlError');
+      expect(await count(t)).toBe(0);
+      if (!live) expect(err).toMatchObject({ statementIndex: 1, d1Message: expect.stringContaining('too long') });
+    });
+
+    it('refuses BEGIN … COMMIT and applies nothing', async () => {
+      const t = table('import_begin');
+      await db.query(`CREATE TABLE ${t} (id INTEGER PRIMARY KEY)`);
+
+      const err = await rejection(db.import(sqlFile(['BEGIN TRANSACTION', `INSERT INTO ${t} VALUES (1)`, 'COMMIT'])));
+      expect(err.type).toBe('D1SqlError');
+      expect(await count(t)).toBe(0);
+      if (!live) expect(err).toMatchObject({ statementIndex: 0, d1Message: expect.stringContaining('BEGIN is not allowed') });
+    });
+
+    it('refuses to ingest uploaded bytes whose md5 is not the etag', async () => {
+      const t = table('import_etag');
+      await db.query(`CREATE TABLE ${t} (id INTEGER PRIMARY KEY)`);
+      const announced = sqlFile([`INSERT INTO ${t} VALUES (1)`]);
+      const uploaded = sqlFile([`INSERT INTO ${t} VALUES (1), (2)`]);
+
+      const init = await importApi({ action: 'init', etag: md5(announced) });
+      expect(init.status).toBe(200);
+      const { upload_url: uploadUrl, filename } = init.json.result as { upload_url: string; filename: string };
+      const put = await request(uploadUrl, { method: 'PUT', body: uploaded }); // presigned: no token
+      await put.body.text();
+      // R2 may refuse the bytes at once; if it stores them, ingest must refuse them.
+      if (put.statusCode === 200) {
+        if (!live) expect(put.headers.etag).toBe(`"${md5(uploaded)}"`);
+        const ingest = await importApi({ action: 'ingest', etag: md5(announced), filename });
+        expect(await importEnd(ingest)).toBe('refused');
+        if (!live) expect(ingest.json.result).toMatchObject({ success: false, error: expect.stringContaining(md5(uploaded)) });
+      }
+      expect(await count(t)).toBe(0);
+    });
+
+    it.skipIf(live)(`retries a 429 on init, a 500 on the upload and a lost ingest answer: rows exactly once ${localOnly}`, async () => {
+      const t = table('import_faults');
+      await createErpTable(t);
+      const statements = packInserts({ table: t, columns: erpColumns, rows: Array.from({ length: 500 }, (_, i) => erpRow(i)), mode: 'literal' });
+      await localAdmin('POST', '/__local/faults', { kind: '429', count: 1, retryAfterSeconds: 1, match: '"action":"init"' });
+      await localAdmin('POST', '/__local/faults', { kind: '500', count: 1, match: 'import-upload' });
+      await localAdmin('POST', '/__local/faults', { kind: 'hang-after', count: 1, match: '"action":"ingest"' });
+
+      const retries: D1RetryInfo[] = [];
+      const result = await client({ timeoutMs: 2000, onRetry: (info) => retries.push(info) }).import(sqlFile(statements), { pollIntervalMs: 100 });
+      expect(retries.map((r) => r.reason)).toEqual(['rate-limited', 'server-error', 'timeout']);
+      expect(result.numQueries).toBe(statements.length);
+      expect(await count(t)).toBe(500);
     });
   });
 });
