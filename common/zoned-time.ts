@@ -46,3 +46,16 @@ function offsetAt(instant: number, timeZone: string): number {
   const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
   return asUtc - Math.floor(instant / 1000) * 1000;
 }
+
+/**
+ * The latest business date whose export should be loaded by `now`: the latest date whose
+ * export deadline, plus a grace for the load itself, has passed. `warehouse status --check`
+ * holds every table to it.
+ */
+export function expectedLoadedThrough(now: Date, timeOfDay: string, timeZone: string, graceMs: number): string {
+  let date = businessDateFor(now, timeZone);
+  for (let i = 0; i < 3 && exportDeadline(date, timeOfDay, timeZone).getTime() + graceMs > now.getTime(); i++) {
+    date = new Date(Date.parse(`${date}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+  }
+  return date;
+}

@@ -4,7 +4,14 @@ import { createD1Client } from '../../d1/client.ts';
 import type { Config } from '../../worker/config.ts';
 import { UserError } from '../cli-support.ts';
 import { formatTable } from '../format-table.ts';
+import { expectedLoadedThrough } from '../../common/zoned-time.ts';
 import { isIsoDate } from './run.ts';
+
+/** After the export deadline, the time a night's loads are given before `--check` calls a table stale. */
+const loadGraceMs = 30 * 60_000;
+
+/** Whole days from `from` to `to` (both YYYY-MM-DD). */
+const daysBetween = (from: string, to: string) => Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
 
 interface LoadRow {
   table_name: string;
@@ -20,16 +27,26 @@ interface LoadRow {
   watermark: string | null;
 }
 
-/** `warehouse status [--date D] [--json]`: per table, the last load (or that date's) and the watermark. */
+/**
+ * `warehouse status [--date D] [--json] [--check]`: per table, the last load (or that
+ * date's), the watermark, how many days it trails what should be loaded by now, and the
+ * open incident. `--check` exits 2 when a table is stale or an incident is open, for cron
+ * or a monitor to page on.
+ */
 export function registerStatus(program: Command, loadConfig: () => Config): void {
   program
     .command('status')
-    .description('per-table status: last business date loaded, last load result and counts')
+    .description('per-table status: last business date loaded, lag, last load result and counts, open incident')
     .option('--date <YYYY-MM-DD>', "that business date's loads instead of the latest")
     .option('--json', 'print as JSON')
-    .action(async (options: { date?: string; json?: boolean }) => {
+    .option('--check', 'exit 2 when a table is not loaded through the expected date (yesterday, once the export deadline has passed) or an incident is open')
+    .option('--max-lag-days <n>', 'with --check: days a table may trail the expected date', '0')
+    .action(async (options: { date?: string; json?: boolean; check?: boolean; maxLagDays: string }) => {
       if (options.date && !isIsoDate(options.date)) throw new UserError(`--date must be YYYY-MM-DD, got "${options.date}"`);
-      const d1 = createD1Client(loadConfig().d1);
+      const maxLag = Number(options.maxLagDays);
+      if (!Number.isInteger(maxLag) || maxLag < 0) throw new UserError(`--max-lag-days must be a whole number of days, got "${options.maxLagDays}"`);
+      const config = loadConfig();
+      const d1 = createD1Client(config.d1);
       const [schema] = await d1.query<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'etl_loads'");
       if (!schema?.results[0]?.n) throw new UserError('the warehouse has no control schema yet: no nightly run has started (try `warehouse run --date YYYY-MM-DD`)');
       // The latest load per table (by business date, then by finish time), or that date's.
@@ -42,14 +59,28 @@ export function registerStatus(program: Command, loadConfig: () => Config): void
          FROM ranked r LEFT JOIN etl_watermarks w ON w.table_name = r.table_name WHERE r.rn = 1`,
         [options.date ?? null],
       );
+      const [incidents] = await d1.query<{ incident_id: string; table_name: string }>("SELECT incident_id, table_name FROM etl_incidents WHERE status IN ('open', 'approved') ORDER BY business_date");
+      const openIncident = new Map((incidents?.results ?? []).map((i) => [i.table_name, i.incident_id]));
+      const expected = expectedLoadedThrough(new Date(), config.load.exportDeadline.timeOfDay, config.load.exportDeadline.timeZone, loadGraceMs);
       const byTable = new Map((result?.results ?? []).map((r) => [r.table_name, r]));
-      const rows = tableContracts.map((c) => byTable.get(c.table) ?? ({ table_name: c.table, status: 'never loaded' } as LoadRow));
-      if (options.json) return console.log(JSON.stringify(rows, null, 2));
+      const rows = tableContracts.map((c) => {
+        const row = byTable.get(c.table) ?? ({ table_name: c.table, status: 'never loaded', watermark: null } as LoadRow);
+        return { ...row, lag_days: row.watermark ? Math.max(0, daysBetween(row.watermark, expected)) : null, open_incident: openIncident.get(c.table) ?? null };
+      });
+      const problems = [
+        ...rows.filter((r) => r.lag_days === null || r.lag_days > maxLag).map((r) => (r.watermark ? `${r.table_name} is loaded through ${r.watermark}, ${r.lag_days} day(s) behind ${expected}` : `${r.table_name} was never loaded`)),
+        ...(incidents?.results ?? []).map((i) => `incident ${i.incident_id} is open (warehouse incidents)`),
+      ];
+      if (options.check && problems.length > 0) process.exitCode = 2;
+      if (options.json) return console.log(JSON.stringify(options.check ? { expected, ok: problems.length === 0, problems, tables: rows } : rows, null, 2));
       console.log(
         formatTable(
-          ['table', 'loaded through', 'last date', 'result', 'rows', 'rejected', '+versions', 'closed', 'problem'],
-          rows.map((r) => [r.table_name, r.watermark ?? '', r.business_date ?? '', r.status, r.rows_read, r.rows_rejected, r.versions_inserted, r.versions_closed, r.error_type ? `${r.error_type}: ${(r.error_detail ?? '').slice(0, 80)}` : '']),
+          ['table', 'loaded through', 'lag', 'last date', 'result', 'rows', 'rejected', '+versions', 'closed', 'incident', 'problem'],
+          rows.map((r) => [r.table_name, r.watermark ?? '', r.lag_days, r.business_date ?? '', r.status, r.rows_read, r.rows_rejected, r.versions_inserted, r.versions_closed, r.open_incident ?? '', r.error_type ? `${r.error_type}: ${(r.error_detail ?? '').slice(0, 80)}` : '']),
         ),
       );
+      if (!options.check) return;
+      if (problems.length === 0) console.log(`check ok: every table is loaded through ${expected} or later, no open incident`);
+      else for (const problem of problems) console.log(`CHECK FAILED: ${problem}`);
     });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { businessDateFor, exportDeadline, wallClock } from '../../common/zoned-time.ts';
+import { businessDateFor, expectedLoadedThrough, exportDeadline, wallClock } from '../../common/zoned-time.ts';
 
 describe('exportDeadline: the day after the business date, at a local time of day', () => {
   it('is 06:00 Paris time the next morning, in winter (UTC+1) and in summer (UTC+2)', () => {
@@ -51,5 +51,15 @@ describe('businessDateFor: a run loads the previous calendar day of its local da
   it('shows an instant as the wall clock of the zone', () => {
     expect(wallClock(new Date('2026-03-29T01:00:00Z'), 'Europe/Paris')).toBe('2026-03-29 03:00');
     expect(wallClock(new Date('2026-10-25T02:00:00Z'), 'Europe/Paris')).toBe('2026-10-25 03:00');
+  });
+});
+
+describe('expectedLoadedThrough: what every table must hold by now', () => {
+  const halfHour = 30 * 60_000;
+  it('is yesterday once the 06:00 deadline and the grace have passed, the day before until then', () => {
+    expect(expectedLoadedThrough(new Date('2026-01-15T05:29:00Z'), '06:00', 'Europe/Paris', halfHour)).toBe('2026-01-13');
+    expect(expectedLoadedThrough(new Date('2026-01-15T05:30:00Z'), '06:00', 'Europe/Paris', halfHour)).toBe('2026-01-14');
+    expect(expectedLoadedThrough(new Date('2026-01-15T22:00:00Z'), '06:00', 'Europe/Paris', halfHour)).toBe('2026-01-14');
+    expect(expectedLoadedThrough(new Date('2026-07-15T04:30:00Z'), '06:00', 'Europe/Paris', halfHour)).toBe('2026-07-14');
   });
 });

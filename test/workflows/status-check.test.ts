@@ -1,0 +1,62 @@
+import { copyFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectedLoadedThrough } from '../../common/zoned-time.ts';
+import { contractFor } from '../../contracts/index.ts';
+import { exportFileName } from '../../contracts/types.ts';
+import { generateExports } from '../../generator/index.ts';
+import { incidentStateQuery, incidentWorkflowId } from '../../workflows/index.ts';
+import { runWarehouse } from '../support/cli.ts';
+import { eventually } from '../support/eventually.ts';
+import { runNight, startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
+
+describe('warehouse status --check: a monitor can page on a stale table or an open incident', () => {
+  let warehouse: IsolatedWarehouse;
+  let worker: Awaited<ReturnType<typeof startWorker>>;
+  // On the real clock, the latest date that must be loaded by now with an export deadline of 00:00 in Paris
+  // (yesterday, or the day before in the half hour after midnight), and the day before it.
+  const yesterday = expectedLoadedThrough(new Date(), '00:00', 'Europe/Paris', 30 * 60_000);
+  const dayBefore = new Date(Date.parse(`${yesterday}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+
+  beforeAll(async () => {
+    warehouse = await startIsolatedWarehouse({ EXPORT_DEADLINE: '00:00', WAREHOUSE_TIMEZONE: 'Europe/Paris' });
+    await generateExports({ outDir: warehouse.inbox, from: dayBefore, days: 2, scale: 0.2, seed: 31 });
+    worker = await startWorker(warehouse.config);
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await warehouse?.close();
+  });
+
+  it('fails while stock is a day behind with its incident open, and passes once the repair has loaded it', async () => {
+    expect((await runNight(warehouse, dayBefore)).status).toBe('ok');
+    // Yesterday's stock file does not arrive.
+    const stockFile = join(warehouse.inbox, exportFileName(contractFor('stock'), yesterday));
+    await rename(stockFile, `${stockFile}.late`);
+    expect((await runNight(warehouse, yesterday)).tables.find((t) => t.table === 'stock')).toMatchObject({ status: 'failed', errorType: 'ExportMissing' });
+
+    const failing = await runWarehouse(['status', '--check'], warehouse.env);
+    expect(failing.code, failing.stderr).toBe(2);
+    expect(failing.stdout).toContain(`CHECK FAILED: stock is loaded through ${dayBefore}, 1 day(s) behind ${yesterday}`);
+    expect(failing.stdout).toContain(`CHECK FAILED: incident incident-stock-${yesterday} is open`);
+    expect(failing.stdout.match(/CHECK FAILED/g)).toHaveLength(2);
+    const json = JSON.parse((await runWarehouse(['status', '--check', '--json'], warehouse.env)).stdout);
+    expect(json).toMatchObject({ expected: yesterday, ok: false });
+    expect(json.tables.find((t: { table_name: string }) => t.table_name === 'stock')).toMatchObject({ watermark: dayBefore, lag_days: 1, open_incident: `incident-stock-${yesterday}` });
+    expect(json.tables.filter((t: { lag_days: number }) => t.lag_days === 0)).toHaveLength(12);
+    // A day's lag is allowed with --max-lag-days 1, but the open incident still fails the check.
+    const tolerant = await runWarehouse(['status', '--check', '--max-lag-days', '1'], warehouse.env);
+    expect(tolerant.code).toBe(2);
+    expect(tolerant.stdout.match(/CHECK FAILED/g)).toEqual(['CHECK FAILED']);
+
+    // The file arrives; Paul approves; the repair loads it.
+    await copyFile(`${stockFile}.late`, stockFile);
+    const incidentId = incidentWorkflowId('stock', yesterday);
+    expect((await runWarehouse(['approve', incidentId, '--by', 'paul', '--wait'], warehouse.env)).code).toBe(0);
+    await eventually(() => warehouse.client.workflow.getHandle(incidentId).query(incidentStateQuery), (s) => s.status === 'resolved');
+
+    const passing = await runWarehouse(['status', '--check'], warehouse.env);
+    expect(passing.code, passing.stdout).toBe(0);
+    expect(passing.stdout).toContain(`check ok: every table is loaded through ${yesterday} or later, no open incident`);
+  }, 180_000);
+});
