@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { dumpManifestName, generateDump, type DumpSummary } from '../../generator/dump.ts';
 import { generateExports, type GenerateSummary } from '../../generator/index.ts';
 import type { Config } from '../../worker/config.ts';
 import { UserError } from '../cli-support.ts';
@@ -8,7 +9,10 @@ import { isIsoDate } from './run.ts';
 interface GenerateOptions {
   out: string;
   from: string;
-  days: string;
+  days?: string;
+  to?: string;
+  dump?: boolean;
+  partRows: string;
   scale: string;
   seed: string;
   json?: boolean;
@@ -16,7 +20,8 @@ interface GenerateOptions {
 
 /**
  * `warehouse generate --out DIR --from YYYY-MM-DD --days N [--scale S] [--seed N]`: a
- * deterministic simulation of Sodiwin's nightly exports, with the ground truth beside them.
+ * deterministic simulation of Sodiwin's nightly exports, with the ground truth beside them;
+ * with `--dump --to YYYY-MM-DD`, Sodiwin's historical dump as of that date instead.
  * Needs no configuration (the parameter is taken for uniformity with the other commands).
  */
 export function registerGenerate(program: Command, _loadConfig: () => Config): void {
@@ -25,18 +30,32 @@ export function registerGenerate(program: Command, _loadConfig: () => Config): v
     .description("write simulated Sodiwin exports (one file per table per day) and their ground truth under DIR/.truth")
     .requiredOption('--out <DIR>', 'directory to write the exports into (created if missing)')
     .requiredOption('--from <YYYY-MM-DD>', 'first business date')
-    .requiredOption('--days <N>', 'number of consecutive business dates')
+    .option('--days <N>', 'number of consecutive business dates (nightly exports; or the length of a dump)')
+    .option('--dump', "write Sodiwin's historical dump (the state on the last day, several files per table, a manifest) instead of nightly files")
+    .option('--to <YYYY-MM-DD>', 'with --dump: the as-of date (instead of --days)')
+    .option('--part-rows <N>', 'with --dump: rows per file at most', '1000000')
     .option('--scale <S>', 'volume factor: transactions × S, master data × √S', '1')
     .option('--seed <N>', 'random seed: same options and seed, same bytes', '1')
     .option('--json', 'print the summary as JSON')
     .action(async (options: GenerateOptions) => {
       const { from } = options;
       if (!isIsoDate(from)) throw new UserError(`--from must be a real date as YYYY-MM-DD, got "${from}"`);
-      const days = positiveInteger('--days', options.days);
       const seed = nonNegativeInteger('--seed', options.seed);
       const scale = Number(options.scale);
       if (!/^\d+(\.\d+)?$/.test(options.scale.trim()) || !(scale > 0)) throw new UserError(`--scale must be a positive number, got "${options.scale}"`);
       const started = performance.now();
+      if (options.dump) {
+        if (options.to !== undefined && !isIsoDate(options.to)) throw new UserError(`--to must be a real date as YYYY-MM-DD, got "${options.to}"`);
+        if (options.to === undefined && options.days === undefined) throw new UserError('--dump needs --to YYYY-MM-DD (the as-of date) or --days N');
+        const to = options.to ?? new Date(Date.parse(`${from}T00:00:00Z`) + (positiveInteger('--days', options.days!) - 1) * 86_400_000).toISOString().slice(0, 10);
+        if (to < from) throw new UserError(`--to (${to}) is before --from (${from})`);
+        const dump = await generateDump({ outDir: resolve(options.out), from, to, scale, seed, partRows: positiveInteger('--part-rows', options.partRows) });
+        const seconds = (performance.now() - started) / 1000;
+        console.log(options.json ? JSON.stringify({ ...dump, truth: undefined, seconds }, null, 2) : formatDump(dump, seconds));
+        return;
+      }
+      if (options.days === undefined) throw new UserError('--days N is required (or --dump --to YYYY-MM-DD)');
+      const days = positiveInteger('--days', options.days);
       const summary = await generateExports({ outDir: resolve(options.out), from, days, scale, seed });
       const seconds = (performance.now() - started) / 1000;
       console.log(options.json ? JSON.stringify({ ...summary, seconds }, null, 2) : formatSummary(summary, seconds));
@@ -67,4 +86,16 @@ export function formatSummary(summary: GenerateSummary, seconds: number): string
     `  ground truth per day: ${summary.truthDir}/<YYYY-MM-DD>.json`,
   ];
   return lines.join('\n');
+}
+
+/** The human summary of a dump: files, rows per table, the manifest and the truth. */
+export function formatDump(dump: DumpSummary, seconds: number): string {
+  const width = Math.max(...Object.keys(dump.rows).map((t) => t.length));
+  return [
+    `generated Sodiwin's historical dump as of ${dump.asOf} (${dump.days} days simulated from ${dump.from}): ${dump.files.length} files (${(dump.bytes / 2 ** 20).toFixed(1)} MiB) in ${seconds.toFixed(1)} s`,
+    `  into ${dump.outDir}`,
+    '  rows per table:',
+    ...Object.entries(dump.rows).map(([table, rows]) => `    ${table.padEnd(width)} ${rows.toLocaleString('en').padStart(12)}`),
+    `  manifest: ${dumpManifestName(dump.asOf)}; ground truth: .truth/dump.json`,
+  ].join('\n');
 }
