@@ -4,6 +4,8 @@
  * deterministic (no clock), so workflows use it too.
  */
 
+import { addDays } from './business-dates.ts';
+
 /** A local time of day, `HH:MM` or `HH:MM:SS`. */
 export const timeOfDayPattern = /^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$/;
 
@@ -55,7 +57,7 @@ function offsetAt(instant: number, timeZone: string): number {
 export function expectedLoadedThrough(now: Date, timeOfDay: string, timeZone: string, graceMs: number): string {
   let date = businessDateFor(now, timeZone);
   for (let i = 0; i < 3 && exportDeadline(date, timeOfDay, timeZone).getTime() + graceMs > now.getTime(); i++) {
-    date = new Date(Date.parse(`${date}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+    date = addDays(date, -1);
   }
   return date;
 }

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import iconv from 'iconv-lite';
 import { tableContracts } from '../contracts/index.ts';
 import type { TableContract } from '../contracts/types.ts';
-import { addDays, frenchDate } from './calendar.ts';
+import { addDays, daysBetween, frenchDate } from './calendar.ts';
 import { CsvWriter, type CsvValue } from './csv.ts';
 import { TableTracker, type DayTruth, type GeneratorEvent, type TableTruth } from './truth.ts';
 import { World } from './world.ts';
@@ -67,7 +67,7 @@ export async function generateDump(options: DumpOptions): Promise<DumpSummary> {
   const scale = options.scale ?? 1;
   const seed = options.seed ?? 1;
   const partRows = options.partRows ?? 1_000_000;
-  const days = Math.round((Date.parse(`${options.to}T00:00:00Z`) - Date.parse(`${options.from}T00:00:00Z`)) / 86_400_000) + 1;
+  const days = daysBetween(options.from, options.to) + 1;
   if (!Number.isInteger(days) || days < 1) throw new Error(`the dump must end on or after its first day: ${options.from} … ${options.to}`);
   if (!Number.isInteger(partRows) || partRows < 1) throw new Error(`partRows must be a positive whole number, got ${partRows}`);
   await mkdir(join(options.outDir, '.truth'), { recursive: true });

@@ -1,5 +1,6 @@
 import { ApplicationFailure, executeChild, patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
+import { addDays } from '../common/business-dates.ts';
 import { businessDateKey, etlStatusKey } from '../common/search-attributes.ts';
 import { tableContracts } from '../contracts/index.ts';
 import { shortActivity } from './activity-profiles.ts';
@@ -82,8 +83,7 @@ export async function nightlyRun(input: NightlyRunInput): Promise<NightlySummary
 async function recheckCorrectedDays(businessDate: string, tables: string[], input: NightlyRunInput): Promise<RecheckResult[]> {
   const days = input.recheckDays ?? 7;
   if (days <= 0) return [];
-  const dayBefore = (n: number) => new Date(Date.parse(`${businessDate}T00:00:00Z`) - n * 86_400_000).toISOString().slice(0, 10);
-  const changed = await changedExports({ fromDate: dayBefore(days), toDate: dayBefore(1), tables });
+  const changed = await changedExports({ fromDate: addDays(businessDate, -days), toDate: addDays(businessDate, -1), tables });
   const results: RecheckResult[] = [];
   for (const date of [...new Set(changed.map((c) => c.businessDate))].sort()) {
     const recheckTables = [...new Set(changed.filter((c) => c.businessDate === date).map((c) => c.table))];

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { addDays } from '../../common/business-dates.ts';
 import { dumpManifestName, generateDump, type DumpSummary } from '../../generator/dump.ts';
 import { generateExports, type GenerateSummary } from '../../generator/index.ts';
 import type { Config } from '../../worker/config.ts';
@@ -47,7 +48,7 @@ export function registerGenerate(program: Command, _loadConfig: () => Config): v
       if (options.dump) {
         if (options.to !== undefined && !isIsoDate(options.to)) throw new UserError(`--to must be a real date as YYYY-MM-DD, got "${options.to}"`);
         if (options.to === undefined && options.days === undefined) throw new UserError('--dump needs --to YYYY-MM-DD (the as-of date) or --days N');
-        const to = options.to ?? new Date(Date.parse(`${from}T00:00:00Z`) + (positiveInteger('--days', options.days!) - 1) * 86_400_000).toISOString().slice(0, 10);
+        const to = options.to ?? addDays(from, positiveInteger('--days', options.days!) - 1);
         if (to < from) throw new UserError(`--to (${to}) is before --from (${from})`);
         const dump = await generateDump({ outDir: resolve(options.out), from, to, scale, seed, partRows: positiveInteger('--part-rows', options.partRows) });
         const seconds = (performance.now() - started) / 1000;

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { tableContracts } from '../../contracts/index.ts';
 import type { Config } from '../../worker/config.ts';
-import { UserError } from '../cli-support.ts';
+import { assertKnownTable } from '../cli-support.ts';
 import { formatTable } from '../format-table.ts';
 import { rebuildAndCompare } from '../rebuild.ts';
 import { connectClient } from '../temporal-client.ts';
@@ -15,7 +14,7 @@ export function registerRebuild(program: Command, loadConfig: () => Config): voi
     .option('--keep', 'keep the scratch warehouse under var/ to inspect it')
     .option('--json', 'print the comparison as JSON')
     .action(async (options: { table?: string; keep?: boolean; json?: boolean }) => {
-      if (options.table && !tableContracts.some((c) => c.table === options.table)) throw new UserError(`unknown table "${options.table}"; the tables are ${tableContracts.map((c) => c.table).join(', ')}`);
+      assertKnownTable(options.table);
       const config = loadConfig();
       const { client, connection } = await connectClient(config);
       try {

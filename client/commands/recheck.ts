@@ -1,9 +1,8 @@
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { Command } from 'commander';
-import { tableContracts } from '../../contracts/index.ts';
 import type { Config } from '../../worker/config.ts';
 import { recheck, recheckWorkflowId } from '../../workflows/index.ts';
-import { UserError } from '../cli-support.ts';
+import { assertKnownTable, UserError } from '../cli-support.ts';
 import { formatRecheck } from '../nightly.ts';
 import { connectClient, workflowUiLink } from '../temporal-client.ts';
 import { isIsoDate } from './run.ts';
@@ -18,7 +17,7 @@ export function registerRecheck(program: Command, loadConfig: () => Config): voi
     .option('--json', 'print the result as JSON')
     .action(async (options: { date: string; table?: string; json?: boolean }) => {
       if (!isIsoDate(options.date)) throw new UserError(`--date must be a real date as YYYY-MM-DD, got "${options.date}"`);
-      if (options.table && !tableContracts.some((c) => c.table === options.table)) throw new UserError(`unknown table "${options.table}"; the tables are ${tableContracts.map((c) => c.table).join(', ')}`);
+      assertKnownTable(options.table);
       const config = loadConfig();
       const { client, connection } = await connectClient(config);
       try {

@@ -4,14 +4,13 @@ import { createD1Client } from '../../d1/client.ts';
 import type { Config } from '../../worker/config.ts';
 import { UserError } from '../cli-support.ts';
 import { formatTable } from '../format-table.ts';
+import { daysBetween } from '../../common/business-dates.ts';
 import { expectedLoadedThrough } from '../../common/zoned-time.ts';
 import { isIsoDate } from './run.ts';
 
 /** After the export deadline, the time a night's loads are given before `--check` calls a table stale. */
 const loadGraceMs = 30 * 60_000;
 
-/** Whole days from `from` to `to` (both YYYY-MM-DD). */
-const daysBetween = (from: string, to: string) => Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
 
 interface LoadRow {
   table_name: string;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestFileName } from '../../activities/manifest.ts';
 import { contractFor, tableContracts } from '../../contracts/index.ts';
 import { exportFileName } from '../../contracts/types.ts';
-import { addDays } from '../../generator/calendar.ts';
+import { addDays } from '../../common/business-dates.ts';
 import { incidentStateQuery, incidentWorkflowId, nightlyRun, type NightlySummary } from '../../workflows/index.ts';
 import { freePort } from '../support/free-port.ts';
 import { startSmtpServer } from '../support/mail.ts';

@@ -1,6 +1,7 @@
 import { copyFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addDays } from '../../common/business-dates.ts';
 import { expectedLoadedThrough } from '../../common/zoned-time.ts';
 import { contractFor } from '../../contracts/index.ts';
 import { exportFileName } from '../../contracts/types.ts';
@@ -16,7 +17,7 @@ describe('warehouse status --check: a monitor can page on a stale table or an op
   // On the real clock, the latest date that must be loaded by now with an export deadline of 00:00 in Paris
   // (yesterday, or the day before in the half hour after midnight), and the day before it.
   const yesterday = expectedLoadedThrough(new Date(), '00:00', 'Europe/Paris', 30 * 60_000);
-  const dayBefore = new Date(Date.parse(`${yesterday}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+  const dayBefore = addDays(yesterday, -1);
 
   beforeAll(async () => {
     warehouse = await startIsolatedWarehouse({ EXPORT_DEADLINE: '00:00', WAREHOUSE_TIMEZONE: 'Europe/Paris' });
