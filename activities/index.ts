@@ -1,5 +1,6 @@
 import type { Dialect } from '../contracts/types.ts';
 import type { D1Client } from '../d1/client.ts';
+import { createBackfillActivities } from './backfill.ts';
 import { createFetchActivities } from './fetch.ts';
 import type { NasLayout } from './nas.ts';
 import { createProbeActivities } from './probe.ts';
@@ -41,6 +42,7 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createIncidentActivities(deps),
   ...createRepairActivities(deps),
   ...createRecheckActivities(deps),
+  ...createBackfillActivities(deps),
 });
 
 /** The activity functions, as workflows see them through proxyActivities. */

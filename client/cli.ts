@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../worker/config.ts';
 import { UserError } from './cli-support.ts';
 import { registerApprove } from './commands/approve.ts';
+import { registerBackfill } from './commands/backfill.ts';
 import { registerChecksum } from './commands/checksum.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDev } from './commands/dev.ts';
@@ -44,6 +45,7 @@ registerRollback(program, getConfig);
 registerSchedule(program, getConfig);
 registerRecheck(program, getConfig);
 registerRebuild(program, getConfig);
+registerBackfill(program, getConfig);
 registerParity(program, getConfig);
 
 try {

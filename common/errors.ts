@@ -22,6 +22,7 @@ export const etlErrorTypes = [
   'SnapshotShrank',
   'UnknownTable',
   'OutOfOrderLoad',
+  'WarehouseNotEmpty',
 ] as const;
 
 /** One of the stable error type names. */

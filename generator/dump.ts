@@ -4,8 +4,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import iconv from 'iconv-lite';
+import { dumpFileName, dumpManifestHeader, dumpManifestName } from '../contracts/dump.ts';
 import { tableContracts } from '../contracts/index.ts';
-import type { TableContract } from '../contracts/types.ts';
 import { addDays, daysBetween, frenchDate } from './calendar.ts';
 import { CsvWriter, type CsvValue } from './csv.ts';
 import { TableTracker, type DayTruth, type GeneratorEvent, type TableTruth } from './truth.ts';
@@ -55,13 +55,7 @@ export interface DumpSummary {
   truth: DayTruth;
 }
 
-/** The manifest of a dump: which files, for which table, how many rows, their sha256, and the as-of date. */
-export const dumpManifestName = (asOf: string) => `MANIFEST_DUMP_${asOf.replaceAll('-', '')}.csv`;
-
-/** A dump file's name: the table's nightly pattern, with the as-of date and a part number. */
-export function dumpFileName(contract: TableContract, asOf: string, part: number): string {
-  return contract.filePattern.replace('{yyyymmdd}', `${asOf.replaceAll('-', '')}_P${String(part).padStart(3, '0')}`);
-}
+export { dumpFileName, dumpManifestName } from '../contracts/dump.ts';
 
 export async function generateDump(options: DumpOptions): Promise<DumpSummary> {
   const scale = options.scale ?? 1;
@@ -128,7 +122,7 @@ export async function generateDump(options: DumpOptions): Promise<DumpSummary> {
     }
   }
 
-  const manifest = ['FICHIER;TABLE;NB_LIGNES;SHA256;DATE_ARRETE', ...files.map((f) => `${f.file};${f.table};${f.rows};${f.sha256};${frenchDate(options.to)}`)];
+  const manifest = [dumpManifestHeader.join(';'), ...files.map((f) => `${f.file};${f.table};${f.rows};${f.sha256};${frenchDate(options.to)}`)];
   await writeFile(join(options.outDir, dumpManifestName(options.to)), iconv.encode(`${manifest.join('\r\n')}\r\n`, 'win1252'));
   const truth: DayTruth = { businessDate: options.to, tables, events };
   await writeFile(join(options.outDir, '.truth', 'dump.json'), `${JSON.stringify({ ...truth, files }, null, 2)}\n`);

@@ -92,6 +92,17 @@ export function controlSchemaDdl(): string[] {
   bookmark TEXT NOT NULL,
   taken_at TEXT NOT NULL
 )`,
+    // The historical backfill's import files that landed: each import inserts its own marker, so a resumed backfill skips it.
+    `CREATE TABLE IF NOT EXISTS etl_backfill_chunks (
+  load_id TEXT NOT NULL,
+  file TEXT NOT NULL,
+  chunk INTEGER NOT NULL,
+  first_line INTEGER NOT NULL,
+  last_line INTEGER NOT NULL,
+  rows INTEGER NOT NULL,
+  imported_at TEXT NOT NULL,
+  PRIMARY KEY (load_id, file, chunk)
+)`,
     // Paul's sign-offs of the parity gate: a Sodiwin screen compared key by key with a named query on D1.
     `CREATE TABLE IF NOT EXISTS etl_parity_signoffs (
   signoff_id INTEGER PRIMARY KEY AUTOINCREMENT,

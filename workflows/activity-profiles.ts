@@ -31,3 +31,14 @@ export const alertActivity = {
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' }, // no maximumAttempts: unlimited
 } as const satisfies ActivityOptions;
+
+/**
+ * Validating or importing one file of the historical dump: long and heartbeated; retried
+ * without limit on transient errors (an outage during a backfill of hours is waited out, and
+ * the import resumes from its chunk markers), stopped by data and permanent D1 errors.
+ */
+export const backfillActivity = {
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', nonRetryableErrorTypes: permanentD1Errors },
+} as const satisfies ActivityOptions;

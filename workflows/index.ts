@@ -7,6 +7,7 @@ export { manualRollback } from './manual-rollback.ts';
 export { scheduledNightly } from './scheduled-nightly.ts';
 export { recheck, recheckWorkflowId } from './recheck.ts';
 export { rebuild } from './rebuild.ts';
+export { backfill, backfillProgressQuery } from './backfill.ts';
 export type { LoadTableInput, LoadTableResult } from './load-table.ts';
 export type { NightlyRunInput, NightlySummary, TableOutcome } from './nightly-run.ts';
 export { approveRollbackSignal, incidentStateQuery, incidentWorkflowId, type ApproveRollback, type IncidentState, type RollbackMode } from './incident.ts';
@@ -14,3 +15,4 @@ export type { ManualRollbackInput, ManualRollbackResult } from './manual-rollbac
 export type { ScheduledNightlyInput, ScheduledNightlyResult } from './scheduled-nightly.ts';
 export type { RecheckInput, RecheckResult } from './recheck.ts';
 export type { RebuildInput, RebuildLoad, RebuildResult } from './rebuild.ts';
+export type { BackfillInput, BackfillProgress, BackfillResult, BackfillState } from './backfill.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Miniflare } from 'miniflare';
 import { bookmarkTime, isBookmark, latestAtOrBefore, newBookmark } from './bookmarks.ts';
 import { HttpError, cloudflareErrorCodes } from './envelope.ts';
-import { splitSqlStatements } from '../sql-split.ts';
+import { splitSqlStatements, stripLeadingComments } from '../sql-split.ts';
 
 /** One statement of a D1 REST request. */
 export interface Statement {
@@ -61,6 +61,9 @@ export class LocalD1Database {
   #mf: Miniflare | undefined;
   #db: D1 | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  /** The last snapshot taken, and whether anything may have written since: an unchanged state reuses its bookmark. */
+  #lastSnapshot: string | undefined;
+  #writtenSinceSnapshot = true;
 
   constructor(options: { dataDir: string; retentionDays: number; now: () => Date }) {
     this.#persistDir = join(options.dataDir, 'persist');
@@ -86,7 +89,9 @@ export class LocalD1Database {
     return this.#serial(async () => {
       const db = this.#requireDb();
       const prepared = statements.map((s) => bind(db, s));
+      if (!statements.every((s) => readOnly.test(stripLeadingComments(s.sql)))) this.#writtenSinceSnapshot = true;
       const results = await runD1(() => (prepared.length === 1 ? prepared[0]!.all().then((r) => [r]) : db.batch(prepared)));
+      if (results.some((r) => r.meta?.changed_db === true)) this.#writtenSinceSnapshot = true;
       return results.map((r) => ({ success: true as const, results: (r.results ?? []) as Record<string, unknown>[], meta: r.meta as Record<string, unknown> }));
     });
   }
@@ -96,6 +101,7 @@ export class LocalD1Database {
     return this.#serial(async () => {
       const db = this.#requireDb();
       const prepared = statements.map((s) => bind(db, s));
+      this.#writtenSinceSnapshot = true;
       if (prepared.length === 1) {
         const started = performance.now();
         const [columns = [], ...rows] = await runD1(() => prepared[0]!.raw({ columnNames: true }));
@@ -138,6 +144,7 @@ export class LocalD1Database {
       await rm(this.#persistDir, { recursive: true, force: true });
       await cp(join(this.#snapshotDir, bookmark), this.#persistDir, { recursive: true });
       await this.#start();
+      this.#writtenSinceSnapshot = true;
       return { bookmark, previous_bookmark: previous, message: `Restored database to bookmark ${bookmark}` };
     });
   }
@@ -151,6 +158,7 @@ export class LocalD1Database {
   importStatements(statements: readonly string[], onStarted: (atBookmark: string) => void): Promise<ImportOutcome> {
     return this.#serial(async () => {
       onStarted(await this.#snapshot());
+      this.#writtenSinceSnapshot = true;
       const db = this.#requireDb();
       let results: D1Result[];
       try {
@@ -162,8 +170,15 @@ export class LocalD1Database {
     });
   }
 
+  /**
+   * A snapshot of the current state. When nothing has written since the last one, that
+   * bookmark still names the current state and is returned again (no copy): consecutive
+   * imports share one snapshot between them, as their final and at bookmarks.
+   */
   async #snapshot(): Promise<string> {
     const at = this.#now();
+    const last = this.#lastSnapshot;
+    if (!this.#writtenSinceSnapshot && last && bookmarkTime(last).getTime() >= at.getTime() - this.#retentionMs && (await this.#bookmarks()).includes(last)) return last;
     const bookmark = newBookmark(at);
     await this.#stop(); // flush and release the SQLite files so the copy is consistent
     try {
@@ -172,6 +187,8 @@ export class LocalD1Database {
       await this.#start();
     }
     await this.#pruneOlderThan(new Date(at.getTime() - this.#retentionMs));
+    this.#lastSnapshot = bookmark;
+    this.#writtenSinceSnapshot = false;
     return bookmark;
   }
 
@@ -214,6 +231,9 @@ export class LocalD1Database {
     return result;
   }
 }
+
+/** Statements that cannot write (anything else, DDL included, counts as a write). */
+const readOnly = /^(SELECT|EXPLAIN)\b/i;
 
 function bind(db: D1, statement: Statement): D1Statement {
   const prepared = db.prepare(statement.sql);

@@ -1,9 +1,9 @@
 import { basename, join } from 'node:path';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { tableContracts } from '../../contracts/index.ts';
-import type { TableContract } from '../../contracts/types.ts';
 import { generateExports } from '../../generator/index.ts';
-import { keyDigest, keyString, readTruth } from '../../generator/truth.ts';
+import { readTruth } from '../../generator/truth.ts';
+import { currentState } from '../support/truth.ts';
 import { allChecksums, runNight, startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
 import { saveHistories } from '../support/histories.ts';
 import { runWarehouse } from '../support/cli.ts';
@@ -16,24 +16,6 @@ const PRICE_LIST_COLUMN = 'price_list_code';
 const ORDER_STATUS_COLUMN = 'status';
 const CANCELLED_STATUS = 'ANNULEE';
 const days = Array.from({ length: 7 }, (_, i) => new Date(Date.parse(`${from}T00:00:00Z`) + i * 86_400_000).toISOString().slice(0, 10));
-
-/** What `<t>_current` holds now: rows, key digest and control totals, computed from D1. */
-async function currentState(warehouse: IsolatedWarehouse, contract: TableContract) {
-  const keys = contract.key.map((k) => `"${k}"`).join(', ');
-  const [rows] = await warehouse.d1.query<Record<string, unknown>>(`SELECT ${keys} FROM "${contract.table}_current"`);
-  const scale = (name: string) => {
-    const type = contract.columns.find((c) => c.name === name)?.type;
-    return type?.kind === 'decimal' ? type.scale : 0;
-  };
-  const sums = contract.controlTotals.map((c) => `ROUND(COALESCE(SUM("${c}"), 0), ${scale(c)}) AS "${c}"`).join(', ');
-  const [totals] = sums ? await warehouse.d1.query<Record<string, number>>(`SELECT ${sums} FROM "${contract.table}_current"`) : [undefined];
-  const keyStrings = (rows?.results ?? []).map((r) => keyString(contract, r));
-  return {
-    rows: keyStrings.length,
-    keyDigest: keyDigest(keyStrings),
-    totals: Object.fromEntries(contract.controlTotals.map((c) => [c, Number(totals?.results[0]?.[c] ?? 0).toFixed(scale(c))])),
-  };
-}
 
 describe('seven nightly runs on a real Temporal dev server and the local D1 service', () => {
   let warehouse: IsolatedWarehouse;
@@ -59,7 +41,7 @@ describe('seven nightly runs on a real Temporal dev server and the local D1 serv
         const expected = truth.tables[contract.table]!;
         const loaded = summary.tables.find((t) => t.table === contract.table);
         expect(loaded, `${contract.table} on ${day}`).toMatchObject({ status: 'loaded', rowsRead: expected.fileRows, rowsRejected: 0 });
-        expect(await currentState(warehouse, contract), `${contract.table}_current after ${day}`).toEqual(expected.current);
+        expect(await currentState(warehouse.d1, contract), `${contract.table}_current after ${day}`).toEqual(expected.current);
       }
       if (i === 0 && process.env.RECORD_HISTORIES) {
         await saveHistories(inject('temporal'), [`nightly-${day}`, `nightly-${day}-customers`], process.env.RECORD_HISTORIES);

@@ -1,0 +1,174 @@
+import { continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.ts';
+import type { BackfilledTable } from '../activities/backfill.ts';
+import type { DumpPart, DumpPlan } from '../activities/dump-manifest.ts';
+import { etlErrorTypes } from '../common/errors.ts';
+import { backfillActivity, shortActivity } from './activity-profiles.ts';
+import { describeFailure } from './failures.ts';
+
+const { planBackfill, prepareBackfill, finishBackfill, revertBackfill, beginRun, finishRun } = proxyActivities<Activities>(shortActivity);
+const { validateDumpPart, importDumpPart } = proxyActivities<Activities>(backfillActivity);
+
+/** Load the historical dump in `dumpDir` (its manifest names the as-of date and the files). */
+export interface BackfillInput {
+  dumpDir: string;
+  /** Rows per import file (default 25,000). */
+  chunkRows?: number;
+  /** Files one run of the workflow handles before it continues as new (default 20). */
+  filesPerRun?: number;
+  /** Carried over continue-as-new. */
+  state?: BackfillState;
+}
+
+/** Where a backfill stands, carried from one run of the workflow to the next. */
+export interface BackfillState {
+  plan: DumpPlan;
+  phase: 'validating' | 'importing';
+  /** Index in plan.parts of the next file of the phase. */
+  next: number;
+  tables: BackfilledTable[];
+  chunksSkipped: number;
+  startedAt: string;
+  /** Runs of the workflow so far (1 + continue-as-new count). */
+  runs: number;
+}
+
+/** What `warehouse backfill` shows: the phase, files and rows. */
+export interface BackfillProgress {
+  asOf?: string;
+  phase: 'planning' | 'validating' | 'importing' | 'finishing' | 'done' | 'reverting' | 'failed';
+  filesTotal: number;
+  filesValidated: number;
+  filesImported: number;
+  rowsTotal: number;
+  currentFile?: string;
+  startedAt?: string;
+  error?: { type: string; message: string };
+}
+
+/** What the backfill loaded. */
+export interface BackfillResult {
+  asOf: string;
+  files: number;
+  rows: number;
+  tables: BackfilledTable[];
+  chunksSkipped: number;
+  runs: number;
+}
+
+/** The backfill's progress, for the CLI's progress bar and the Web UI. */
+export const backfillProgressQuery = defineQuery<BackfillProgress>('backfillProgress');
+
+/** Files one run handles before continuing as new: about 12 history events each, far below 10,000. */
+const defaultFilesPerRun = 20;
+
+/**
+ * The historical backfill (DESIGN §7): validate every file of the dump with the nightly
+ * contracts first (a bad file loads nothing), then import them through D1's import API, each
+ * row one open version valid from the dump's as-of date; then reconcile and set the
+ * watermarks. Resumable at every step; continues as new every few files so no history grows
+ * past a few hundred events. A data error met while importing (a key repeated across files)
+ * reverts everything the backfill wrote; an outage is waited out.
+ */
+export async function backfill(input: BackfillInput): Promise<BackfillResult> {
+  const filesPerRun = input.filesPerRun ?? defaultFilesPerRun;
+  const chunkRows = input.chunkRows ?? 25_000;
+  const { workflowId } = workflowInfo();
+  let progress: BackfillProgress = { phase: 'planning', filesTotal: 0, filesValidated: 0, filesImported: 0, rowsTotal: 0 };
+  setHandler(backfillProgressQuery, () => progress);
+
+  let state = input.state;
+  if (!state) {
+    const plan = await planBackfill({ dumpDir: input.dumpDir });
+    progress = { ...progress, asOf: plan.asOf, filesTotal: plan.parts.length, rowsTotal: plan.rowsTotal, startedAt: new Date().toISOString() };
+    await beginRun({ runId: workflowId, workflowId, businessDate: plan.asOf, tablesTotal: new Set(plan.parts.map((p) => p.table)).size });
+    try {
+      await prepareBackfill({ plan, runId: workflowId });
+    } catch (error) {
+      throw await fail(plan, error, false);
+    }
+    state = { plan, phase: 'validating', next: 0, tables: [], chunksSkipped: 0, startedAt: progress.startedAt!, runs: 1 };
+  }
+  const { plan } = state;
+  const validated = () => (state!.phase === 'validating' ? state!.next : plan.parts.length);
+  const imported = () => (state!.phase === 'importing' ? state!.next : 0);
+  progress = { asOf: plan.asOf, phase: state.phase, filesTotal: plan.parts.length, filesValidated: validated(), filesImported: imported(), rowsTotal: plan.rowsTotal, startedAt: state.startedAt };
+
+  let handled = 0;
+  while (state.phase === 'validating' || state.next < plan.parts.length) {
+    if (state.phase === 'validating' && state.next === plan.parts.length) {
+      state = { ...state, phase: 'importing', next: 0 };
+      continue;
+    }
+    if (handled >= filesPerRun || workflowInfo().continueAsNewSuggested) {
+      return continueAsNew<typeof backfill>({ ...input, state: { ...state, runs: state.runs + 1 } });
+    }
+    const part: DumpPart = plan.parts[state.next]!;
+    progress = { ...progress, phase: state.phase, currentFile: part.file };
+    try {
+      if (state.phase === 'validating') {
+        const report = await validateDumpPart({ dumpDir: plan.dumpDir, asOf: plan.asOf, part });
+        state = { ...state, next: state.next + 1, tables: addToTable(state.tables, part.table, report) };
+      } else {
+        const done = await importDumpPart({ dumpDir: plan.dumpDir, asOf: plan.asOf, part, chunkRows });
+        state = { ...state, next: state.next + 1, chunksSkipped: state.chunksSkipped + done.chunksSkipped };
+      }
+    } catch (error) {
+      throw await fail(plan, error, state.phase === 'importing');
+    }
+    progress = { ...progress, filesValidated: validated(), filesImported: imported() };
+    handled += 1;
+  }
+
+  progress = { ...progress, phase: 'finishing', currentFile: undefined };
+  try {
+    await finishBackfill({ asOf: plan.asOf, runId: workflowId, tables: state.tables });
+  } catch (error) {
+    throw await fail(plan, error, true);
+  }
+  const result: BackfillResult = { asOf: plan.asOf, files: plan.parts.length, rows: plan.rowsTotal, tables: state.tables, chunksSkipped: state.chunksSkipped, runs: state.runs };
+  await finishRun({ runId: workflowId, status: 'ok', tablesOk: state.tables.length, tablesFailed: 0, summary: result });
+  progress = { ...progress, phase: 'done' };
+  return result;
+
+  /**
+   * Records the failure. A data error reverts whatever the backfill imported (nothing
+   * half-loaded is left for readers) and marks its loads failed or reverted; anything else
+   * (D1 unreachable, a token revoked) keeps the imported chunks, which a re-run resumes from.
+   */
+  async function fail(failedPlan: DumpPlan, error: unknown, imported: boolean): Promise<unknown> {
+    const failure = describeFailure(error);
+    const isDataError = (etlErrorTypes as readonly string[]).includes(failure.type);
+    progress = { ...progress, phase: 'reverting', error: { type: failure.type, message: failure.message } };
+    if (isDataError) {
+      const tables = [...new Set(failedPlan.parts.map((p) => p.table))];
+      await revertBackfill({ asOf: failedPlan.asOf, tables, status: imported ? 'reverted' : 'failed', errorType: failure.type, errorDetail: failure.message });
+    }
+    await finishRun({ runId: workflowId, status: 'failed', tablesOk: 0, tablesFailed: 1, summary: { error: failure, reverted: imported && isDataError } });
+    progress = { ...progress, phase: 'failed' };
+    return error;
+  }
+}
+
+/** Adds a validated file's rows and control totals to its table's running sums. */
+function addToTable(tables: BackfilledTable[], table: string, report: { rows: number; controlTotals: Record<string, string> }): BackfilledTable[] {
+  const existing = tables.find((t) => t.table === table) ?? { table, files: 0, rows: 0, controlTotals: {} };
+  const totals = { ...existing.controlTotals };
+  for (const [column, value] of Object.entries(report.controlTotals)) totals[column] = addDecimals(totals[column] ?? '0', value);
+  const updated = { table, files: existing.files + 1, rows: existing.rows + report.rows, controlTotals: totals };
+  return [...tables.filter((t) => t.table !== table), updated];
+}
+
+/** Exact sum of two decimal strings (`"1234.50"`), at the larger scale of the two. */
+export function addDecimals(a: string, b: string): string {
+  const scale = Math.max(a.split('.')[1]?.length ?? 0, b.split('.')[1]?.length ?? 0);
+  const units = (text: string) => {
+    const [whole = '0', fraction = ''] = text.replace('-', '').split('.');
+    const value = BigInt(whole + fraction.padEnd(scale, '0'));
+    return text.startsWith('-') ? -value : value;
+  };
+  const sum = units(a) + units(b);
+  const digits = (sum < 0n ? -sum : sum).toString().padStart(scale + 1, '0');
+  const text = scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+  return sum < 0n ? `-${text}` : text;
+}
