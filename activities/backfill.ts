@@ -1,3 +1,4 @@
+import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context, log } from '@temporalio/activity';
 import { etlFailure } from '../common/errors.ts';
@@ -13,12 +14,14 @@ import { readDumpManifest, type DumpPart, type DumpPlan } from './dump-manifest.
 import { scanExport } from './export-reader.ts';
 import { sha256Of } from './fetch.ts';
 import { whileHeartbeating } from './keep-alive.ts';
+import { archivedDumpDir, type NasLayout } from './nas.ts';
 import { rowHash } from './row-hash.ts';
 
 /** What the backfill activities need. */
 export interface BackfillDeps {
   d1: Pick<D1Client, 'query' | 'batch' | 'import'>;
   dialect: Dialect;
+  nas: NasLayout;
 }
 
 /** One file of the dump to validate or import. */
@@ -156,6 +159,32 @@ export const createBackfillActivities = (deps: BackfillDeps) => {
       );
     },
 
+    /**
+     * Copies the validated dump into the archive (`archive/dump-<as-of>/`, never deleted), where
+     * the import reads it and a rebuild finds it again. A file already there with the right
+     * sha256 is kept. Returns the plan pointing at the archived copy.
+     */
+    archiveDump(input: { plan: DumpPlan }): Promise<DumpPlan> {
+      return whileHeartbeating(async () => {
+        const { plan } = input;
+        const archiveDir = archivedDumpDir(deps.nas, plan.asOf);
+        if (archiveDir === plan.dumpDir) return plan;
+        await mkdir(archiveDir, { recursive: true });
+        for (const part of plan.parts) {
+          const target = join(archiveDir, part.file);
+          if ((await sha256Of(target).catch(() => undefined)) === part.sha256) continue;
+          await copyFile(join(plan.dumpDir, part.file), target);
+          const copied = await sha256Of(target);
+          if (copied !== part.sha256) {
+            throw etlFailure('ManifestMismatch', `the file changed while it was archived: sha256 ${copied}, the dump manifest says ${part.sha256}`, { table: part.table, businessDate: plan.asOf, file: part.file, column: 'SHA256', value: copied, rule: 'sha256 in the dump manifest' });
+          }
+        }
+        await copyFile(join(plan.dumpDir, plan.manifestFile), join(archiveDir, plan.manifestFile));
+        log.info('dump archived', { asOf: plan.asOf, archiveDir });
+        return { ...plan, dumpDir: archiveDir };
+      });
+    },
+
     /** Checks one dump file against its manifest line (sha256, rows) and its table's contract (every row valid). */
     validateDumpPart(input: DumpPartInput): Promise<DumpPartReport> {
       return whileHeartbeating(async () => {
@@ -243,7 +272,7 @@ export const createBackfillActivities = (deps: BackfillDeps) => {
      * must equal the rows of its files; then etl_loads says verified and the watermark moves to the
      * as-of date (never backwards), in one batch.
      */
-    async finishBackfill(input: { asOf: string; runId: string; tables: BackfilledTable[] }): Promise<void> {
+    async finishBackfill(input: { asOf: string; runId: string; archiveDir: string; tables: BackfilledTable[] }): Promise<void> {
       for (const t of input.tables) {
         const [counted] = await deps.d1.query<{ n: number }>(`SELECT count(*) AS n FROM ${q(t.table)} WHERE _loaded_by = ?`, [backfillLoadId(input.asOf, t.table)]);
         const versions = counted?.results[0]?.n ?? 0;
@@ -258,8 +287,8 @@ export const createBackfillActivities = (deps: BackfillDeps) => {
           return [
             {
               sql: `UPDATE etl_loads SET status = 'verified', rows_read = ?, rows_valid = ?, rows_rejected = 0, rows_staged = ?, versions_inserted = ?, versions_closed = 0, tombstones = 0,
-                    control_totals_json = ?, finished_at = ? WHERE load_id = ?`,
-              params: [t.rows, t.rows, t.rows, t.rows, JSON.stringify(t.controlTotals), now, loadId],
+                    control_totals_json = ?, archive_path = ?, finished_at = ? WHERE load_id = ?`,
+              params: [t.rows, t.rows, t.rows, t.rows, JSON.stringify(t.controlTotals), input.archiveDir, now, loadId],
             },
             {
               sql: `INSERT INTO etl_watermarks (table_name, business_date, load_id, updated_at) VALUES (?, ?, ?, ?)

@@ -27,3 +27,8 @@ export function loadIdFor(businessDate: string, table: string, sha256: string): 
 export function unfetchedLoadId(businessDate: string, table: string): string {
   return `${businessDate}_${table}_unfetched`;
 }
+
+/** Where a historical dump is archived once validated: `archive/dump-<as-of>/`, its files and manifest as Sodiwin named them. */
+export function archivedDumpDir(nas: NasLayout, asOf: string): string {
+  return join(nas.archive, `dump-${asOf}`);
+}

@@ -7,7 +7,7 @@ import { createD1Client, type D1Client } from '../d1/client.ts';
 import { startLocalD1Service } from '../d1/local-service/server.ts';
 import type { Config } from '../worker/config.ts';
 import { createWarehouseWorker } from '../worker/create-worker.ts';
-import { rebuild, type RebuildLoad, type RebuildResult } from '../workflows/index.ts';
+import { backfill, rebuild, type RebuildLoad, type RebuildResult } from '../workflows/index.ts';
 import { tableChecksum, type TableChecksum } from './checksum.ts';
 
 /** One table's checksums, live and rebuilt. */
@@ -30,10 +30,16 @@ export interface RebuildReport {
 /** The verified loads of the live warehouse, in date order: what the archive must reproduce. */
 export async function archivedLoads(d1: Pick<D1Client, 'query'>, table?: string): Promise<RebuildLoad[]> {
   const [rows] = await d1.query<{ table_name: string; business_date: string; file_name: string; archive_path: string }>(
-    `SELECT table_name, business_date, file_name, archive_path FROM etl_loads WHERE status = 'verified' ${table ? 'AND table_name = ?' : ''} ORDER BY business_date, table_name`,
+    `SELECT table_name, business_date, file_name, archive_path FROM etl_loads WHERE status = 'verified' AND load_id NOT LIKE 'backfill\\_%' ESCAPE '\\' ${table ? 'AND table_name = ?' : ''} ORDER BY business_date, table_name`,
     table ? [table] : [],
   );
   return (rows?.results ?? []).map((r) => ({ table: r.table_name, businessDate: r.business_date, fileName: r.file_name, archivePath: r.archive_path }));
+}
+
+/** The archived historical dump the live warehouse was backfilled from, if any (its directory under archive/). */
+export async function archivedDump(d1: Pick<D1Client, 'query'>): Promise<string | undefined> {
+  const [rows] = await d1.query<{ archive_path: string }>("SELECT DISTINCT archive_path FROM etl_loads WHERE status = 'verified' AND load_id LIKE 'backfill\\_%' ESCAPE '\\' ORDER BY business_date DESC LIMIT 1");
+  return rows?.results[0]?.archive_path;
 }
 
 /**
@@ -59,12 +65,15 @@ export async function rebuildAndCompare(input: { config: Config; client: Client;
     };
     const bundle = config.paths.workflowBundle ? { code: await readFile(config.paths.workflowBundle, 'utf8') } : undefined;
     const { worker, connection } = await createWarehouseWorker({ config: scratchConfig, ...(bundle ? { workflowBundle: bundle } : {}) });
-    input.onProgress?.(`replaying ${loads.length} archived loads into a scratch warehouse (${scratchDir})`);
+    const dump = await archivedDump(live);
+    input.onProgress?.(`replaying ${dump ? `the historical dump (${dump}) and ` : ''}${loads.length} archived loads into a scratch warehouse (${scratchDir})`);
     let result: RebuildResult;
     try {
-      result = await worker.runUntil(
-        input.client.workflow.execute(rebuild, { workflowId: `rebuild-${randomUUID()}`, taskQueue: scratchConfig.temporal.taskQueue, args: [{ loads }] }),
-      );
+      result = await worker.runUntil(async () => {
+        const taskQueue = scratchConfig.temporal.taskQueue;
+        if (dump) await input.client.workflow.execute(backfill, { workflowId: `rebuild-backfill-${randomUUID()}`, taskQueue, args: [{ dumpDir: dump }] });
+        return input.client.workflow.execute(rebuild, { workflowId: `rebuild-${randomUUID()}`, taskQueue, args: [{ loads }] });
+      });
     } finally {
       await connection.close().catch(() => undefined);
     }

@@ -7,7 +7,7 @@ import { backfillActivity, shortActivity } from './activity-profiles.ts';
 import { describeFailure } from './failures.ts';
 
 const { planBackfill, prepareBackfill, finishBackfill, revertBackfill, beginRun, finishRun } = proxyActivities<Activities>(shortActivity);
-const { validateDumpPart, importDumpPart } = proxyActivities<Activities>(backfillActivity);
+const { validateDumpPart, archiveDump, importDumpPart } = proxyActivities<Activities>(backfillActivity);
 
 /** Load the historical dump in `dumpDir` (its manifest names the as-of date and the files). */
 export interface BackfillInput {
@@ -64,7 +64,7 @@ const defaultFilesPerRun = 20;
 
 /**
  * The historical backfill (DESIGN §7): validate every file of the dump with the nightly
- * contracts first (a bad file loads nothing), then import them through D1's import API, each
+ * contracts first (a bad file loads nothing), archive the dump, then import it through D1's import API, each
  * row one open version valid from the dump's as-of date; then reconcile and set the
  * watermarks. Resumable at every step; continues as new every few files so no history grows
  * past a few hundred events. A data error met while importing (a key repeated across files)
@@ -89,7 +89,7 @@ export async function backfill(input: BackfillInput): Promise<BackfillResult> {
     }
     state = { plan, phase: 'validating', next: 0, tables: [], chunksSkipped: 0, startedAt: progress.startedAt!, runs: 1 };
   }
-  const { plan } = state;
+  let { plan } = state;
   const validated = () => (state!.phase === 'validating' ? state!.next : plan.parts.length);
   const imported = () => (state!.phase === 'importing' ? state!.next : 0);
   progress = { asOf: plan.asOf, phase: state.phase, filesTotal: plan.parts.length, filesValidated: validated(), filesImported: imported(), rowsTotal: plan.rowsTotal, startedAt: state.startedAt };
@@ -97,7 +97,14 @@ export async function backfill(input: BackfillInput): Promise<BackfillResult> {
   let handled = 0;
   while (state.phase === 'validating' || state.next < plan.parts.length) {
     if (state.phase === 'validating' && state.next === plan.parts.length) {
-      state = { ...state, phase: 'importing', next: 0 };
+      // Every file is valid: archive the dump (never deleted; a rebuild replays it), import from there.
+      progress = { ...progress, phase: 'importing', currentFile: undefined };
+      try {
+        plan = await archiveDump({ plan });
+      } catch (error) {
+        throw await fail(plan, error, false);
+      }
+      state = { ...state, plan, phase: 'importing', next: 0 };
       continue;
     }
     if (handled >= filesPerRun || workflowInfo().continueAsNewSuggested) {
@@ -122,7 +129,7 @@ export async function backfill(input: BackfillInput): Promise<BackfillResult> {
 
   progress = { ...progress, phase: 'finishing', currentFile: undefined };
   try {
-    await finishBackfill({ asOf: plan.asOf, runId: workflowId, tables: state.tables });
+    await finishBackfill({ asOf: plan.asOf, runId: workflowId, archiveDir: plan.dumpDir, tables: state.tables });
   } catch (error) {
     throw await fail(plan, error, true);
   }

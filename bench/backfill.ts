@@ -1,0 +1,142 @@
+/**
+ * Benchmark of the historical backfill (issue 5), printed, not asserted:
+ *   node bench/backfill.ts [--from 2019-01-01] [--to 2025-12-31] [--scale 1] [--chunk-rows 100000]
+ * Generates Sodiwin's dump, then loads it twice, each time into its own fresh local D1
+ * service, in this one process:
+ *   1. the backfill's way: validate every file, then import it through D1's import API
+ *      (literal multi-row INSERTs and a chunk marker per import file), with the backfill's
+ *      own activities;
+ *   2. the reference: the same history rows sent as bound-parameter multi-row INSERTs
+ *      (100 parameters per statement, 200 statements per request), as a loader without the
+ *      import API would; only the dump's first `--reference-rows` rows (default 150,000),
+ *      because this way is two orders of magnitude slower.
+ * Prints rows/s, HTTP requests (counted at the HTTP client) and time per phase, and checks
+ * that both databases end with the same checksums.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { Agent, type Dispatcher } from 'undici';
+import { createBackfillActivities } from '../activities/backfill.ts';
+import { readDumpManifest } from '../activities/dump-manifest.ts';
+import { scanExport } from '../activities/export-reader.ts';
+import { nasLayout } from '../activities/nas.ts';
+import { rowHash } from '../activities/row-hash.ts';
+import { tableChecksum } from '../client/checksum.ts';
+import { contractFor, tableContracts } from '../contracts/index.ts';
+import { sodiwinDialect } from '../contracts/types.ts';
+import { createD1Client, type D1Client } from '../d1/client.ts';
+import { startLocalD1Service, type LocalD1Service } from '../d1/local-service/server.ts';
+import { packBatches, packInserts, type SqlValue } from '../d1/pack.ts';
+import { generateDump } from '../generator/dump.ts';
+import { backfillLoadId } from '../history/backfill.ts';
+import { controlSchemaDdl } from '../history/control-schema.ts';
+import { historyColumns, historyDdl } from '../history/ddl.ts';
+
+const { values: args } = parseArgs({
+  options: { from: { type: 'string', default: '2019-01-01' }, to: { type: 'string', default: '2025-12-31' }, scale: { type: 'string', default: '1' }, 'chunk-rows': { type: 'string', default: '100000' }, 'reference-rows': { type: 'string', default: '150000' } },
+});
+const chunkRows = Number(args['chunk-rows']);
+/** The bound-parameter reference is slow (minutes per 100,000 rows): it loads the dump's first rows only, in the same order. */
+const referenceRows = Number(args['reference-rows']);
+
+/** A D1 client on its own local service, counting the HTTP requests it makes (uploads included). */
+async function freshD1(work: string, name: string): Promise<{ service: LocalD1Service; d1: D1Client; requests: () => number }> {
+  // Time Travel snapshots older than a minute are pruned: the bench keeps disk use bounded, the semantics are the same.
+  const service = await startLocalD1Service({ dataDir: join(work, name), apiToken: randomBytes(16).toString('hex'), retentionDays: 1 / 1440 });
+  let requests = 0;
+  const dispatcher = new Agent().compose((dispatch: Dispatcher['dispatch']) => (options, handler) => {
+    requests += 1;
+    return dispatch(options, handler);
+  });
+  const d1 = createD1Client({ baseUrl: service.url, accountId: service.accountId, databaseId: service.databaseId, apiToken: service.apiToken, dispatcher, timeoutMs: 120_000 });
+  await d1.batch([...controlSchemaDdl(), ...tableContracts.flatMap(historyDdl)].map((sql) => ({ sql })));
+  return { service, d1, requests: () => requests };
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const start = performance.now();
+  const result = await fn();
+  return [result, (performance.now() - start) / 1000];
+}
+
+const work = await mkdtemp(join(tmpdir(), 'bench-backfill-'));
+const env = new MockActivityEnvironment();
+const rate = (rows: number, seconds: number) => `${Math.round(rows / seconds).toLocaleString('en-US')} rows/s`;
+try {
+  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+  const [dump, genSeconds] = await timed(() => generateDump({ outDir: join(work, 'dump'), from: args.from, to: args.to, scale: Number(args.scale), seed: 1 }));
+  const rows = dump.files.reduce((n, f) => n + f.rows, 0);
+  console.log(`dump ${args.from} … ${args.to} at scale ${args.scale}: ${dump.files.length} files, ${rows.toLocaleString('en-US')} rows (order lines ${dump.orderLines.toLocaleString('en-US')}), ${(dump.bytes / 2 ** 20).toFixed(0)} MiB, generated in ${genSeconds.toFixed(1)} s`);
+  const plan = await readDumpManifest(dump.outDir, sodiwinDialect);
+
+  // 1. The backfill's activities: validate, then import through the import API.
+  const viaImport = await freshD1(work, 'import');
+  const activities = createBackfillActivities({ d1: viaImport.d1, dialect: sodiwinDialect, nas: nasLayout(join(work, 'nas')) });
+  const [, validateSeconds] = await timed(async () => {
+    for (const part of plan.parts) await env.run(activities.validateDumpPart, { dumpDir: plan.dumpDir, asOf: plan.asOf, part });
+  });
+  const requestsBefore = viaImport.requests();
+  const [, importSeconds] = await timed(async () => {
+    for (const part of plan.parts) await env.run(activities.importDumpPart, { dumpDir: plan.dumpDir, asOf: plan.asOf, part, chunkRows });
+  });
+  const importRequests = viaImport.requests() - requestsBefore;
+
+  // 2. The reference: the same rows as bound-parameter INSERTs through /query batches.
+  const viaBound = await freshD1(work, 'bound');
+  let boundRows = 0;
+  const [, boundSeconds] = await timed(async () => {
+    for (const part of plan.parts) {
+      if (boundRows >= referenceRows) break;
+      const contract = contractFor(part.table);
+      const columns = [...contract.columns.map((c) => c.name), ...historyColumns];
+      const loadId = backfillLoadId(plan.asOf, part.table);
+      let buffer: SqlValue[][] = [];
+      const flush = async () => {
+        for (const batch of packBatches(packInserts({ table: contract.table, columns, rows: buffer, mode: 'bound' }))) await viaBound.d1.batch(batch);
+        buffer = [];
+      };
+      await scanExport({
+        path: join(plan.dumpDir, part.file),
+        fileName: part.file,
+        contract,
+        dialect: sodiwinDialect,
+        businessDate: plan.asOf,
+        onRow: async (row) => {
+          if (boundRows >= referenceRows) return;
+          boundRows += 1;
+          buffer.push([...contract.columns.map((c) => (row[c.name] ?? null) as SqlValue), plan.asOf, null, 1, 0, rowHash(contract, row), loadId, null]);
+          if (buffer.length >= 20_000) await flush();
+        },
+      });
+      await flush();
+    }
+  });
+  const boundRequests = viaBound.requests();
+
+  // The reference holds the dump's first rows: compare it with the same rows of the imported database.
+  const sums = await Promise.all([viaImport.d1, viaBound.d1].map((d1) => Promise.all(tableContracts.map((c) => tableChecksum(d1, c)))));
+  const complete = boundRows === rows;
+  // Tables the reference loaded whole must match exactly; a table it stopped in has fewer versions.
+  const [imported = [], reference = []] = sums;
+  const same = reference.every((sum, i) => (sum.versions < imported[i]!.versions ? !complete : sum.sha256 === imported[i]!.sha256 && sum.versions === imported[i]!.versions));
+  console.log('');
+  console.log('| | rows/s | seconds | HTTP requests |');
+  console.log('|---|---|---|---|');
+  console.log(`| validate (both ways; once) | ${rate(rows, validateSeconds)} | ${validateSeconds.toFixed(1)} | 0 |`);
+  console.log(`| **import API** (parse again, ${chunkRows.toLocaleString('en-US')}-row import files) | ${rate(rows, importSeconds)} | ${importSeconds.toFixed(1)} | ${importRequests.toLocaleString('en-US')} |`);
+  const scaleUp = rows / boundRows;
+  console.log(`| **bound-parameter INSERTs** (parse, 100 parameters/statement, 200 statements/request), first ${boundRows.toLocaleString('en-US')} rows | ${rate(boundRows, boundSeconds)} | ${boundSeconds.toFixed(1)} | ${boundRequests.toLocaleString('en-US')} |`);
+  if (!complete) console.log(`| bound-parameter INSERTs, whole dump at that rate (extrapolated) | | ${(boundSeconds * scaleUp).toFixed(0)} | ${Math.round(boundRequests * scaleUp).toLocaleString('en-US')} |`);
+  console.log(`| import ÷ bound, per row: time ${((importSeconds / rows) / (boundSeconds / boundRows)).toFixed(3)}×, requests ${((importRequests / rows) / (boundRequests / boundRows)).toFixed(3)}× | | | |`);
+  console.log('');
+  console.log(`${complete ? 'same checksums in both databases' : 'same checksums for every table the reference loaded whole'}: ${same ? 'yes' : 'NO'}; peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`);
+  await viaImport.service.close();
+  await viaBound.service.close();
+  if (!same) process.exitCode = 1;
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
