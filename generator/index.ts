@@ -4,13 +4,15 @@ import { tableContracts } from '../contracts/index.ts';
 import { exportFileName } from '../contracts/types.ts';
 import { addDays } from './calendar.ts';
 import { CsvWriter } from './csv.ts';
+import { ReportTruthRecorder, writeReportTruth } from './report-truth.ts';
 import { TableTracker, truthPath, type DayTruth, type GeneratorEvent, type TableTruth } from './truth.ts';
 import { World } from './world.ts';
 
 /**
  * generateExports: a deterministic simulation of Sodimo's Sodiwin exports. For each
- * business date it writes one file per contract (Windows-1252, `;`, CRLF, decimal comma)
- * and `.truth/<date>.json`, the ground truth the warehouse must reproduce.
+ * business date it writes one file per contract (Windows-1252, `;`, CRLF, decimal comma),
+ * `.truth/<date>.json`, the ground truth the warehouse must reproduce, and
+ * `.truth/reports/<date>.json`, what the reader reports must answer (generator/report-truth.ts).
  */
 
 export interface GenerateOptions {
@@ -51,6 +53,7 @@ export async function generateExports(options: GenerateOptions): Promise<Generat
 
   const world = new World({ seed, scale, from: options.from });
   const trackers = tableContracts.map((contract) => new TableTracker(contract));
+  const reports = new ReportTruthRecorder();
   const rows: Record<string, number> = Object.fromEntries(tableContracts.map((c) => [c.table, 0]));
   const events: GeneratorEvent[] = [];
   let files = 0;
@@ -81,6 +84,7 @@ export async function generateExports(options: GenerateOptions): Promise<Generat
     }
     const truth: DayTruth = { businessDate: date, tables, events: [...events] };
     await writeFile(truthPath(options.outDir, date), `${JSON.stringify(truth, null, 2)}\n`);
+    await writeReportTruth(options.outDir, reports.observe(world, date));
   }
 
   return {

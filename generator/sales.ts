@@ -336,6 +336,26 @@ export class Sales implements OpenBusiness {
     }
   }
 
+  /** Today's orders, new and changed, as the simulation holds them (read-only: for the report truth). */
+  todaysOrders(): readonly { readonly order: Readonly<Order>; readonly isNew: boolean }[] {
+    return this.todayOrders;
+  }
+
+  /** Today's invoices and credit notes (read-only: for the report truth). */
+  todaysInvoices(): readonly Readonly<Invoice>[] {
+    return this.todayInvoices;
+  }
+
+  /** Today's payments: payment id, customer, invoice, date, amount in cents, method (read-only: for the report truth). */
+  todaysPayments(): readonly (readonly CsvValue[])[] {
+    return this.todayPayments;
+  }
+
+  /** The instalments still open tonight (read-only: for the report truth). */
+  openInstalments(): Iterable<Readonly<Instalment>> {
+    return this.receivables.values();
+  }
+
   orderRows(): CsvValue[][] {
     return this.todayOrders.map(({ order: o }) => [o.no, o.customer, o.rep, o.depot, o.date, o.status, o.totalCents]);
   }

@@ -90,6 +90,16 @@ export class Stock {
     }
   }
 
+  /** Every depot × active product position, in thousandths (read-only: for the report truth). */
+  *positions(products: readonly Product[]): Generator<{ depot: string; product: string; onHand: number; reserved: number; onOrder: number }> {
+    for (const [d, depot] of this.depots.entries()) {
+      for (const product of products) {
+        if (product.status !== 'ACTIF') continue;
+        yield { depot, product: product.code, onHand: this.onHand[d]![product.index]!, reserved: this.reserved[d]![product.index]!, onOrder: this.onOrder[d]![product.index]! };
+      }
+    }
+  }
+
   /** Rows: every depot × active product. */
   *rows(products: readonly Product[]): Generator<CsvValue[]> {
     for (const [d, depot] of this.depots.entries()) {

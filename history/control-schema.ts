@@ -1,4 +1,5 @@
 import { tableContracts } from '../contracts/index.ts';
+import { readerViewsDdl } from './reports.ts';
 
 /**
  * The control schema of DESIGN §6: what every run and load writes about itself, and the
@@ -141,5 +142,7 @@ SELECT w.table_name, w.business_date AS loaded_through,
   (SELECT max(business_date) FROM etl_runs) AS latest_run_date,
   CAST(julianday((SELECT max(business_date) FROM etl_runs)) - julianday(w.business_date) AS INTEGER) AS lag_days
 FROM etl_watermarks w`,
+    // The reader views of DESIGN §9 (history/reports.ts): each report's current state, for dashboards.
+    ...readerViewsDdl(),
   ];
 }
