@@ -9,7 +9,7 @@ import { loadTable, type LoadTableResult } from './load-table.ts';
 import { mapWithConcurrency } from './concurrency.ts';
 import { recheck, type RecheckResult } from './recheck.ts';
 
-const { beginRun, finishRun, changedExports } = proxyActivities<Activities>(shortActivity);
+const { beginRun, finishRun, changedExports, recordLoadFailure } = proxyActivities<Activities>(shortActivity);
 
 /** A night to load: the business date, and optionally a subset of tables. */
 export interface NightlyRunInput {
@@ -56,8 +56,15 @@ export async function nightlyRun(input: NightlyRunInput): Promise<NightlySummary
   ]);
 
   const { bookmark } = await beginRun({ runId, workflowId, businessDate, tablesTotal: tables.length });
-  const rechecked = patched('late-corrections') ? await recheckCorrectedDays(businessDate, tables, input) : [];
+  const { results: rechecked, failed: recheckFailed } = patched('late-corrections') ? await recheckCorrectedDays(businessDate, tables, input) : { results: [], failed: new Map<string, RecheckFailure>() };
   const outcomes = await mapWithConcurrency(tables, input.maxParallel ?? 4, async (table): Promise<TableOutcome> => {
+    const notRechecked = recheckFailed.get(table);
+    if (notRechecked) {
+      // Its history may be rewound half-way: tonight's file is not loaded on top of it.
+      const message = `the re-check of ${notRechecked.date} failed (${notRechecked.reason}); tonight's file is not loaded on top of it: run warehouse recheck --date ${notRechecked.date}, then warehouse run --date ${businessDate}`;
+      await recordLoadFailure({ runId, table, businessDate, errorType: 'RecheckFailed', errorDetail: message, reverted: false });
+      return { table, businessDate, status: 'failed', errorType: 'RecheckFailed', message };
+    }
     try {
       return await executeChild(loadTable, { workflowId: `${workflowId}-${table}`, args: [{ table, businessDate, runId, approvers: input.approvers ?? [] }] });
     } catch (error) {
@@ -75,24 +82,38 @@ export async function nightlyRun(input: NightlyRunInput): Promise<NightlySummary
   return summary;
 }
 
+/** Why a table's late correction could not be re-checked before tonight's load. */
+interface RecheckFailure {
+  date: string;
+  reason: string;
+}
+
 /**
  * Before loading a night: an earlier day (within `recheckDays`) whose export Sodiwin has
  * re-sent with other content is re-checked first (rewind and replay), so tonight's load
- * goes on top of the corrected history.
+ * goes on top of the corrected history. A re-check that fails holds back tonight's load of
+ * its tables (returned in `failed` with the reason), never the others.
  */
-async function recheckCorrectedDays(businessDate: string, tables: string[], input: NightlyRunInput): Promise<RecheckResult[]> {
+async function recheckCorrectedDays(businessDate: string, tables: string[], input: NightlyRunInput): Promise<{ results: RecheckResult[]; failed: Map<string, RecheckFailure> }> {
+  const failed = new Map<string, RecheckFailure>();
   const days = input.recheckDays ?? 7;
-  if (days <= 0) return [];
+  if (days <= 0) return { results: [], failed };
   const changed = await changedExports({ fromDate: addDays(businessDate, -days), toDate: addDays(businessDate, -1), tables });
   const results: RecheckResult[] = [];
   for (const date of [...new Set(changed.map((c) => c.businessDate))].sort()) {
     const recheckTables = [...new Set(changed.filter((c) => c.businessDate === date).map((c) => c.table))];
-    results.push(
-      await executeChild(recheck, {
-        workflowId: `${workflowInfo().workflowId}-recheck-${date}`,
-        args: [{ businessDate: date, tables: recheckTables, approvers: input.approvers ?? [] }],
-      }),
-    );
+    try {
+      results.push(
+        await executeChild(recheck, {
+          workflowId: `${workflowInfo().workflowId}-recheck-${date}`,
+          args: [{ businessDate: date, tables: recheckTables, approvers: input.approvers ?? [] }],
+        }),
+      );
+    } catch (error) {
+      // The other tables still load tonight; these wait for the re-check to be run again.
+      const failure = describeFailure(error);
+      for (const table of recheckTables) failed.set(table, { date, reason: `${failure.type}: ${failure.message}` });
+    }
   }
-  return results;
+  return { results, failed };
 }

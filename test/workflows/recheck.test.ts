@@ -1,7 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
+import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Activities } from '../../activities/index.ts';
 import { contractFor } from '../../contracts/index.ts';
 import { exportFileName } from '../../contracts/types.ts';
 import { generateExports } from '../../generator/index.ts';
@@ -89,5 +91,33 @@ describe('late corrections: a re-exported earlier day is rewound and replayed', 
       { table_name: 'customers', business_date: days[1] },
       { table_name: 'orders', business_date: days[2] },
     ]);
+  }, 300_000);
+
+  it('a re-check that fails holds back tonight\'s load of its table only; the other tables load', async () => {
+    const warehouse = await startIsolatedWarehouse();
+    await generateExports({ outDir: warehouse.inbox, from: days[0]!, days: 3, scale: 0.3, seed: 17 });
+    // D1 refuses the rewind for good (as with a revoked token): the re-check child fails.
+    const worker = await startWorker(warehouse.config, (activities: Activities) => ({
+      ...activities,
+      rewindTable: () => Promise.reject(ApplicationFailure.nonRetryable('SQL rejected: the rewind was refused', 'D1SqlError')),
+    }));
+    try {
+      for (const day of days.slice(0, 2)) expect((await runNight(warehouse, day)).status).toBe('ok');
+      await correctedExports(warehouse.inbox, 'day2');
+      const night = await runNight(warehouse, days[2]!);
+      expect(night.status).toBe('partial');
+      const customers = night.tables.find((t) => t.table === 'customers') as { status: string; errorType?: string; message?: string } | undefined;
+      expect(customers).toMatchObject({ status: 'failed', errorType: 'RecheckFailed' });
+      expect(customers?.message).toContain(`the re-check of ${days[1]} failed (D1SqlError: SQL rejected: the rewind was refused)`);
+      expect(customers?.message).toContain(`warehouse recheck --date ${days[1]}`);
+      expect(night.tables.filter((t) => t.table !== 'customers').every((t) => t.status === 'loaded')).toBe(true);
+      const [marks] = await warehouse.d1.query<{ table_name: string; business_date: string }>('SELECT table_name, business_date FROM etl_watermarks WHERE business_date <> ?', [days[2]!]);
+      expect(marks?.results).toEqual([{ table_name: 'customers', business_date: days[1] }]);
+      const [failedLoad] = await warehouse.d1.query<{ status: string; error_type: string }>("SELECT status, error_type FROM etl_loads WHERE table_name = 'customers' AND business_date = ?", [days[2]!]);
+      expect(failedLoad?.results).toEqual([{ status: 'failed', error_type: 'RecheckFailed' }]);
+    } finally {
+      await worker.stop();
+      await warehouse.close();
+    }
   }, 300_000);
 });
