@@ -48,7 +48,7 @@ export async function archivedDump(d1: Pick<D1Client, 'query'>): Promise<string 
  * and a worker in this process, then compares every table's checksum with the live
  * warehouse. The scratch worker sends no mail and opens no incident.
  */
-export async function rebuildAndCompare(input: { config: Config; client: Client; table?: string; keep?: boolean; onProgress?: (line: string) => void }): Promise<RebuildReport> {
+export async function rebuildAndCompare(input: { config: Config; client: Client; table?: string; keep?: boolean; datesPerRun?: number; onProgress?: (line: string) => void }): Promise<RebuildReport> {
   const { config } = input;
   const live = createD1Client(config.d1);
   const loads = await archivedLoads(live, input.table);
@@ -72,7 +72,7 @@ export async function rebuildAndCompare(input: { config: Config; client: Client;
       result = await worker.runUntil(async () => {
         const taskQueue = scratchConfig.temporal.taskQueue;
         if (dump) await input.client.workflow.execute(backfill, { workflowId: `rebuild-backfill-${randomUUID()}`, taskQueue, args: [{ dumpDir: dump }] });
-        return input.client.workflow.execute(rebuild, { workflowId: `rebuild-${randomUUID()}`, taskQueue, args: [{ loads }] });
+        return input.client.workflow.execute(rebuild, { workflowId: `rebuild-${randomUUID()}`, taskQueue, args: [{ loads, ...(input.datesPerRun ? { datesPerRun: input.datesPerRun } : {}) }] });
       });
     } finally {
       await connection.close().catch(() => undefined);

@@ -21,16 +21,22 @@ export interface RebuildInput {
   /** Carried over continue-as-new: what earlier runs of this workflow replayed. */
   replayed?: number;
   failures?: { table: string; businessDate: string; errorType: string; message: string }[];
+  /** Business dates one run replays before it continues as new (default 30). */
+  datesPerRun?: number;
+  /** Carried over continue-as-new: runs of the workflow so far. */
+  runs?: number;
 }
 
 /** What the rebuild replayed, and what failed. */
 export interface RebuildResult {
   replayed: number;
   failures: { table: string; businessDate: string; errorType: string; message: string }[];
+  /** Runs of the workflow (1 + continue-as-new count). */
+  runs: number;
 }
 
 /** Business dates one run of the workflow replays before it continues as new (bounded history). */
-const datesPerRun = 30;
+const defaultDatesPerRun = 30;
 
 /**
  * Rebuild from the archive: replays every archived load, date by date (tables of a date
@@ -47,8 +53,8 @@ export async function rebuild(input: RebuildInput): Promise<RebuildResult> {
   const dates = [...new Set(input.loads.map((l) => l.businessDate))].sort();
 
   for (const [index, businessDate] of dates.entries()) {
-    if (index >= datesPerRun || workflowInfo().continueAsNewSuggested) {
-      return continueAsNew<typeof rebuild>({ loads: input.loads.filter((l) => l.businessDate >= businessDate), replayed, failures });
+    if (index >= (input.datesPerRun ?? defaultDatesPerRun) || workflowInfo().continueAsNewSuggested) {
+      return continueAsNew<typeof rebuild>({ ...input, loads: input.loads.filter((l) => l.businessDate >= businessDate), replayed, failures, runs: (input.runs ?? 1) + 1 });
     }
     const loads = input.loads.filter((l) => l.businessDate === businessDate);
     await mapWithConcurrency(loads, 4, async (load) => {
@@ -64,5 +70,5 @@ export async function rebuild(input: RebuildInput): Promise<RebuildResult> {
       }
     });
   }
-  return { replayed, failures };
+  return { replayed, failures, runs: input.runs ?? 1 };
 }

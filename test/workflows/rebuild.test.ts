@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateExports } from '../../generator/index.ts';
-import type { RebuildReport } from '../../client/rebuild.ts';
+import { rebuildAndCompare, type RebuildReport } from '../../client/rebuild.ts';
+import { testConfig } from '../support/environment.ts';
 import { runWarehouse } from '../support/cli.ts';
 import { runNight, startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
 
@@ -28,10 +29,15 @@ describe('warehouse rebuild: the archive replayed into a scratch warehouse, comp
     expect(clean.code, clean.stderr).toBe(0);
     const report = JSON.parse(clean.stdout) as RebuildReport;
     expect(report.loads).toBe(39);
-    expect(report.result).toEqual({ replayed: 39, failures: [] });
+    expect(report.result).toEqual({ replayed: 39, failures: [], runs: 1 });
     expect(report.tables).toHaveLength(13);
     expect(report.tables.filter((t) => !t.same)).toEqual([]);
     expect(report.tables.find((t) => t.table === 'orders')!.rebuilt.versions).toBeGreaterThan(0);
+
+    // The same, one date per run of the workflow: it continues as new twice and ends the same.
+    const chained = await rebuildAndCompare({ config: testConfig(env), client: warehouse.client, table: 'orders', datesPerRun: 1 });
+    expect(chained.result).toEqual({ replayed: 3, failures: [], runs: 3 });
+    expect(chained.tables.map((t) => [t.table, t.same])).toEqual([['orders', true]]);
 
     // Someone edits a customer's name directly in D1.
     await warehouse.d1.query("UPDATE customers SET name = 'Edited by hand' WHERE _version_id = (SELECT min(_version_id) FROM customers)");
