@@ -10,7 +10,9 @@ import type { Config } from '../../worker/config.ts';
 import { createWarehouseWorker } from '../../worker/create-worker.ts';
 import { devServicesHealthy } from '../dev/dev-services.ts';
 import { cliEntry, UserError } from '../cli-support.ts';
+import { reportFor } from '../../history/reports.ts';
 import { historyAnswers } from '../demo-answers.ts';
+import { runReport } from './report.ts';
 import { approveAndRepair, demoBadTable, describeIncident, dropCorrectedExport, dropCorruptExport, incidentWhen } from '../demo-bad-day.ts';
 import { tableContracts } from '../../contracts/index.ts';
 import { formatNightlySummary, nightlyWorkflowId, startNightly } from '../nightly.ts';
@@ -64,6 +66,8 @@ async function tellTheStory(config: Config, approver: string): Promise<void> {
     await runTheWeek(config, exportsDir, approver);
   }
   console.log(await historyAnswers(d1, demoWeek.from, demoWeek.days));
+  console.log('\nWhat the dashboards read (warehouse report --list names them all; --as-of D answers from history):\n');
+  for (const name of ['revenue-by-rep', 'receivables-aging']) console.log(`${await runReport(d1, reportFor(name)!, {}, false)}\n`);
 }
 
 /** Seven nights on an in-process worker; day 4's orders file is corrupt, then corrected and repaired. */

@@ -114,24 +114,25 @@ export function registerReport(program: Command, loadConfig: () => Config): void
       }
       const { report, options } = parseReportRequest(name, flags);
       const d1 = createD1Client(loadConfig().d1);
-      const through = await loadedThrough(d1, report.table);
-      const { sql, params } = report.build(options);
-      const [result] = await d1.raw(sql, params).catch((error: unknown) => {
-        const missing = /no such table: (?:main\.)?(\w+)/.exec(error instanceof Error ? error.message : '');
-        if (missing) throw new UserError(`the warehouse has no ${missing[1]!.replace(/_current$/, '')} table yet: it was never loaded (warehouse status)`);
-        throw error;
-      });
-      const columns = reportColumns(report, options);
-      const rows = result?.rows ?? [];
-      const names = result?.columns ?? columns.map((c) => c.name);
-      if (flags.json) {
-        const objects = rows.map((r) => Object.fromEntries(names.map((c, i) => [c, r[i]])));
-        return console.log(
-          JSON.stringify({ report: report.name, asOf: options.asOf ?? null, loadedThrough: through, from: options.from ?? null, to: options.to ?? null, customer: options.customer ?? null, rows: objects }, null, 2),
-        );
-      }
-      console.log(caption(report, options, through));
-      console.log(formatTable(names, displayCells(columns, rows)));
-      console.log(`(${rows.length} row${rows.length === 1 ? '' : 's'})`);
+      console.log(await runReport(d1, report, options, flags.json ?? false));
     });
+}
+
+/** Runs one report on D1 and renders it: a caption, a readable table and the row count, or JSON. */
+export async function runReport(d1: D1Client, report: ReportDefinition, options: ReportOptions, json: boolean): Promise<string> {
+  const through = await loadedThrough(d1, report.table);
+  const { sql, params } = report.build(options);
+  const [result] = await d1.raw(sql, params).catch((error: unknown) => {
+    const missing = /no such table: (?:main\.)?(\w+)/.exec(error instanceof Error ? error.message : '');
+    if (missing) throw new UserError(`the warehouse has no ${missing[1]!.replace(/_current$/, '')} table yet: it was never loaded (warehouse status)`);
+    throw error;
+  });
+  const columns = reportColumns(report, options);
+  const rows = result?.rows ?? [];
+  const names = result?.columns ?? columns.map((c) => c.name);
+  if (json) {
+    const objects = rows.map((r) => Object.fromEntries(names.map((c, i) => [c, r[i]])));
+    return JSON.stringify({ report: report.name, asOf: options.asOf ?? null, loadedThrough: through, from: options.from ?? null, to: options.to ?? null, customer: options.customer ?? null, rows: objects }, null, 2);
+  }
+  return [caption(report, options, through), formatTable(names, displayCells(columns, rows)), `(${rows.length} row${rows.length === 1 ? '' : 's'})`].join('\n');
 }
