@@ -23,15 +23,15 @@ echo "check: typecheck"; tsc --noEmit -p .
 echo "check: lint";      eslint .
 echo "check: bundle";    node scripts/bundle-workflows.ts
 
-# The production stack's compose file must parse and interpolate. `docker compose config`
-# needs only the client (no engine); .env.example leaves the required values empty, so
-# throwaway ones are given here.
-if command -v docker >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
+# The production stack's compose file must parse and interpolate. `compose config` needs
+# only the client (no engine), found or built by scripts/compose-cli.sh; .env.example
+# leaves the required values empty, so throwaway ones are given here.
+if compose="$(bash scripts/compose-cli.sh)"; then
   echo "check: compose config"
   TEMPORAL_DB_PASSWORD=check WAREHOUSE_NAS_HOST_DIR=/nonexistent CLOUDFLARE_ACCOUNT_ID=check D1_DATABASE_ID=check CLOUDFLARE_API_TOKEN=check \
-    docker compose --env-file .env.example config --quiet
+    $compose --env-file .env.example config --quiet
 else
-  echo "check: compose config SKIPPED: no docker client with the compose plugin on this machine"
+  echo "check: compose config SKIPPED: no Docker Compose v2 client could be found or built on this machine"
 fi
 
 echo "check: tests";     vitest run "$@"
