@@ -75,6 +75,9 @@ export class Reference {
   private readonly rng: Rng;
   private readonly sq: number;
   private nextCustomer = 100_001;
+  /** The fewest active products the catalogue is allowed to fall to (90% of the opening range). */
+  private readonly rangeFloor: number;
+  private discontinued = 0;
 
   constructor(rng: Rng, scale: number, from: string) {
     this.rng = rng;
@@ -88,6 +91,7 @@ export class Reference {
     for (const list of priceListLevels) this.prices.set(list.code, []);
     const productCount = Math.max(30, Math.round(300 * this.sq));
     for (let i = 0; i < productCount; i++) this.addProduct(from);
+    this.rangeFloor = Math.round(0.9 * productCount);
     const customerCount = Math.max(20, Math.round(200 * this.sq));
     const tricky = rng.int(0, Math.min(19, customerCount - 1));
     for (let i = 0; i < customerCount; i++) this.addCustomer(from, i === tricky);
@@ -189,12 +193,17 @@ export class Reference {
       events.push({ type: 'customer_deleted', date, customer_code: customer.code });
     }
 
-    const active = rng.shuffle(this.products.filter((p) => p.status === 'ACTIF'));
-    for (const product of active.slice(0, Math.max(1, rng.count(0.8 * sq)))) {
+    const listed = rng.shuffle(this.products.filter((p) => p.status === 'ACTIF'));
+    for (const product of listed.slice(0, Math.max(1, rng.count(0.8 * sq)))) {
       product.status = 'ARRETE';
+      this.discontinued++;
       events.push({ type: 'product_discontinued', date, product_code: product.code });
     }
     for (let n = rng.count(0.5 * sq); n > 0; n--) this.addProduct(date);
+    // Sodimo keeps its range: once discontinuations have shrunk it below 90% of the opening
+    // catalogue (after weeks, never within a short run), new products are listed to restore it.
+    const active = this.products.length - this.discontinued;
+    for (let n = this.rangeFloor - active; n > 0; n--) this.addProduct(date);
 
     for (let n = rng.count(6 * sq); n > 0; n--) {
       const prices = this.prices.get(rng.pick(priceListLevels).code)!;

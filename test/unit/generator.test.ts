@@ -14,6 +14,7 @@ import { brandList, cities, companyName, depotList, ean13, eanCheckDigit, famili
 import { generateExports, type GenerateSummary } from '../../generator/index.ts';
 import { Rng } from '../../generator/random.ts';
 import { lineTotalCents } from '../../generator/sales.ts';
+import { World } from '../../generator/world.ts';
 import { keyDigest, keyString, readTruth, type DayTruth } from '../../generator/truth.ts';
 
 const from = '2026-03-02';
@@ -334,6 +335,22 @@ describe('generateExports: business rules', () => {
         }
       }
     }
+  });
+});
+
+describe('the simulated company over years', () => {
+  it('keeps its catalogue at 90% of the opening range or more, so sales do not dry up', () => {
+    const world = new World({ seed: 2, scale: 1, from: '2019-01-01' });
+    const opening = world.reference.activeProducts().length;
+    const linesPerYear: number[] = [];
+    for (let day = 0; day < 3 * 365; day++) {
+      world.step(addDays('2019-01-01', day), day);
+      const year = Math.floor(day / 365);
+      linesPerYear[year] = (linesPerYear[year] ?? 0) + [...world.rows('order_lines').rows].length;
+      expect(world.reference.activeProducts().length).toBeGreaterThanOrEqual(Math.round(0.9 * opening));
+    }
+    // 60 orders a day of 1 to 8 distinct products: about 270 lines a day, every year.
+    for (const lines of linesPerYear) expect(lines).toBeGreaterThan(200 * 365);
   });
 });
 
