@@ -1,7 +1,8 @@
 /**
  * Benchmark of the historical backfill (issue 5), printed, not asserted:
  *   node bench/backfill.ts [--from 2019-01-01] [--to 2025-12-31] [--scale 1] [--chunk-rows 100000]
- * Generates Sodiwin's dump, then loads it twice, each time into its own fresh local D1
+ *   node bench/backfill.ts --dump DIR      (a dump `warehouse generate --dump` wrote, instead of generating one)
+ * Generates Sodiwin's dump (or reads one), then loads it twice, each time into its own fresh local D1
  * service, in this one process:
  *   1. the backfill's way: validate every file, then import it through D1's import API
  *      (literal multi-row INSERTs and a chunk marker per import file), with the backfill's
@@ -14,7 +15,7 @@
  * that both databases end with the same checksums.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,7 +38,7 @@ import { controlSchemaDdl } from '../history/control-schema.ts';
 import { historyColumns, historyDdl } from '../history/ddl.ts';
 
 const { values: args } = parseArgs({
-  options: { from: { type: 'string', default: '2019-01-01' }, to: { type: 'string', default: '2025-12-31' }, scale: { type: 'string', default: '1' }, 'chunk-rows': { type: 'string', default: '100000' }, 'reference-rows': { type: 'string', default: '150000' } },
+  options: { dump: { type: 'string' }, from: { type: 'string', default: '2019-01-01' }, to: { type: 'string', default: '2025-12-31' }, scale: { type: 'string', default: '1' }, 'chunk-rows': { type: 'string', default: '100000' }, 'reference-rows': { type: 'string', default: '150000' } },
 });
 const chunkRows = Number(args['chunk-rows']);
 /** The bound-parameter reference is slow (minutes per 100,000 rows): it loads the dump's first rows only, in the same order. */
@@ -68,10 +69,17 @@ const env = new MockActivityEnvironment();
 const rate = (rows: number, seconds: number) => `${Math.round(rows / seconds).toLocaleString('en-US')} rows/s`;
 try {
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
-  const [dump, genSeconds] = await timed(() => generateDump({ outDir: join(work, 'dump'), from: args.from, to: args.to, scale: Number(args.scale), seed: 1 }));
-  const rows = dump.files.reduce((n, f) => n + f.rows, 0);
-  console.log(`dump ${args.from} … ${args.to} at scale ${args.scale}: ${dump.files.length} files, ${rows.toLocaleString('en-US')} rows (order lines ${dump.orderLines.toLocaleString('en-US')}), ${(dump.bytes / 2 ** 20).toFixed(0)} MiB, generated in ${genSeconds.toFixed(1)} s`);
-  const plan = await readDumpManifest(dump.outDir, sodiwinDialect);
+  let dumpDir = args.dump;
+  if (dumpDir === undefined) {
+    const [dump, genSeconds] = await timed(() => generateDump({ outDir: join(work, 'dump'), from: args.from, to: args.to, scale: Number(args.scale), seed: 1 }));
+    console.log(`dump ${args.from} … ${args.to} at scale ${args.scale}, generated in ${genSeconds.toFixed(1)} s`);
+    dumpDir = dump.outDir;
+  }
+  const plan = await readDumpManifest(dumpDir, sodiwinDialect);
+  const rows = plan.rowsTotal;
+  const orderLines = plan.parts.filter((p) => p.table === 'order_lines').reduce((n, p) => n + p.rows, 0);
+  const bytes = (await Promise.all(plan.parts.map((p) => stat(join(plan.dumpDir, p.file))))).reduce((n, s) => n + s.size, 0);
+  console.log(`dump as of ${plan.asOf}: ${plan.parts.length} files, ${rows.toLocaleString('en-US')} rows (order lines ${orderLines.toLocaleString('en-US')}), ${(bytes / 2 ** 20).toFixed(0)} MiB`);
 
   // 1. The backfill's activities: validate, then import through the import API.
   const viaImport = await freshD1(work, 'import');
@@ -79,11 +87,13 @@ try {
   const [, validateSeconds] = await timed(async () => {
     for (const part of plan.parts) await env.run(activities.validateDumpPart, { dumpDir: plan.dumpDir, asOf: plan.asOf, part });
   });
+  console.log(`validated in ${validateSeconds.toFixed(1)} s`);
   const requestsBefore = viaImport.requests();
   const [, importSeconds] = await timed(async () => {
     for (const part of plan.parts) await env.run(activities.importDumpPart, { dumpDir: plan.dumpDir, asOf: plan.asOf, part, chunkRows });
   });
   const importRequests = viaImport.requests() - requestsBefore;
+  console.log(`imported in ${importSeconds.toFixed(1)} s, ${importRequests} requests`);
 
   // 2. The reference: the same rows as bound-parameter INSERTs through /query batches.
   const viaBound = await freshD1(work, 'bound');

@@ -6,8 +6,10 @@ import { pipeline } from 'node:stream/promises';
 import iconv from 'iconv-lite';
 import { dumpFileName, dumpManifestHeader, dumpManifestName } from '../contracts/dump.ts';
 import { tableContracts } from '../contracts/index.ts';
+import type { TableContract } from '../contracts/types.ts';
 import { addDays, daysBetween, frenchDate } from './calendar.ts';
 import { CsvWriter, type CsvValue } from './csv.ts';
+import { LatestVersions } from './latest-versions.ts';
 import { TableTracker, type DayTruth, type GeneratorEvent, type TableTruth } from './truth.ts';
 import { World } from './world.ts';
 
@@ -68,12 +70,15 @@ export async function generateDump(options: DumpOptions): Promise<DumpSummary> {
 
   const world = new World({ seed, scale, from: options.from });
   const trackers = new Map(tableContracts.map((c) => [c.table, new TableTracker(c)]));
-  // Delta tables: the latest version of every key ever written. Full tables: the as-of day's rows.
-  const latest = new Map(tableContracts.filter((c) => c.mode === 'delta').map((c) => [c.table, new Map<string, readonly CsvValue[]>()]));
+  // Delta tables: the latest version of every key ever written (spooled under .truth while
+  // the days run). Full tables: the as-of day's rows.
+  const keyIndexes = (c: TableContract) => c.key.map((k) => c.columns.findIndex((col) => col.name === k));
+  const latest = new Map(
+    tableContracts.filter((c) => c.mode === 'delta').map((c) => [c.table, new LatestVersions(join(options.outDir, '.truth', `${c.table}.spool.jsonl`), keyIndexes(c))]),
+  );
   const asOfRows = new Map<string, readonly (readonly CsvValue[])[]>();
   const tables: Record<string, TableTruth> = {};
   const events: GeneratorEvent[] = [];
-  const keyIndexes = new Map(tableContracts.map((c) => [c.table, c.key.map((k) => c.columns.findIndex((col) => col.name === k))]));
 
   for (let day = 0; day < days; day++) {
     const date = addDays(options.from, day);
@@ -84,15 +89,14 @@ export async function generateDump(options: DumpOptions): Promise<DumpSummary> {
       const tracker = trackers.get(contract.table)!;
       const versions = latest.get(contract.table);
       if (versions) {
-        const keyIndex = keyIndexes.get(contract.table)!;
         let index = 0;
         for (const values of rows) {
           tracker.record(values, isNew ? isNew(index) : true);
-          versions.set(keyIndex.map((k) => String(values[k])).join('|'), values);
+          versions.add(values);
           index++;
         }
-        const truth = tracker.endDay();
-        if (last) tables[contract.table] = truth;
+        if (last) tables[contract.table] = tracker.endDay();
+        else tracker.skipDay();
       } else if (last) {
         const snapshot = [...rows]; // some tables' rows are generated lazily: read them once
         for (const values of snapshot) tracker.record(values, true);
@@ -106,20 +110,32 @@ export async function generateDump(options: DumpOptions): Promise<DumpSummary> {
   const rowCounts: Record<string, number> = {};
   let bytes = 0;
   for (const contract of tableContracts) {
-    const rows = [...(latest.get(contract.table)?.values() ?? asOfRows.get(contract.table) ?? [])];
-    rowCounts[contract.table] = rows.length;
-    const parts = Math.max(1, Math.ceil(rows.length / partRows));
-    for (let part = 1; part <= parts; part++) {
-      const file = dumpFileName(contract, options.to, part);
-      const writer = new CsvWriter(join(options.outDir, file), contract);
-      try {
-        for (const values of rows.slice((part - 1) * partRows, part * partRows)) writer.write(values);
-      } finally {
-        writer.close();
-      }
+    const rows: AsyncIterable<readonly CsvValue[]> | Iterable<readonly CsvValue[]> = latest.get(contract.table)?.rows() ?? asOfRows.get(contract.table) ?? [];
+    let part: { file: string; writer: CsvWriter } | undefined;
+    let parts = 0;
+    let tableRows = 0;
+    const closePart = async () => {
+      const { file, writer } = part!;
+      writer.close();
       bytes += writer.bytes;
+      tableRows += writer.rows;
       files.push({ table: contract.table, file, rows: writer.rows, sha256: await sha256Of(join(options.outDir, file)) });
+      part = undefined;
+    };
+    const openPart = () => {
+      const file = dumpFileName(contract, options.to, ++parts);
+      return { file, writer: new CsvWriter(join(options.outDir, file), contract) };
+    };
+    for await (const values of rows) {
+      part ??= openPart();
+      part.writer.write(values);
+      if (part.writer.rows === partRows) await closePart();
     }
+    if (part || parts === 0) {
+      part ??= openPart(); // a table with no rows still gets its file, header only
+      await closePart();
+    }
+    rowCounts[contract.table] = tableRows;
   }
 
   const manifest = [dumpManifestHeader.join(';'), ...files.map((f) => `${f.file};${f.table};${f.rows};${f.sha256};${frenchDate(options.to)}`)];

@@ -116,7 +116,9 @@ export class TableTracker {
   private readonly totalScales: number[];
   private fileKeys: string[] = [];
   private fileTotals: number[];
+  /** Delta tables: the keys of the current state, sorted, in two levels (see addToCurrent). */
   private currentKeys: string[] = [];
+  private recentKeys: string[] = [];
   private currentTotals: number[];
   private fileRows = 0;
   /** Delta tables: keys of today's file already in the current state (changed rows). */
@@ -156,38 +158,59 @@ export class TableTracker {
 
   /** Closes the day: the table's truth, and resets the file counters. */
   endDay(): TableTruth {
+    return this.closeDay(true)!;
+  }
+
+  /**
+   * Closes the day with the same checks but without its truth, which costs a pass over
+   * every current key: the dump generator needs the truth of its last day only.
+   */
+  skipDay(): void {
+    this.closeDay(false);
+  }
+
+  private closeDay(withTruth: boolean): TableTruth | undefined {
     const { contract } = this;
     const fileSorted = this.fileKeys.sort();
     assertUnique(fileSorted, contract.table);
-    let currentRows: number;
-    let digest: string;
-    let currentTotals: number[];
-    if (contract.mode === 'full') {
-      currentRows = fileSorted.length;
-      digest = digestSorted(fileSorted);
-      currentTotals = this.fileTotals;
-    } else {
-      const updated = this.updatedKeys.sort();
-      assertUnique(updated, contract.table);
-      for (const key of updated) {
-        if (!hasSorted(this.currentKeys, key)) throw new Error(`${contract.table}: changed row ${key} was never written`);
-      }
-      for (const key of fileSorted) if (hasSorted(updated, key)) throw new Error(`${contract.table}: key ${key} both new and changed in one file`);
-      this.currentKeys = mergeSorted(this.currentKeys, fileSorted, contract.table);
-      currentRows = this.currentKeys.length;
-      digest = digestSorted(this.currentKeys);
-      currentTotals = this.currentTotals;
+    if (contract.mode === 'delta') this.addToCurrent(fileSorted);
+    let truth: TableTruth | undefined;
+    if (withTruth) {
+      const totals = (sums: number[]) => Object.fromEntries(contract.controlTotals.map((c, n) => [c, formatTotal(sums[n]!, this.totalScales[n]!)]));
+      const current =
+        contract.mode === 'full'
+          ? { rows: fileSorted.length, keyDigest: digestSorted(fileSorted), totals: totals(this.fileTotals) }
+          : { rows: this.compactCurrent().length, keyDigest: digestSorted(this.currentKeys), totals: totals(this.currentTotals) };
+      truth = { fileRows: this.fileRows, fileTotals: totals(this.fileTotals), current };
     }
-    const totals = (sums: number[]) => Object.fromEntries(contract.controlTotals.map((c, n) => [c, formatTotal(sums[n]!, this.totalScales[n]!)]));
-    const truth: TableTruth = {
-      fileRows: this.fileRows,
-      fileTotals: totals(this.fileTotals),
-      current: { rows: currentRows, keyDigest: digest, totals: totals(currentTotals) },
-    };
     this.fileKeys = [];
     this.updatedKeys = [];
     this.fileRows = 0;
     this.fileTotals = this.totalIndexes.map(() => 0);
     return truth;
+  }
+
+  /** Delta tables: checks today's changed and new keys against the current state, then adds the new ones. */
+  private addToCurrent(fileSorted: string[]): void {
+    const { table } = this.contract;
+    const isCurrent = (key: string) => hasSorted(this.currentKeys, key) || hasSorted(this.recentKeys, key);
+    const updated = this.updatedKeys.sort();
+    assertUnique(updated, table);
+    for (const key of updated) if (!isCurrent(key)) throw new Error(`${table}: changed row ${key} was never written`);
+    for (const key of fileSorted) {
+      if (hasSorted(updated, key)) throw new Error(`${table}: key ${key} both new and changed in one file`);
+      if (hasSorted(this.currentKeys, key)) throw new Error(`${table}: key ${key} written as new twice`);
+    }
+    this.recentKeys = mergeSorted(this.recentKeys, fileSorted, table);
+    // Two sorted levels: a day's keys merge into the small one; it folds into the large one
+    // only once it holds a tenth as many, so a year of days does not copy every key daily.
+    if (this.recentKeys.length > 10_000 && this.recentKeys.length * 10 > this.currentKeys.length) this.compactCurrent();
+  }
+
+  /** Folds the recent keys into the current ones; returns them all, sorted. */
+  private compactCurrent(): string[] {
+    this.currentKeys = mergeSorted(this.currentKeys, this.recentKeys, this.contract.table);
+    this.recentKeys = [];
+    return this.currentKeys;
   }
 }
