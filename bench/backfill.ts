@@ -2,6 +2,7 @@
  * Benchmark of the historical backfill (issue 5), printed, not asserted:
  *   node bench/backfill.ts [--from 2019-01-01] [--to 2025-12-31] [--scale 1] [--chunk-rows 100000]
  *   node bench/backfill.ts --dump DIR      (a dump `warehouse generate --dump` wrote, instead of generating one)
+ *   [--retention-seconds 60]              (Time Travel snapshots kept; each is a copy of the database)
  * Generates Sodiwin's dump (or reads one), then loads it twice, each time into its own fresh local D1
  * service, in this one process:
  *   1. the backfill's way: validate every file, then import it through D1's import API
@@ -38,7 +39,7 @@ import { controlSchemaDdl } from '../history/control-schema.ts';
 import { historyColumns, historyDdl } from '../history/ddl.ts';
 
 const { values: args } = parseArgs({
-  options: { dump: { type: 'string' }, from: { type: 'string', default: '2019-01-01' }, to: { type: 'string', default: '2025-12-31' }, scale: { type: 'string', default: '1' }, 'chunk-rows': { type: 'string', default: '100000' }, 'reference-rows': { type: 'string', default: '150000' } },
+  options: { dump: { type: 'string' }, from: { type: 'string', default: '2019-01-01' }, to: { type: 'string', default: '2025-12-31' }, scale: { type: 'string', default: '1' }, 'chunk-rows': { type: 'string', default: '100000' }, 'reference-rows': { type: 'string', default: '150000' }, 'retention-seconds': { type: 'string', default: '60' } },
 });
 const chunkRows = Number(args['chunk-rows']);
 /** The bound-parameter reference is slow (minutes per 100,000 rows): it loads the dump's first rows only, in the same order. */
@@ -46,8 +47,9 @@ const referenceRows = Number(args['reference-rows']);
 
 /** A D1 client on its own local service, counting the HTTP requests it makes (uploads included). */
 async function freshD1(work: string, name: string): Promise<{ service: LocalD1Service; d1: D1Client; requests: () => number }> {
-  // Time Travel snapshots older than a minute are pruned: the bench keeps disk use bounded, the semantics are the same.
-  const service = await startLocalD1Service({ dataDir: join(work, name), apiToken: randomBytes(16).toString('hex'), retentionDays: 1 / 1440 });
+  // Time Travel snapshots older than --retention-seconds (a minute) are pruned: the bench keeps disk use bounded,
+  // the semantics are the same. Each import takes one snapshot, a copy of the database: with a multi-GB dump, lower it.
+  const service = await startLocalD1Service({ dataDir: join(work, name), apiToken: randomBytes(16).toString('hex'), retentionDays: Number(args['retention-seconds']) / 86_400 });
   let requests = 0;
   const dispatcher = new Agent().compose((dispatch: Dispatcher['dispatch']) => (options, handler) => {
     requests += 1;
