@@ -6,7 +6,6 @@ import { pipeline } from 'node:stream/promises';
 import iconv from 'iconv-lite';
 import { dumpFileName, dumpManifestHeader, dumpManifestName } from '../contracts/dump.ts';
 import { tableContracts } from '../contracts/index.ts';
-import type { TableContract } from '../contracts/types.ts';
 import { addDays, daysBetween, frenchDate } from './calendar.ts';
 import { CsvWriter, type CsvValue } from './csv.ts';
 import { LatestVersions } from './latest-versions.ts';
@@ -72,77 +71,82 @@ export async function generateDump(options: DumpOptions): Promise<DumpSummary> {
   const trackers = new Map(tableContracts.map((c) => [c.table, new TableTracker(c)]));
   // Delta tables: the latest version of every key ever written (spooled under .truth while
   // the days run). Full tables: the as-of day's rows.
-  const keyIndexes = (c: TableContract) => c.key.map((k) => c.columns.findIndex((col) => col.name === k));
-  const latest = new Map(
-    tableContracts.filter((c) => c.mode === 'delta').map((c) => [c.table, new LatestVersions(join(options.outDir, '.truth', `${c.table}.spool.jsonl`), keyIndexes(c))]),
-  );
-  const asOfRows = new Map<string, readonly (readonly CsvValue[])[]>();
-  const tables: Record<string, TableTruth> = {};
-  const events: GeneratorEvent[] = [];
+  const latest = new Map(tableContracts.filter((c) => c.mode === 'delta').map((c) => [c.table, new LatestVersions(join(options.outDir, '.truth', `${c.table}.spool.jsonl`), c)]));
+  try {
+    return await simulateAndWrite();
+  } finally {
+    for (const versions of latest.values()) versions.discard(); // a failed run leaves no spool behind
+  }
 
-  for (let day = 0; day < days; day++) {
-    const date = addDays(options.from, day);
-    events.push(...world.step(date, day));
-    const last = day === days - 1;
-    for (const contract of tableContracts) {
-      const { rows, isNew } = world.rows(contract.table);
-      const tracker = trackers.get(contract.table)!;
-      const versions = latest.get(contract.table);
-      if (versions) {
-        let index = 0;
-        for (const values of rows) {
-          tracker.record(values, isNew ? isNew(index) : true);
-          versions.add(values);
-          index++;
+  async function simulateAndWrite(): Promise<DumpSummary> {
+    const asOfRows = new Map<string, readonly (readonly CsvValue[])[]>();
+    const tables: Record<string, TableTruth> = {};
+    const events: GeneratorEvent[] = [];
+
+    for (let day = 0; day < days; day++) {
+      const date = addDays(options.from, day);
+      events.push(...world.step(date, day));
+      const last = day === days - 1;
+      for (const contract of tableContracts) {
+        const { rows, isNew } = world.rows(contract.table);
+        const tracker = trackers.get(contract.table)!;
+        const versions = latest.get(contract.table);
+        if (versions) {
+          let index = 0;
+          for (const values of rows) {
+            tracker.record(values, isNew ? isNew(index) : true);
+            versions.add(values);
+            index++;
+          }
+          if (last) tables[contract.table] = tracker.endDay();
+          else tracker.skipDay();
+        } else if (last) {
+          const snapshot = [...rows]; // some tables' rows are generated lazily: read them once
+          for (const values of snapshot) tracker.record(values, true);
+          tables[contract.table] = tracker.endDay();
+          asOfRows.set(contract.table, snapshot);
         }
-        if (last) tables[contract.table] = tracker.endDay();
-        else tracker.skipDay();
-      } else if (last) {
-        const snapshot = [...rows]; // some tables' rows are generated lazily: read them once
-        for (const values of snapshot) tracker.record(values, true);
-        tables[contract.table] = tracker.endDay();
-        asOfRows.set(contract.table, snapshot);
       }
     }
-  }
 
-  const files: DumpFile[] = [];
-  const rowCounts: Record<string, number> = {};
-  let bytes = 0;
-  for (const contract of tableContracts) {
-    const rows: AsyncIterable<readonly CsvValue[]> | Iterable<readonly CsvValue[]> = latest.get(contract.table)?.rows() ?? asOfRows.get(contract.table) ?? [];
-    let part: { file: string; writer: CsvWriter } | undefined;
-    let parts = 0;
-    let tableRows = 0;
-    const closePart = async () => {
-      const { file, writer } = part!;
-      writer.close();
-      bytes += writer.bytes;
-      tableRows += writer.rows;
-      files.push({ table: contract.table, file, rows: writer.rows, sha256: await sha256Of(join(options.outDir, file)) });
-      part = undefined;
-    };
-    const openPart = () => {
-      const file = dumpFileName(contract, options.to, ++parts);
-      return { file, writer: new CsvWriter(join(options.outDir, file), contract) };
-    };
-    for await (const values of rows) {
-      part ??= openPart();
-      part.writer.write(values);
-      if (part.writer.rows === partRows) await closePart();
+    const files: DumpFile[] = [];
+    const rowCounts: Record<string, number> = {};
+    let bytes = 0;
+    for (const contract of tableContracts) {
+      const rows: AsyncIterable<readonly CsvValue[]> | Iterable<readonly CsvValue[]> = latest.get(contract.table)?.rows() ?? asOfRows.get(contract.table) ?? [];
+      let part: { file: string; writer: CsvWriter } | undefined;
+      let parts = 0;
+      let tableRows = 0;
+      const closePart = async () => {
+        const { file, writer } = part!;
+        writer.close();
+        bytes += writer.bytes;
+        tableRows += writer.rows;
+        files.push({ table: contract.table, file, rows: writer.rows, sha256: await sha256Of(join(options.outDir, file)) });
+        part = undefined;
+      };
+      const openPart = () => {
+        const file = dumpFileName(contract, options.to, ++parts);
+        return { file, writer: new CsvWriter(join(options.outDir, file), contract) };
+      };
+      for await (const values of rows) {
+        part ??= openPart();
+        part.writer.write(values);
+        if (part.writer.rows === partRows) await closePart();
+      }
+      if (part || parts === 0) {
+        part ??= openPart(); // a table with no rows still gets its file, header only
+        await closePart();
+      }
+      rowCounts[contract.table] = tableRows;
     }
-    if (part || parts === 0) {
-      part ??= openPart(); // a table with no rows still gets its file, header only
-      await closePart();
-    }
-    rowCounts[contract.table] = tableRows;
-  }
 
-  const manifest = [dumpManifestHeader.join(';'), ...files.map((f) => `${f.file};${f.table};${f.rows};${f.sha256};${frenchDate(options.to)}`)];
-  await writeFile(join(options.outDir, dumpManifestName(options.to)), iconv.encode(`${manifest.join('\r\n')}\r\n`, 'win1252'));
-  const truth: DayTruth = { businessDate: options.to, tables, events };
-  await writeFile(join(options.outDir, '.truth', 'dump.json'), `${JSON.stringify({ ...truth, files }, null, 2)}\n`);
-  return { outDir: options.outDir, from: options.from, asOf: options.to, days, files, rows: rowCounts, orderLines: rowCounts.order_lines ?? 0, bytes, truth };
+    const manifest = [dumpManifestHeader.join(';'), ...files.map((f) => `${f.file};${f.table};${f.rows};${f.sha256};${frenchDate(options.to)}`)];
+    await writeFile(join(options.outDir, dumpManifestName(options.to)), iconv.encode(`${manifest.join('\r\n')}\r\n`, 'win1252'));
+    const truth: DayTruth = { businessDate: options.to, tables, events };
+    await writeFile(join(options.outDir, '.truth', 'dump.json'), `${JSON.stringify({ ...truth, files }, null, 2)}\n`);
+    return { outDir: options.outDir, from: options.from, asOf: options.to, days, files, rows: rowCounts, orderLines: rowCounts.order_lines ?? 0, bytes, truth };
+  }
 }
 
 async function sha256Of(path: string): Promise<string> {

@@ -1,5 +1,6 @@
 import { closeSync, createReadStream, openSync, rmSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import type { TableContract } from '../contracts/types.ts';
 import type { CsvValue } from './csv.ts';
 
 const FLUSH_AT = 1 << 20;
@@ -21,16 +22,10 @@ export class LatestVersions {
   private readonly spoolPath: string;
   private readonly keyIndexes: readonly number[];
 
-  /** `keyIndexes`: the positions of the table's key columns in a row's values. */
-  constructor(spoolPath: string, keyIndexes: readonly number[]) {
+  constructor(spoolPath: string, contract: TableContract) {
     this.spoolPath = spoolPath;
-    this.keyIndexes = keyIndexes;
+    this.keyIndexes = contract.key.map((k) => contract.columns.findIndex((c) => c.name === k));
     this.fd = openSync(spoolPath, 'w');
-  }
-
-  /** Keys with at least one version. */
-  get size(): number {
-    return this.lastPosition.size;
   }
 
   /** Records a version; a later one of the same key replaces it. */
@@ -46,8 +41,7 @@ export class LatestVersions {
   /** Each key's last version, once; then the spool file is removed. */
   async *rows(): AsyncGenerator<CsvValue[]> {
     this.flush();
-    if (!this.closed) closeSync(this.fd);
-    this.closed = true;
+    this.close();
     const lines = createInterface({ input: createReadStream(this.spoolPath, 'utf8'), crlfDelay: Infinity });
     let position = 0;
     try {
@@ -60,6 +54,17 @@ export class LatestVersions {
       lines.close();
       rmSync(this.spoolPath, { force: true });
     }
+  }
+
+  /** Closes and removes the spool whatever happened (idempotent). */
+  discard(): void {
+    this.close();
+    rmSync(this.spoolPath, { force: true });
+  }
+
+  private close(): void {
+    if (!this.closed) closeSync(this.fd);
+    this.closed = true;
   }
 
   private keyOf(values: readonly CsvValue[]): string {

@@ -176,11 +176,12 @@ export class TableTracker {
     if (contract.mode === 'delta') this.addToCurrent(fileSorted);
     let truth: TableTruth | undefined;
     if (withTruth) {
+      if (contract.mode === 'delta') this.compactCurrent();
       const totals = (sums: number[]) => Object.fromEntries(contract.controlTotals.map((c, n) => [c, formatTotal(sums[n]!, this.totalScales[n]!)]));
       const current =
         contract.mode === 'full'
           ? { rows: fileSorted.length, keyDigest: digestSorted(fileSorted), totals: totals(this.fileTotals) }
-          : { rows: this.compactCurrent().length, keyDigest: digestSorted(this.currentKeys), totals: totals(this.currentTotals) };
+          : { rows: this.currentKeys.length, keyDigest: digestSorted(this.currentKeys), totals: totals(this.currentTotals) };
       truth = { fileRows: this.fileRows, fileTotals: totals(this.fileTotals), current };
     }
     this.fileKeys = [];
@@ -207,10 +208,9 @@ export class TableTracker {
     if (this.recentKeys.length > 10_000 && this.recentKeys.length * 10 > this.currentKeys.length) this.compactCurrent();
   }
 
-  /** Folds the recent keys into the current ones; returns them all, sorted. */
-  private compactCurrent(): string[] {
+  /** Folds the recent keys into the current ones. */
+  private compactCurrent(): void {
     this.currentKeys = mergeSorted(this.currentKeys, this.recentKeys, this.contract.table);
     this.recentKeys = [];
-    return this.currentKeys;
   }
 }
