@@ -76,9 +76,9 @@ export function composeAlert(facts: AlertFacts): AlertMessage {
     `Workflow in the Temporal Web UI: ${facts.workflowUrl}`,
     '',
     'Later nights keep fetching and archiving this table but do not load it until this is repaired.',
-    'Once Sodiwin has sent a corrected export, an approver runs:',
+    'Once Sodiwin has sent a corrected export, an approver runs (it is signed with their approver key):',
     '',
-    `  warehouse approve ${facts.incidentId} --by <your name> --mode rewind`,
+    `  warehouse approve ${facts.incidentId} --mode rewind`,
     '',
     '(--mode time-travel restores the whole warehouse to the bookmark taken before the bad night, then replays every table.)',
   );

@@ -8,7 +8,6 @@ import type { D1Client, D1Param } from '../d1/client.ts';
 import { D1SqlError } from '../d1/errors.ts';
 import { quoteIdentifier as q, type SqlValue } from '../d1/pack.ts';
 import { appliedChunksQuery, backfillChunkSql, backfillLoadId, revertBackfillStatements, type BackfillChunk } from '../history/backfill.ts';
-import { controlSchemaDdl } from '../history/control-schema.ts';
 import { historyDdl } from '../history/ddl.ts';
 import { readDumpManifest, type DumpPart, type DumpPlan } from './dump-manifest.ts';
 import { scanExport } from './export-reader.ts';
@@ -16,6 +15,7 @@ import { sha256Of } from './fetch.ts';
 import { whileHeartbeating } from './keep-alive.ts';
 import { archivedDumpDir, type NasLayout } from './nas.ts';
 import { rowHash } from './row-hash.ts';
+import { applyMigrations } from './schema.ts';
 
 /** What the backfill activities need. */
 export interface BackfillDeps {
@@ -131,7 +131,8 @@ export const createBackfillActivities = (deps: BackfillDeps) => {
     async prepareBackfill(input: { plan: DumpPlan; runId: string }): Promise<void> {
       const { plan } = input;
       const tables = [...new Set(plan.parts.map((p) => p.table))];
-      await deps.d1.batch([...controlSchemaDdl(), ...tables.flatMap((t) => historyDdl(contractFor(t)))].map((sql) => ({ sql })));
+      await applyMigrations(deps.d1);
+      await deps.d1.batch(tables.flatMap((t) => historyDdl(contractFor(t))).map((sql) => ({ sql })));
       for (const table of tables) {
         const loadId = backfillLoadId(plan.asOf, table);
         const [other] = await deps.d1.query<{ loaded_by: string; n: number }>(`SELECT _loaded_by AS loaded_by, count(*) AS n FROM ${q(table)} WHERE _loaded_by <> ? GROUP BY _loaded_by LIMIT 1`, [loadId]);

@@ -7,7 +7,7 @@ import { composeAlert } from './alert-message.ts';
 
 /** What incident bookkeeping needs. */
 export interface IncidentDeps extends AlertDeps {
-  d1: Pick<D1Client, 'query'>;
+  d1: Pick<D1Client, 'query' | 'batch'>;
   mail: AlertDeps['mail'] & { from: string; to: string[] };
   /** To link alerts to the Temporal Web UI. */
   temporalUi: { url: string; namespace: string };
@@ -24,7 +24,7 @@ export interface IncidentFacts {
   quarantineDir: string;
 }
 
-/** An approveRollback decision to record. */
+/** A name-based approveRollback decision (before signed approvals) to record. */
 export interface IncidentDecision {
   incidentId: string;
   by: string;
@@ -57,21 +57,23 @@ export const createIncidentActivities = (deps: IncidentDeps) => {
       return delivery;
     },
 
-    /** Records an approveRollback decision; an accepted one marks the incident approved. */
+    /**
+     * Legacy: records a decision of the name-based approvals that came before signed ones. Only
+     * an incident whose history already holds such a decision (replayed after the upgrade) calls it.
+     */
     async recordIncidentDecision(decision: IncidentDecision): Promise<void> {
       const now = new Date().toISOString();
-      await deps.d1.query('INSERT INTO etl_incident_decisions (incident_id, decided_by, mode, accepted, reason, decided_at) VALUES (?, ?, ?, ?, ?, ?)', [
-        decision.incidentId,
-        decision.by,
-        decision.mode,
-        decision.accepted ? 1 : 0,
-        decision.reason ?? null,
-        now,
+      await deps.d1.batch([
+        {
+          sql: `INSERT INTO etl_approvals (decision_key, action, target, mode, accepted, reason, approver, decided_at)
+                VALUES (?, 'approve-incident', ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+          params: [`legacy-${decision.incidentId}-${decision.by}-${now}`, decision.incidentId, decision.mode === 'rewind' || decision.mode === 'time-travel' ? decision.mode : null, decision.accepted ? 1 : 0, decision.reason ?? null, decision.by, now],
+        },
+        ...(decision.accepted
+          ? [{ sql: "UPDATE etl_incidents SET status = 'approved', approved_by = ?, rollback_mode = ? WHERE incident_id = ?", params: [decision.by, decision.mode, decision.incidentId] }]
+          : []),
       ]);
-      if (decision.accepted) {
-        await deps.d1.query("UPDATE etl_incidents SET status = 'approved', approved_by = ?, rollback_mode = ? WHERE incident_id = ?", [decision.by, decision.mode, decision.incidentId]);
-      }
-      log.info('incident decision recorded', { ...decision });
+      log.info('legacy incident decision recorded', { ...decision });
     },
 
     /** The open incident holding a table back, if any. */

@@ -1,5 +1,8 @@
 import type { Dialect } from '../contracts/types.ts';
 import type { D1Client } from '../d1/client.ts';
+import type { ApproverKey } from './approver-keys.ts';
+import { createApprovalActivities } from './approvals.ts';
+import { createAuditTrailActivities } from './audit-trail.ts';
 import { createBackfillActivities } from './backfill.ts';
 import { createFetchActivities } from './fetch.ts';
 import type { NasLayout } from './nas.ts';
@@ -27,6 +30,10 @@ export interface ActivityDeps {
   stageChunkRows: number;
   mail: IncidentDeps['mail'];
   temporalUi: IncidentDeps['temporalUi'];
+  /** Who may approve: the keys of the worker's configuration, nothing a caller sends. */
+  approverKeys: readonly ApproverKey[];
+  /** `<account>/<database>`: what approval statements must name. */
+  warehouseId: string;
 }
 
 /** All activities the worker registers. Workflows import this type only. */
@@ -43,6 +50,8 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createRepairActivities(deps),
   ...createRecheckActivities(deps),
   ...createBackfillActivities(deps),
+  ...createApprovalActivities(deps),
+  ...createAuditTrailActivities(deps),
 });
 
 /** The activity functions, as workflows see them through proxyActivities. */

@@ -61,10 +61,17 @@ export const createRepairActivities = (deps: RepairDeps) => ({
     return (loads?.results ?? []).map((l) => ({ table: l.table_name, businessDate: l.business_date }));
   },
 
-  /** The Time Travel bookmark taken before the nightly run of a date. */
+  /** Legacy (histories before signed approvals): the bookmark taken before the nightly run of a date. */
   async bookmarkBefore(input: { businessDate: string }): Promise<string | undefined> {
     const [rows] = await deps.d1.query<{ bookmark: string }>('SELECT bookmark FROM etl_bookmarks WHERE business_date = ? ORDER BY taken_at LIMIT 1', [input.businessDate]);
     return rows?.results[0]?.bookmark;
+  },
+
+  /** The Time Travel bookmark taken before the nightly run of a date, and when it was taken. */
+  async rollbackPointBefore(input: { businessDate: string }): Promise<{ bookmark: string; takenAt: string } | undefined> {
+    const [rows] = await deps.d1.query<{ bookmark: string; taken_at: string }>('SELECT bookmark, taken_at FROM etl_bookmarks WHERE business_date = ? ORDER BY taken_at LIMIT 1', [input.businessDate]);
+    const row = rows?.results[0];
+    return row ? { bookmark: row.bookmark, takenAt: row.taken_at } : undefined;
   },
 
   /** time-travel: restores the whole warehouse to a bookmark (everything after it is undone). */

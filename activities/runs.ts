@@ -1,9 +1,9 @@
 import { log } from '@temporalio/activity';
 import { contractFor } from '../contracts/index.ts';
 import type { D1Client } from '../d1/client.ts';
-import { controlSchemaDdl } from '../history/control-schema.ts';
 import { clearStageStatements, revertLoadStatements } from '../history/revert.ts';
 import { unfetchedLoadId } from './nas.ts';
+import { applyMigrations } from './schema.ts';
 
 /** What the run bookkeeping needs. */
 export interface RunDeps {
@@ -42,9 +42,9 @@ export interface LoadFailureInput {
 
 /** Run bookkeeping: control schema, the Time Travel bookmark before the run, etl_runs, failures, revert-by-load. */
 export const createRunActivities = (deps: RunDeps) => ({
-  /** Creates the control schema if needed, takes the bookmark the run can be rolled back to, records the run. */
+  /** Applies pending schema migrations, takes the bookmark the run can be rolled back to, records the run. */
   async beginRun(input: BeginRunInput): Promise<{ bookmark: string }> {
-    await deps.d1.batch(controlSchemaDdl().map((sql) => ({ sql })));
+    await applyMigrations(deps.d1);
     const bookmark = await deps.d1.bookmark();
     const now = new Date().toISOString();
     await deps.d1.batch([

@@ -4,7 +4,9 @@ import type { Client } from '@temporalio/client';
 import iconv from 'iconv-lite';
 import { contractFor } from '../contracts/index.ts';
 import { exportFileName } from '../contracts/types.ts';
+import type { Config } from '../worker/config.ts';
 import { approveRollbackSignal, incidentStateQuery, incidentWorkflowId, type IncidentState } from '../workflows/index.ts';
+import { signApproval, type SigningKey } from './approval-signing.ts';
 
 /** The demo's bad day: Sodiwin's orders export of that date carries an unknown order status on one line. */
 export const demoBadTable = 'orders';
@@ -42,14 +44,19 @@ export function describeIncident(state: IncidentState): string {
   ].join('\n');
 }
 
-/** Sends the approval as `by` and waits for the repair; returns what to print. */
-export async function approveAndRepair(client: Client, businessDate: string, by: string): Promise<string> {
+/**
+ * Paul signs the rewind of the bad day's incident with his key and sends it as the
+ * approveRollback signal (what `warehouse approve` sends as an Update); waits for the repair.
+ */
+export async function approveAndRepair(client: Client, config: Pick<Config, 'd1'>, businessDate: string, signer: SigningKey): Promise<string> {
   const handle = client.workflow.getHandle(incidentWorkflowId(demoBadTable, businessDate));
-  console.log(`Paul approves: warehouse approve ${handle.workflowId} --by ${by} --mode rewind`);
-  await handle.signal(approveRollbackSignal, { by, mode: 'rewind' });
-  const state = await incidentWhen(client, businessDate, (s) => s.status === 'resolved' || s.refusals.some((r) => r.by === by) || s.lastRepairError !== undefined);
-  const refusal = state.refusals.find((r) => r.by === by);
-  if (refusal) return `  refused: ${refusal.reason}; the incident stays open (approve it with \`warehouse approve ${handle.workflowId} --by <approver>\`)`;
+  const before = await handle.query(incidentStateQuery);
+  console.log(`Paul approves, signing with his key ${signer.fingerprint}: warehouse approve ${handle.workflowId} --mode rewind`);
+  const approval = signApproval(config, signer, { action: 'approve-incident', target: handle.workflowId, mode: 'rewind', evidence: before.evidence });
+  await handle.signal(approveRollbackSignal, { ...approval, mode: 'rewind' });
+  const state = await incidentWhen(client, businessDate, (s) => s.status === 'resolved' || s.refusals.length > before.refusals.length || s.lastRepairError !== undefined);
+  const refusal = state.refusals[before.refusals.length];
+  if (refusal) return `  refused: ${refusal.reason}; the incident stays open (approve it with \`warehouse approve ${handle.workflowId}\` and an approver key)`;
   if (state.status !== 'resolved') return `  the repair did not complete: ${state.lastRepairError}`;
-  return `  repaired: ${demoBadTable} rewound and replayed for ${state.replayed.join(', ')}; incident resolved`;
+  return `  approved by ${state.approval?.by} (${state.approval?.fingerprint}); ${demoBadTable} rewound and replayed for ${state.replayed.join(', ')}; incident resolved`;
 }

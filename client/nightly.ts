@@ -10,7 +10,7 @@ export async function startNightly(client: Client, config: Config, businessDate:
   return client.workflow.start(nightlyRun, {
     workflowId: nightlyWorkflowId(businessDate),
     taskQueue: config.temporal.taskQueue,
-    args: [{ businessDate, maxParallel: config.load.maxParallel, approvers: config.approvers, recheckDays: config.load.recheckDays }],
+    args: [{ businessDate, maxParallel: config.load.maxParallel, recheckDays: config.load.recheckDays }],
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
   });

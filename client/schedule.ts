@@ -26,7 +26,7 @@ export interface NightlyScheduleSettings {
 export function nightlyScheduleOptions(config: Config, settings: NightlyScheduleSettings, scheduleId = nightlyScheduleId): ScheduleOptions {
   const time = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(settings.time);
   if (!time) throw new UserError(`--time must be HH:MM (24-hour), got "${settings.time}"`);
-  const args: [ScheduledNightlyInput] = [{ timeZone: settings.timeZone, maxParallel: config.load.maxParallel, approvers: config.approvers, recheckDays: config.load.recheckDays }];
+  const args: [ScheduledNightlyInput] = [{ timeZone: settings.timeZone, maxParallel: config.load.maxParallel, recheckDays: config.load.recheckDays }];
   return {
     scheduleId,
     spec: { calendars: [{ hour: Number(time[1]), minute: Number(time[2]), comment: `every day at ${settings.time} ${settings.timeZone}` }], timezone: settings.timeZone },

@@ -28,7 +28,7 @@ echo "check: bundle";    node scripts/bundle-workflows.ts
 # leaves the required values empty, so throwaway ones are given here.
 if compose="$(bash scripts/compose-cli.sh)"; then
   echo "check: compose config"
-  TEMPORAL_DB_PASSWORD=check WAREHOUSE_NAS_HOST_DIR=/nonexistent CLOUDFLARE_ACCOUNT_ID=check D1_DATABASE_ID=check CLOUDFLARE_API_TOKEN=check \
+  TEMPORAL_DB_PASSWORD=check WAREHOUSE_NAS_HOST_DIR=/nonexistent APPROVER_PUBLIC_KEYS_HOST_FILE=/nonexistent CLOUDFLARE_ACCOUNT_ID=check D1_DATABASE_ID=check CLOUDFLARE_API_TOKEN=check \
     $compose --env-file .env.example config --quiet
 else
   echo "check: compose config SKIPPED: no Docker Compose v2 client could be found or built on this machine"

@@ -2,7 +2,7 @@ import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio
 import { createActivities, type Activities } from '../activities/index.ts';
 import { nasLayout } from '../activities/nas.ts';
 import { createD1Client } from '../d1/client.ts';
-import type { Config } from './config.ts';
+import { warehouseIdOf, type Config } from './config.ts';
 import { workflowsPath } from './bundle.ts';
 
 /** What a worker needs: the configuration and, optionally, a prebuilt workflow bundle. */
@@ -18,7 +18,7 @@ export interface WorkerSetup {
 export async function createWarehouseWorker(setup: WorkerSetup): Promise<{ worker: Worker; connection: NativeConnection }> {
   const { config } = setup;
   const wrap = setup.wrapActivities ?? ((activities: Activities) => activities);
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect({ address: config.temporal.address, tls: config.temporal.tls });
   const d1 = createD1Client({ baseUrl: config.d1.baseUrl, accountId: config.d1.accountId, databaseId: config.d1.databaseId, apiToken: config.d1.apiToken, timeoutMs: config.d1.timeoutMs });
   const worker = await Worker.create({
     connection,
@@ -31,6 +31,8 @@ export async function createWarehouseWorker(setup: WorkerSetup): Promise<{ worke
         ...config.load,
         mail: config.mail,
         temporalUi: { url: config.temporal.uiUrl, namespace: config.temporal.namespace },
+        approverKeys: config.approvers.keys,
+        warehouseId: warehouseIdOf(config),
       }),
     ),
     ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath }),

@@ -1,26 +1,20 @@
-import { condition, defineQuery, defineSignal, executeChild, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { condition, defineQuery, defineSignal, executeChild, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
+import type { ExpectedApproval, RollbackMode } from '../common/approval-statement.ts';
 import type { RowIssue } from '../common/errors.ts';
 import { businessDateKey, etlStatusKey } from '../common/search-attributes.ts';
 import { alertActivity, shortActivity } from './activity-profiles.ts';
+import { approvalPayloadProblem, approveRollbackSignal, approveRollbackUpdate, signedApprovalsPatch, type ApprovalOutcome, type ApprovalPayload } from './approval-messages.ts';
+import { restoreKeepingAuditTrail } from './audit-restore.ts';
 import { describeFailure } from './failures.ts';
 import { loadTable } from './load-table.ts';
 import { mapWithConcurrency } from './concurrency.ts';
 
-const { openIncident, recordIncidentDecision, rewindTable, loadsSince, bookmarkBefore, restoreWarehouse, resolveIncident } = proxyActivities<Activities>(shortActivity);
+const { openIncident, recordIncidentDecision, decideApproval, rewindTable, loadsSince, bookmarkBefore, rollbackPointBefore, restoreWarehouse, resolveIncident } = proxyActivities<Activities>(shortActivity);
 const { alertIncident } = proxyActivities<Activities>(alertActivity);
 
-/** How to roll back: D1 Time Travel for the whole warehouse, or a per-table rewind by load ids. */
-export type RollbackMode = 'rewind' | 'time-travel';
+export type { RollbackMode } from '../common/approval-statement.ts';
 
-/** An approver's go-ahead for the rollback and roll-forward. */
-export interface ApproveRollback {
-  by: string;
-  mode: RollbackMode;
-}
-
-/** Approve the rollback of an incident (refused unless `by` is on the configured list). */
-export const approveRollbackSignal = defineSignal<[ApproveRollback]>('approveRollback');
 /** A later night's export of the table, archived and validated but held back. */
 export const exportDeferredSignal = defineSignal<[{ businessDate: string; loadId: string }]>('exportDeferred');
 /** The incident as it stands. */
@@ -34,8 +28,10 @@ export interface IncidentInput {
   message: string;
   issues?: RowIssue[];
   quarantineDir: string;
-  /** Names allowed to approve (from the worker's configuration, fixed when the incident opens). */
-  approvers: string[];
+  /** sha256 of the quarantined file (none when the export was missing): what an approver signs they saw. */
+  sha256?: string;
+  /** Legacy: histories before signed approvals carried a list of names here. It is ignored. */
+  approvers?: string[];
 }
 
 /** The incident's state, for the CLI and the Web UI. */
@@ -47,12 +43,16 @@ export interface IncidentState {
   errorType: string;
   message: string;
   quarantineDir: string;
+  /** What an approval must be signed for. */
+  evidence: ExpectedApproval['evidence'];
   alert: 'pending' | 'smtp' | 'file';
   /** The `.eml` file, when the alert was written to disk. */
   alertFile?: string;
   deferred: { businessDate: string; loadId: string }[];
-  refusals: { by: string; mode: RollbackMode; reason: string }[];
-  approval?: ApproveRollback;
+  /** Refused approvals; `by` is the verified owner of the signing key, when the signature verified. */
+  refusals: { by?: string; mode?: string; reason: string; decisionId?: string }[];
+  /** The accepted approval: `by` comes from the approver's key. */
+  approval?: { by: string; mode: RollbackMode; fingerprint?: string; decisionId?: string };
   /** Why the last approved repair did not complete (the incident is open again). */
   lastRepairError?: string;
   /** Business dates replayed by the repair, in order. */
@@ -62,13 +62,21 @@ export interface IncidentState {
 /** The workflow id of a table's incident for a business date. */
 export const incidentWorkflowId = (table: string, businessDate: string) => `incident-${table}-${businessDate}`;
 
+/** One approval message waiting for its decision. */
+interface PendingApproval {
+  decisionId: string;
+  payload: unknown;
+  outcome?: ApprovalOutcome;
+}
+
 /**
  * incident-<table>-<date>: opened by a quarantine, it outlives the nightly run. It records
  * the incident, alerts Paul (retrying while SMTP is down), collects the later nights'
- * deferred exports, and waits for an authorised approveRollback; refusals are recorded.
+ * deferred exports, and waits for an approval signed by a key on the worker's list. Every
+ * decision, accepted or refused, is recorded once, including those that arrive during a repair.
  */
 export async function incident(input: IncidentInput): Promise<IncidentState> {
-  const { workflowId } = workflowInfo();
+  const { workflowId, runId } = workflowInfo();
   const state: IncidentState = {
     incidentId: workflowId,
     table: input.table,
@@ -77,39 +85,83 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     errorType: input.errorType,
     message: input.message,
     quarantineDir: input.quarantineDir,
+    evidence: { table: input.table, businessDate: input.businessDate, sha256: input.sha256 ?? null },
     alert: 'pending',
     deferred: [],
     refusals: [],
     replayed: [],
   };
-  const decisionsToRecord: { by: string; mode: RollbackMode; accepted: boolean; reason?: string }[] = [];
+  const legacyDecisions: { by: string; mode: RollbackMode; accepted: boolean; reason?: string }[] = [];
+  const approvals: PendingApproval[] = [];
+  let received = 0;
+  let deciding = false;
+  let restoring = false;
 
   setHandler(incidentStateQuery, () => state);
   setHandler(exportDeferredSignal, (deferred) => {
     if (!state.deferred.some((d) => d.businessDate === deferred.businessDate)) state.deferred.push(deferred);
     state.deferred.sort((a, b) => a.businessDate.localeCompare(b.businessDate));
   });
-  setHandler(approveRollbackSignal, (approval) => {
-    const reason = !input.approvers.includes(approval.by)
-      ? `${approval.by} is not an approver (approvers: ${input.approvers.join(', ')})`
-      : state.approval
-        ? `already approved by ${state.approval.by}`
-        : undefined;
+  // Never throws, whatever the payload: a malformed, unsigned or foreign approval becomes a recorded refusal.
+  setHandler(approveRollbackSignal, (payload: unknown) => {
+    if (!patched(signedApprovalsPatch)) return legacyApproval(payload as { by: string; mode: RollbackMode });
+    approvals.push({ decisionId: `${workflowId}/${runId}/${++received}`, payload });
+  });
+  setHandler(
+    approveRollbackUpdate,
+    async (payload: ApprovalPayload) => {
+      const pending: PendingApproval = { decisionId: `${workflowId}/${runId}/${++received}`, payload };
+      approvals.push(pending);
+      await condition(() => pending.outcome !== undefined);
+      return pending.outcome!;
+    },
+    {
+      validator: (payload: unknown) => {
+        const problem = approvalPayloadProblem(payload);
+        if (problem) throw new Error(`approval rejected: ${problem}`);
+      },
+    },
+  );
+
+  /** Name-based approvals of histories recorded before signatures (replay only). */
+  function legacyApproval(approval: { by: string; mode: RollbackMode }): void {
+    const reason = !(input.approvers ?? []).includes(approval.by) ? `${approval.by} is not an approver (approvers: ${(input.approvers ?? []).join(', ')})` : state.approval ? `already approved by ${state.approval.by}` : undefined;
     if (reason) {
       state.refusals.push({ ...approval, reason });
-      decisionsToRecord.push({ ...approval, accepted: false, reason });
+      legacyDecisions.push({ ...approval, accepted: false, reason });
       return;
     }
     state.approval = approval;
-    decisionsToRecord.push({ ...approval, accepted: true });
-  });
+    legacyDecisions.push({ ...approval, accepted: true });
+  }
 
-  /** Records decisions as they arrive, until one approves the repair. */
-  async function recordDecisionsUntilApproved(): Promise<void> {
-    while (!(state.approval && decisionsToRecord.length === 0)) {
-      await condition(() => decisionsToRecord.length > 0);
-      const decision = decisionsToRecord.shift()!;
-      await recordIncidentDecision({ incidentId: workflowId, ...decision });
+  /** Decides the approvals one at a time, for the incident's whole life (paused while a restore runs). */
+  async function decideApprovals(): Promise<never> {
+    for (;;) {
+      await condition(() => approvals.length > 0 && !restoring);
+      const pending = approvals[0]!;
+      deciding = true;
+      const problem = approvalPayloadProblem(pending.payload);
+      const busy = state.approval ? `already approved by ${state.approval.by}` : undefined;
+      let outcome: ApprovalOutcome;
+      try {
+        outcome = await decideApproval({
+          decisionId: pending.decisionId,
+          expected: { action: 'approve-incident', target: workflowId, evidence: state.evidence },
+          approval: problem ? { malformed: problem } : (pending.payload as ApprovalPayload),
+          ...(busy ? { refuse: busy } : {}),
+        });
+      } catch (error) {
+        outcome = { decisionId: pending.decisionId, accepted: false, reason: `the decision could not be recorded: ${describeFailure(error).message}` };
+      }
+      approvals.shift();
+      deciding = false;
+      pending.outcome = outcome;
+      if (outcome.accepted && outcome.approver && outcome.mode) {
+        state.approval = { by: outcome.approver, mode: outcome.mode, decisionId: outcome.decisionId, ...(outcome.fingerprint ? { fingerprint: outcome.fingerprint } : {}) };
+      } else {
+        state.refusals.push({ reason: outcome.reason ?? 'refused', decisionId: outcome.decisionId, ...(outcome.approver ? { by: outcome.approver } : {}), ...(outcome.mode ? { mode: outcome.mode } : {}) });
+      }
     }
   }
 
@@ -120,15 +172,27 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
       const { rewound } = await rewindTable({ table: input.table, fromDate: input.businessDate });
       const dates = new Set([input.businessDate, ...state.deferred.map((d) => d.businessDate), ...rewound]);
       items = [...dates].map((businessDate) => ({ table: input.table, businessDate }));
+    } else if (patched(signedApprovalsPatch)) {
+      const point = await rollbackPointBefore({ businessDate: input.businessDate });
+      if (!point) throw new Error(`no Time Travel bookmark was taken before the ${input.businessDate} run`);
+      items = await loadsSince({ fromDate: input.businessDate });
+      if (!items.some((i) => i.table === input.table && i.businessDate === input.businessDate)) items.push({ table: input.table, businessDate: input.businessDate });
+      // No decision is recorded while the restore runs: it would be undone with everything else.
+      restoring = true;
+      await condition(() => !deciding);
+      try {
+        await restoreKeepingAuditTrail(point);
+      } finally {
+        restoring = false;
+      }
     } else {
       const bookmark = await bookmarkBefore({ businessDate: input.businessDate });
       if (!bookmark) throw new Error(`no Time Travel bookmark was taken before the ${input.businessDate} run`);
       items = await loadsSince({ fromDate: input.businessDate });
       if (!items.some((i) => i.table === input.table && i.businessDate === input.businessDate)) items.push({ table: input.table, businessDate: input.businessDate });
       await restoreWarehouse({ bookmark });
-      // The restore also undid this incident's own rows: write them again.
       await openIncident(facts);
-      for (const refusal of state.refusals) await recordIncidentDecision({ incidentId: workflowId, ...refusal, accepted: false });
+      for (const refusal of state.refusals) await recordIncidentDecision({ incidentId: workflowId, by: refusal.by ?? '', mode: refusal.mode ?? '', reason: refusal.reason, accepted: false });
       await recordIncidentDecision({ incidentId: workflowId, ...state.approval!, accepted: true });
     }
     const dates = [...new Set(items.map((i) => i.businessDate))].sort();
@@ -137,7 +201,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
       await mapWithConcurrency(tables, 4, (table) =>
         executeChild(loadTable, {
           workflowId: `${workflowId}-replay-${businessDate}-${table}`,
-          args: [{ table, businessDate, runId: workflowId, approvers: input.approvers, repairOf: workflowId }],
+          args: [{ table, businessDate, runId: workflowId, repairOf: workflowId }],
         }),
       );
     }
@@ -149,14 +213,22 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     { key: etlStatusKey, value: 'incident-open' },
   ]);
   const facts = { incidentId: workflowId, workflowId, table: input.table, businessDate: input.businessDate, errorType: input.errorType, message: input.message, quarantineDir: input.quarantineDir, ...(input.issues ? { issues: input.issues } : {}) };
+  void decideApprovals();
   await openIncident(facts);
   state.status = 'open';
-  const delivery = await alertIncident(facts);
-  state.alert = delivery.via;
-  if (delivery.path) state.alertFile = delivery.path;
+  const alerted = alertIncident(facts).then((delivery) => {
+    state.alert = delivery.via;
+    if (delivery.path) state.alertFile = delivery.path;
+  });
+  // An approval need not wait for the alert (SMTP may be down for hours); histories from before waited.
+  if (!patched(signedApprovalsPatch)) await alerted;
 
   for (;;) {
-    await recordDecisionsUntilApproved();
+    await condition(() => legacyDecisions.length > 0 || (state.approval !== undefined && !deciding));
+    if (legacyDecisions.length > 0) {
+      await recordIncidentDecision({ incidentId: workflowId, ...legacyDecisions.shift()! });
+      if (!(state.approval && legacyDecisions.length === 0)) continue;
+    }
     state.status = 'repairing';
     upsertSearchAttributes([{ key: etlStatusKey, value: 'incident-repairing' }]);
     try {
@@ -171,6 +243,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
       upsertSearchAttributes([{ key: etlStatusKey, value: 'incident-open' }]);
     }
   }
+  await alerted;
   await resolveIncident({ incidentId: workflowId, replayed: state.replayed });
   state.status = 'resolved';
   upsertSearchAttributes([{ key: etlStatusKey, value: 'incident-resolved' }]);

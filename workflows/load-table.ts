@@ -17,8 +17,8 @@ export interface LoadTableInput {
   table: string;
   businessDate: string;
   runId: string;
-  /** Who may approve a rollback if this load opens an incident. */
-  approvers: string[];
+  /** Legacy: histories before signed approvals carried a list of names here. Ignored: who may approve is the worker's configuration. */
+  approvers?: string[];
   /** Set when an incident's roll-forward replays this load: that incident does not hold it back. */
   repairOf?: string;
   /** Load this archived file instead of fetching from the inbox (rebuild from the archive). */
@@ -108,7 +108,7 @@ export async function loadTable(input: LoadTableInput): Promise<LoadTableResult>
       message: failure.message,
       ...(issuesOf(failure.details) ? { issues: issuesOf(failure.details) } : {}),
       quarantineDir: quarantined.dir,
-      approvers: input.approvers,
+      ...(fetched?.sha256 ? { sha256: fetched.sha256 } : {}),
     });
     throw ApplicationFailure.create({ type: failure.type, message: `${failure.message} (quarantined in ${quarantined.dir}; incident ${incidentWorkflowId(table, businessDate)})`, nonRetryable: true, details: [failure.details ?? null] });
   }

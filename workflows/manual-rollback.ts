@@ -1,18 +1,23 @@
-import { ApplicationFailure, executeChild, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import { etlStatusKey } from '../common/search-attributes.ts';
 import { shortActivity } from './activity-profiles.ts';
+import { approvalPayloadProblem, signedApprovalsPatch, type ApprovalPayload } from './approval-messages.ts';
+import { restoreKeepingAuditTrail } from './audit-restore.ts';
 import { mapWithConcurrency } from './concurrency.ts';
 import { loadTable } from './load-table.ts';
 
-const { rollbackPoint, restoreWarehouse } = proxyActivities<Activities>(shortActivity);
+const { rollbackPoint, restoreWarehouse, decideApproval } = proxyActivities<Activities>(shortActivity);
 
-/** `warehouse rollback --to ISO-TIME --by NAME`. */
+/** `warehouse rollback --to ISO-TIME`, signed with the approver's key. */
 export interface ManualRollbackInput {
-  /** Restore the warehouse as it was when the last nightly run started at or before this instant (ISO 8601). */
+  /** Restore the warehouse as it was when the last nightly run started at or before this instant (ISO 8601, UTC). */
   to: string;
-  by: string;
-  approvers: string[];
+  /** The approver's signed statement for this rollback (action manual-rollback, target `to`, mode time-travel). */
+  approval?: ApprovalPayload;
+  /** Legacy (histories before signed approvals): a typed name and a list of names. Never trusted. */
+  by?: string;
+  approvers?: string[];
 }
 
 /** What the manual rollback restored and replayed. */
@@ -21,28 +26,41 @@ export interface ManualRollbackResult {
   /** When that bookmark was taken (the start of the nightly run it precedes). */
   takenAt: string;
   replayed: { table: string; businessDate: string }[];
+  /** Who approved it: the owner of the key that signed the statement. */
+  approvedBy?: string;
 }
 
 /**
  * The whole-warehouse procedure by hand: restore D1 (Time Travel) to the bookmark taken
- * before the last nightly run that started at or before `to`, then roll forward through
- * every load made since, in date order. Only an approver may start it.
+ * before the last nightly run that started at or before `to`, keeping the audit trail, then
+ * roll forward through every load made since, in date order. It starts only once a key on
+ * the worker's list has signed it; a refusal is recorded and ends the workflow.
  */
 export async function manualRollback(input: ManualRollbackInput): Promise<ManualRollbackResult> {
-  if (!input.approvers.includes(input.by)) {
-    throw ApplicationFailure.create({ type: 'NotAnApprover', message: `${input.by} is not an approver (approvers: ${input.approvers.join(', ')})`, nonRetryable: true });
+  const { workflowId, runId } = workflowInfo();
+  const signed = patched(signedApprovalsPatch);
+  let approvedBy: string | undefined;
+  if (signed) {
+    const problem = approvalPayloadProblem(input.approval);
+    const outcome = await decideApproval({
+      decisionId: `${workflowId}/${runId}`,
+      expected: { action: 'manual-rollback', target: input.to, evidence: { table: null, businessDate: null, sha256: null } },
+      approval: problem ? { malformed: problem } : input.approval!,
+    });
+    if (!outcome.accepted) throw ApplicationFailure.create({ type: 'ApprovalRefused', message: `rollback to ${input.to} refused: ${outcome.reason}`, nonRetryable: true });
+    approvedBy = outcome.approver;
+  } else if (!(input.approvers ?? []).includes(input.by ?? '')) {
+    throw ApplicationFailure.create({ type: 'NotAnApprover', message: `${input.by} is not an approver (approvers: ${(input.approvers ?? []).join(', ')})`, nonRetryable: true });
   }
-  const { workflowId } = workflowInfo();
   upsertSearchAttributes([{ key: etlStatusKey, value: 'rollback-running' }]);
   const { bookmark, takenAt, replay: replayed } = await rollbackPoint({ instant: input.to });
-  await restoreWarehouse({ bookmark });
+  if (signed) await restoreKeepingAuditTrail({ bookmark, takenAt });
+  else await restoreWarehouse({ bookmark });
   const dates = [...new Set(replayed.map((r) => r.businessDate))].sort();
   for (const businessDate of dates) {
     const tables = replayed.filter((r) => r.businessDate === businessDate).map((r) => r.table);
-    await mapWithConcurrency(tables, 4, (table) =>
-      executeChild(loadTable, { workflowId: `${workflowId}-${businessDate}-${table}`, args: [{ table, businessDate, runId: workflowId, approvers: input.approvers }] }),
-    );
+    await mapWithConcurrency(tables, 4, (table) => executeChild(loadTable, { workflowId: `${workflowId}-${businessDate}-${table}`, args: [{ table, businessDate, runId: workflowId }] }));
   }
   upsertSearchAttributes([{ key: etlStatusKey, value: 'rollback-done' }]);
-  return { bookmark, takenAt, replayed };
+  return { bookmark, takenAt, replayed, ...(approvedBy ? { approvedBy } : {}) };
 }

@@ -17,7 +17,7 @@ export interface NightlyRunInput {
   tables?: string[];
   /** Tables loaded at once (default 4). */
   maxParallel?: number;
-  /** Who may approve a rollback if a table's load opens an incident. */
+  /** Legacy (histories before signed approvals): ignored; who may approve is the worker's configuration. */
   approvers?: string[];
   /** Late corrections: re-exports of the previous N days are looked for before loading (default 7; 0: none). */
   recheckDays?: number;
@@ -66,7 +66,7 @@ export async function nightlyRun(input: NightlyRunInput): Promise<NightlySummary
       return { table, businessDate, status: 'failed', errorType: 'RecheckFailed', message };
     }
     try {
-      return await executeChild(loadTable, { workflowId: `${workflowId}-${table}`, args: [{ table, businessDate, runId, approvers: input.approvers ?? [] }] });
+      return await executeChild(loadTable, { workflowId: `${workflowId}-${table}`, args: [{ table, businessDate, runId }] });
     } catch (error) {
       const failure = describeFailure(error);
       return { table, businessDate, status: 'failed', errorType: failure.type, message: failure.message };
@@ -106,7 +106,7 @@ async function recheckCorrectedDays(businessDate: string, tables: string[], inpu
       results.push(
         await executeChild(recheck, {
           workflowId: `${workflowInfo().workflowId}-recheck-${date}`,
-          args: [{ businessDate: date, tables: recheckTables, approvers: input.approvers ?? [] }],
+          args: [{ businessDate: date, tables: recheckTables }],
         }),
       );
     } catch (error) {

@@ -61,7 +61,7 @@ export async function rebuild(input: RebuildInput): Promise<RebuildResult> {
       try {
         await executeChild(loadTable, {
           workflowId: `${workflowId}-${businessDate}-${load.table}`,
-          args: [{ table: load.table, businessDate, runId: workflowId, approvers: [], archived: { fileName: load.fileName, archivePath: load.archivePath }, quarantine: false }],
+          args: [{ table: load.table, businessDate, runId: workflowId, archived: { fileName: load.fileName, archivePath: load.archivePath }, quarantine: false }],
         });
         replayed += 1;
       } catch (error) {

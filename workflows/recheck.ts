@@ -12,7 +12,8 @@ const { changedExports, openIncidentFor, rewindTable } = proxyActivities<Activit
 export interface RecheckInput {
   businessDate: string;
   tables?: string[];
-  approvers: string[];
+  /** Legacy (histories before signed approvals): ignored. */
+  approvers?: string[];
 }
 
 /** One replayed day of a rechecked table. */
@@ -63,7 +64,7 @@ export async function recheck(input: RecheckInput): Promise<RecheckResult> {
     const replayed: ReplayedDay[] = [];
     for (const businessDate of dates) {
       try {
-        const loaded = await executeChild(loadTable, { workflowId: `${workflowId}-${table}-${businessDate}`, args: [{ table, businessDate, runId: workflowId, approvers: input.approvers }] });
+        const loaded = await executeChild(loadTable, { workflowId: `${workflowId}-${table}-${businessDate}`, args: [{ table, businessDate, runId: workflowId }] });
         replayed.push({ businessDate, status: loaded.status });
       } catch (error) {
         const failure = describeFailure(error);

@@ -1,26 +1,31 @@
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
+import { rollbackModes, type RollbackMode } from '../../common/approval-statement.ts';
 import type { Config } from '../../worker/config.ts';
-import { approveRollbackSignal, incidentStateQuery, type IncidentState, type RollbackMode } from '../../workflows/index.ts';
+import { approveRollbackUpdate, incidentStateQuery, type IncidentState } from '../../workflows/index.ts';
+import { readSigningKey, signApproval } from '../approval-signing.ts';
 import { UserError } from '../cli-support.ts';
 import { connectClient, workflowUiLink } from '../temporal-client.ts';
 
-const modes: RollbackMode[] = ['rewind', 'time-travel'];
-
 /**
- * `warehouse approve INCIDENT --by NAME [--mode rewind|time-travel] [--wait]`: sends the
- * approveRollback signal, then reads the incident back to say whether it was accepted.
+ * `warehouse approve INCIDENT [--mode rewind|time-travel] [--key FILE] [--wait]`: signs a
+ * statement binding the incident, the mode and the evidence shown (table, business date,
+ * the quarantined file's sha256) with the approver's key, and sends it as an Update: the
+ * worker answers accepted (under the key owner's name) or refused, with the reason.
  */
 export function registerApprove(program: Command, loadConfig: () => Config): void {
   program
     .command('approve')
-    .description('approve the rollback and roll-forward of an incident (approvers only)')
+    .description("approve the rollback and roll-forward of an incident, signed with your approver key")
     .argument('<incident>', 'incident id, e.g. incident-orders-2026-03-04')
-    .requiredOption('--by <name>', 'who approves (must be in APPROVERS)')
     .option('--mode <mode>', 'rewind (this table, by load ids) or time-travel (whole warehouse to the bookmark before the bad night)', 'rewind')
+    .option('--key <file>', 'your private approver key (default: APPROVER_KEY, else ~/.config/sodimo-warehouse/approver.key)')
     .option('--wait', 'wait until the repair has finished')
-    .action(async (incidentId: string, options: { by: string; mode: string; wait?: boolean }) => {
-      if (!modes.includes(options.mode as RollbackMode)) throw new UserError(`--mode must be rewind or time-travel, got "${options.mode}"`);
+    .action(async (incidentId: string, options: { mode: string; key?: string; wait?: boolean }) => {
+      if (!rollbackModes.includes(options.mode as RollbackMode)) throw new UserError(`--mode must be rewind or time-travel, got "${options.mode}"`);
+      const mode = options.mode as RollbackMode;
       const config = loadConfig();
+      const signer = await readSigningKey(config, options.key);
       const { client, connection } = await connectClient(config);
       try {
         const handle = client.workflow.getHandle(incidentId);
@@ -28,11 +33,15 @@ export function registerApprove(program: Command, loadConfig: () => Config): voi
           throw new UserError(`no running incident "${incidentId}" (see \`warehouse incidents\`)`);
         });
         if (before.status === 'resolved') throw new UserError(`${incidentId} is already resolved`);
-        await handle.signal(approveRollbackSignal, { by: options.by, mode: options.mode as RollbackMode });
-        const after = await poll(() => handle.query(incidentStateQuery), (s) => s.refusals.length > before.refusals.length || s.approval?.by === options.by || s.status !== 'open');
-        const refusal = after.refusals.slice(before.refusals.length).find((r) => r.by === options.by);
-        if (refusal) throw new UserError(`refused: ${refusal.reason}`);
-        console.log(`accepted: ${options.by} approved the ${options.mode} repair of ${incidentId}; follow it at ${workflowUiLink(config, incidentId)}`);
+        const { evidence } = before;
+        console.log(`signing with ${signer.fingerprint}: ${mode} repair of ${incidentId} (${evidence.table} ${evidence.businessDate}, file sha256 ${evidence.sha256 ?? 'none: the export was missing'})`);
+        const approval = { ...signApproval(config, signer, { action: 'approve-incident', target: incidentId, mode, evidence }), mode };
+        const outcome = await handle.executeUpdate(approveRollbackUpdate, { args: [approval] }).catch((error: unknown) => {
+          if (error instanceof WorkflowUpdateFailedError) throw new UserError(`refused: ${error.cause?.message ?? error.message}`);
+          throw error;
+        });
+        if (!outcome.accepted) throw new UserError(`refused: ${outcome.reason}`);
+        console.log(`accepted: ${outcome.approver} approved the ${mode} repair of ${incidentId}; follow it at ${workflowUiLink(config, incidentId)}`);
         if (!options.wait) return;
         const done = await poll(() => handle.query(incidentStateQuery), (s) => s.status === 'resolved' || (s.status === 'open' && s.lastRepairError !== before.lastRepairError), 3_600_000);
         if (done.status === 'resolved') console.log(`resolved: replayed ${done.replayed.join(', ')}`);
@@ -43,7 +52,7 @@ export function registerApprove(program: Command, loadConfig: () => Config): voi
     });
 }
 
-async function poll(read: () => Promise<IncidentState>, done: (s: IncidentState) => boolean, timeoutMs = 30_000): Promise<IncidentState> {
+async function poll(read: () => Promise<IncidentState>, done: (s: IncidentState) => boolean, timeoutMs: number): Promise<IncidentState> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const state = await read();

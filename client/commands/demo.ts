@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { copyFile, mkdir, readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
@@ -10,6 +11,9 @@ import type { Config } from '../../worker/config.ts';
 import { createWarehouseWorker } from '../../worker/create-worker.ts';
 import { devServicesHealthy } from '../dev/dev-services.ts';
 import { cliEntry, UserError } from '../cli-support.ts';
+import { readSigningKey, type SigningKey } from '../approval-signing.ts';
+import { createApproverKey, registerApproverKey } from './approver-key.ts';
+import { parseAllowedSigners } from '../../activities/approver-keys.ts';
 import { reportFor } from '../../history/reports.ts';
 import { historyAnswers } from '../demo-answers.ts';
 import { runReport } from './report.ts';
@@ -35,16 +39,15 @@ export function registerDemo(program: Command, loadConfig: () => Config): void {
     .command('demo')
     .description('generate a week of exports, run the seven nightly loads, and answer questions from history')
     .option('--keep-running', 'leave the dev services up afterwards')
-    .option('--approve-as <name>', 'who approves the bad day\'s repair (default: the first of APPROVERS)')
-    .action(async (options: { keepRunning?: boolean; approveAs?: string }) => {
+    .action(async (options: { keepRunning?: boolean }) => {
       // The demo drops each night's files before starting it: no need to wait for Sodiwin to finish writing.
-      const base = loadConfig();
+      const base = await withDemoApprover(loadConfig());
       const config: Config = { ...base, load: { ...base.load, stableForMs: Math.min(base.load.stableForMs, 100) } };
       Runtime.install({ logger: new DefaultLogger('ERROR') }); // the demo tells its own story (expected failures are part of it)
       const startedHere = !(await devServicesHealthy(config));
       if (startedHere) runCli(['dev', '--detach']);
       try {
-        await tellTheStory(config, options.approveAs ?? config.approvers[0] ?? 'paul');
+        await tellTheStory(config, await readSigningKey(config));
       } finally {
         if (startedHere && !options.keepRunning) runCli(['dev', 'stop']);
       }
@@ -54,7 +57,7 @@ export function registerDemo(program: Command, loadConfig: () => Config): void {
     });
 }
 
-async function tellTheStory(config: Config, approver: string): Promise<void> {
+async function tellTheStory(config: Config, approver: SigningKey): Promise<void> {
   const exportsDir = join(config.paths.varDir, 'demo', 'sodiwin');
   const generated = await generateExports({ outDir: exportsDir, ...demoWeek });
   console.log(`Generated ${demoWeek.days} days of Sodiwin exports from ${demoWeek.from} (${generated.orderLines} order lines) in ${exportsDir}\n`);
@@ -71,7 +74,7 @@ async function tellTheStory(config: Config, approver: string): Promise<void> {
 }
 
 /** Seven nights on an in-process worker; day 4's orders file is corrupt, then corrected and repaired. */
-async function runTheWeek(config: Config, exportsDir: string, approver: string): Promise<void> {
+async function runTheWeek(config: Config, exportsDir: string, approver: SigningKey): Promise<void> {
   const inbox = nasLayout(config.paths.nasDir).inbox;
   await mkdir(inbox, { recursive: true });
   const files = await readdir(exportsDir);
@@ -91,7 +94,7 @@ async function runTheWeek(config: Config, exportsDir: string, approver: string):
       }
       console.log(`Sodiwin sends the corrected ${demoBadTable} export for ${badDay}.`);
       await dropCorrectedExport(exportsDir, inbox, badDay);
-      console.log(`${await approveAndRepair(client, badDay, approver)}\n`);
+      console.log(`${await approveAndRepair(client, config, badDay, approver)}\n`);
     });
   } finally {
     await connection.close();
@@ -108,6 +111,21 @@ async function weekAlreadyLoaded(d1: ReturnType<typeof createD1Client>, through:
   if (!schema?.results[0]?.n) return false;
   const [loaded] = await d1.query<{ n: number }>('SELECT count(*) AS n FROM etl_watermarks WHERE business_date >= ?', [through]);
   return (loaded?.results[0]?.n ?? 0) >= tableContracts.length;
+}
+
+/**
+ * The demo's approver: Paul's demo key under <var>/demo/, registered in the worker's list when
+ * that list is the embedded default under <var>. A list configured elsewhere is never touched:
+ * the demo then signs with the configured APPROVER_KEY, like any approver.
+ */
+async function withDemoApprover(config: Config): Promise<Config> {
+  if (!config.approvers.keysFile.startsWith(`${config.paths.varDir}/`)) return config;
+  const ownKeyFile = join(config.paths.varDir, 'demo', 'approver.key');
+  if (!existsSync(ownKeyFile)) await createApproverKey({ name: 'paul', keyFile: ownKeyFile });
+  const signer = await readSigningKey(config, ownKeyFile);
+  await registerApproverKey(config.approvers.keysFile, `paul ${signer.publicKeyLine} paul@sodimo-warehouse (demo)`);
+  const keys = parseAllowedSigners(await readFile(config.approvers.keysFile, 'utf8'), config.approvers.keysFile);
+  return { ...config, approvers: { ...config.approvers, keys, ownKeyFile } };
 }
 
 function runCli(args: string[]): void {

@@ -25,7 +25,7 @@ export function registerRecheck(program: Command, loadConfig: () => Config): voi
         const handle = await client.workflow.start(recheck, {
           workflowId,
           taskQueue: config.temporal.taskQueue,
-          args: [{ businessDate: options.date, approvers: config.approvers, ...(options.table ? { tables: [options.table] } : {}) }],
+          args: [{ businessDate: options.date, ...(options.table ? { tables: [options.table] } : {}) }],
           workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
         });

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import type { Config } from '../../worker/config.ts';
+import { applyMigrations } from '../../activities/schema.ts';
+import { createD1Client } from '../../d1/client.ts';
 import { createWarehouseWorker } from '../../worker/create-worker.ts';
 
 /** `warehouse worker`: runs the worker until SIGINT/SIGTERM (the SDK shuts it down gracefully). */
@@ -9,6 +11,11 @@ export function registerWorker(program: Command, loadConfig: () => Config): void
     .description('run the Temporal worker (workflows and activities)')
     .action(async () => {
       const config = loadConfig();
+      // A deploy is: migrate, then restart the worker. A database migrated by a newer release stops it here.
+      const migrated = await applyMigrations(createD1Client(config.d1));
+      if (migrated.applied.length > 0) console.log(`schema migrations applied: ${migrated.applied.join(', ')}`);
+      if (config.approvers.keys.length === 0) console.warn(`no approver keys in ${config.approvers.keysFile}: nobody can approve a repair (see docs/runbook.md, "Approver keys")`);
+      else console.log(`approvers: ${config.approvers.keys.map((k) => `${k.name} (${k.fingerprint})`).join(', ')} from ${config.approvers.keysFile}`);
       const bundle = config.paths.workflowBundle;
       const { worker, connection } = await createWarehouseWorker({ config, ...(bundle ? { workflowBundle: { codePath: bundle } } : {}) });
       console.log(`worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address}`);

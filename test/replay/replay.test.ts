@@ -10,20 +10,25 @@ const historiesDir = fileURLToPath(new URL('./histories/', import.meta.url));
 /**
  * Recorded histories of real runs, replayed against today's workflow code: a change
  * that would break workflows already running in production fails here. Record new
- * ones with RECORD_HISTORIES=test/replay/histories npm test -- test/workflows/nightly.test.ts test/workflows/bad-day.test.ts
+ * ones with RECORD_HISTORIES=test/replay/histories npm test -- test/workflows/nightly.test.ts test/workflows/bad-day.test.ts test/workflows/parity.test.ts
+ * (legacy-* files were recorded by releases before a change they must keep replaying).
  */
 describe('replay of recorded workflow histories', async () => {
   const files = (await readdir(historiesDir)).filter((f) => f.endsWith('.json')).sort();
 
-  it('has recorded histories of a nightly run, a table load and an incident repaired after approval', () => {
-    expect(files.some((f) => /^nightly-\d{4}-\d{2}-\d{2}\.json$/.test(f))).toBe(true);
-    expect(files.some((f) => /^nightly-\d{4}-\d{2}-\d{2}-[a-z_]+\.json$/.test(f))).toBe(true);
-    expect(files.some((f) => /^incident-[a-z_]+-\d{4}-\d{2}-\d{2}\.json$/.test(f))).toBe(true);
+  it('has recorded histories of a nightly run, a table load, incidents approved by name (legacy) and signed, a rollback and a sign-off', () => {
+    const has = (pattern: RegExp) => files.some((f) => pattern.test(f));
+    expect(has(/^nightly-\d{4}-\d{2}-\d{2}\.json$/)).toBe(true);
+    expect(has(/^nightly-\d{4}-\d{2}-\d{2}-[a-z_]+\.json$/)).toBe(true);
+    expect(has(/^legacy-incident-[a-z_]+-\d{4}-\d{2}-\d{2}\.json$/)).toBe(true);
+    expect(has(/^incident-[a-z_]+-\d{4}-\d{2}-\d{2}\.json$/)).toBe(true);
+    expect(has(/^rollback-.+\.json$/)).toBe(true);
+    expect(has(/^parity-signoff-.+\.json$/)).toBe(true);
   });
 
   it.each(files)('replays %s deterministically', async (file) => {
     const code = await readFile(inject('workflowBundlePath'), 'utf8');
     const history = historyFromJSON(JSON.parse(await readFile(join(historiesDir, file), 'utf8')));
-    await expect(Worker.runReplayHistory({ workflowBundle: { code } }, history, file.replace(/\.json$/, ''))).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: { code } }, history, file.replace(/^legacy-/, '').replace(/\.json$/, ''))).resolves.toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -7,6 +7,7 @@ import type { NativeConnection, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { tableChecksum, type TableChecksum } from '../../client/checksum.ts';
 import { startNightly } from '../../client/nightly.ts';
+import { createApproverKey } from '../../client/commands/approver-key.ts';
 import { tableContracts } from '../../contracts/index.ts';
 import { createD1Client, type D1Client } from '../../d1/client.ts';
 import { startLocalD1Service, type LocalD1Service } from '../../d1/local-service/server.ts';
@@ -25,7 +26,18 @@ export interface IsolatedWarehouse {
   d1: D1Client;
   service: LocalD1Service;
   client: Client;
+  /** Private approver keys: paul's is in the worker's APPROVER_PUBLIC_KEYS (and the CLI's APPROVER_KEY); mallory's is not. */
+  keys: { paul: string; mallory: string };
   close(): Promise<void>;
+}
+
+/** Writes paul's and mallory's approver keys under `dir`; only paul's public key goes in the worker's list. */
+async function approverKeys(dir: string): Promise<{ paul: string; mallory: string; allowedSigners: string }> {
+  const keys = { paul: join(dir, 'keys', 'paul.key'), mallory: join(dir, 'keys', 'mallory.key'), allowedSigners: join(dir, 'keys', 'allowed_signers') };
+  const paul = await createApproverKey({ name: 'paul', keyFile: keys.paul });
+  await createApproverKey({ name: 'mallory', keyFile: keys.mallory });
+  await writeFile(keys.allowedSigners, `# the worker's approvers\n${paul.line}\n`);
+  return keys;
 }
 
 /**
@@ -35,6 +47,7 @@ export interface IsolatedWarehouse {
 export async function startIsolatedWarehouse(extraEnv: Record<string, string> = {}): Promise<IsolatedWarehouse> {
   const dir = await mkdtemp(join(tmpdir(), 'sodimo-wh-'));
   const service = await startLocalD1Service({ dataDir: join(dir, 'd1'), apiToken: randomBytes(16).toString('hex') });
+  const keys = await approverKeys(dir);
   const base = testConfig();
   const env = {
     TEMPORAL_ADDRESS: base.temporal.address,
@@ -47,7 +60,8 @@ export async function startIsolatedWarehouse(extraEnv: Record<string, string> = 
     WAREHOUSE_VAR_DIR: join(dir, 'var'),
     WAREHOUSE_NAS_DIR: join(dir, 'nas'),
     EXPORT_STABLE_MS: '0',
-    APPROVERS: 'paul',
+    APPROVER_PUBLIC_KEYS: keys.allowedSigners,
+    APPROVER_KEY: keys.paul,
     ...extraEnv,
   };
   const config = testConfig(env);
@@ -61,6 +75,7 @@ export async function startIsolatedWarehouse(extraEnv: Record<string, string> = 
     d1: createD1Client(config.d1),
     service,
     client,
+    keys: { paul: keys.paul, mallory: keys.mallory },
     async close() {
       await connection.close();
       await service.close();

@@ -45,10 +45,11 @@ async function badWeek(warehouse: IsolatedWarehouse, mode: RollbackMode): Promis
   expect(listed.code, listed.stderr).toBe(0);
   expect(JSON.parse(listed.stdout)).toMatchObject([{ incident_id: incidentId, status: 'open', error_type: 'RowValidationFailed', state: { deferred: [{ businessDate: days[3] }, { businessDate: days[4] }] } }]);
 
-  const intern = await runWarehouse(['approve', incidentId, '--by', 'intern', '--mode', mode], warehouse.env);
-  expect(intern.code).toBe(1);
-  expect(intern.stderr).toContain('refused: intern is not an approver (approvers: paul)');
-  const paul = await runWarehouse(['approve', incidentId, '--by', 'paul', '--mode', mode, '--wait'], warehouse.env);
+  // mallory has a key of her own, but it is not in the worker's list.
+  const mallory = await runWarehouse(['approve', incidentId, '--mode', mode, '--key', warehouse.keys.mallory], warehouse.env);
+  expect(mallory.code).toBe(1);
+  expect(mallory.stderr).toMatch(/refused: key SHA256:\S+ is not one of the worker's approver keys/);
+  const paul = await runWarehouse(['approve', incidentId, '--mode', mode, '--wait'], warehouse.env);
   expect(paul.code, paul.stderr).toBe(0);
   expect(paul.stdout).toContain(`accepted: paul approved the ${mode} repair of ${incidentId}`);
   expect(paul.stdout).toContain(`resolved: replayed ${days.slice(2).join(', ')}`);
@@ -72,16 +73,22 @@ describe('a bad day, repaired after approval, ends as if it had never happened',
     }
   });
 
-  it.each(['rewind', 'time-travel'] as const)('%s: refuses the intern, replays the corrected day 3 and the deferred days 4 and 5', async (mode) => {
+  it.each(['rewind', 'time-travel'] as const)("%s: refuses mallory's key, replays the corrected day 3 and the deferred days 4 and 5", async (mode) => {
     const { warehouse } = mode === 'rewind' ? rewind : timeTravel;
     const state = await badWeek(warehouse, mode);
     expect(state.lastRepairError).toBeUndefined();
-    expect(state).toMatchObject({ status: 'resolved', approval: { by: 'paul', mode }, replayed: days.slice(2) });
-    expect(state.refusals).toEqual([{ by: 'intern', mode, reason: 'intern is not an approver (approvers: paul)' }]);
+    expect(state).toMatchObject({ status: 'resolved', approval: { by: 'paul', mode, fingerprint: expect.stringMatching(/^SHA256:/) }, replayed: days.slice(2) });
+    expect(state.refusals).toEqual([{ mode, reason: expect.stringMatching(/^key SHA256:\S+ is not one of the worker's approver keys$/), decisionId: expect.any(String) }]);
     expect(state.deferred.map((d) => d.businessDate)).toEqual(days.slice(3));
     expect(await allChecksums(warehouse.d1)).toEqual(await allChecksums(clean.warehouse.d1));
     const [incident] = await warehouse.d1.query('SELECT status, approved_by, rollback_mode FROM etl_incidents');
     expect(incident?.results).toEqual([{ status: 'resolved', approved_by: 'paul', rollback_mode: mode }]);
+    // Both decisions are on record once each, the time-travel restore notwithstanding.
+    const [decisions] = await warehouse.d1.query('SELECT decided_by, mode, accepted FROM etl_incident_decisions ORDER BY decision_id');
+    expect(decisions?.results).toEqual([
+      { decided_by: '(unverified)', mode, accepted: 0 },
+      { decided_by: 'paul', mode, accepted: 1 },
+    ]);
   }, 300_000);
   it('warehouse rollback --to restores the whole warehouse to before a night and replays every load since', async () => {
     const { warehouse } = clean;
@@ -89,13 +96,22 @@ describe('a bad day, repaired after approval, ends as if it had never happened',
     const [night3] = await warehouse.d1.query<{ taken_at: string }>('SELECT taken_at FROM etl_bookmarks WHERE business_date = ?', [badDay]);
     const to = night3!.results[0]!.taken_at;
 
-    const refused = await runWarehouse(['rollback', '--to', to, '--by', 'mallory'], warehouse.env);
+    const refused = await runWarehouse(['rollback', '--to', to, '--key', warehouse.keys.mallory], warehouse.env);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('refused: mallory is not an approver (approvers: paul)');
+    expect(refused.stderr).toMatch(/refused: rollback to \S+ refused: key SHA256:\S+ is not one of the worker's approver keys/);
+    expect(await allChecksums(warehouse.d1)).toEqual(before);
 
-    const rollback = await runWarehouse(['rollback', '--to', to, '--by', 'paul'], warehouse.env);
+    const rollback = await runWarehouse(['rollback', '--to', to], warehouse.env);
     expect(rollback.code, rollback.stderr).toBe(0);
     expect(rollback.stdout).toContain(`replayed 39 loads: ${days.slice(2).join(', ')}`);
+    expect(rollback.stdout).toContain('approved by paul');
+    if (process.env.RECORD_HISTORIES) await saveHistories(inject('temporal'), [`rollback-${new Date(to).toISOString().replace(/[:.]/g, '-')}`], process.env.RECORD_HISTORIES);
+    // The refusal and the approval of the rollback are both on record, restore or not.
+    const [decisions] = await warehouse.d1.query('SELECT action, approver, accepted FROM etl_approvals ORDER BY approval_id');
+    expect(decisions?.results).toEqual([
+      { action: 'manual-rollback', approver: null, accepted: 0 },
+      { action: 'manual-rollback', approver: 'paul', accepted: 1 },
+    ]);
     // The restore undid the runs of nights 3 to 5 (their etl_runs rows are gone); the replay rebuilt the same history.
     const [runs] = await warehouse.d1.query<{ business_date: string }>('SELECT business_date FROM etl_runs ORDER BY business_date');
     expect(runs?.results.map((r) => r.business_date)).toEqual(days.slice(0, 2));

@@ -35,7 +35,7 @@ async function runTables(warehouse: IsolatedWarehouse, businessDate: string, tab
   const handle = await warehouse.client.workflow.start(nightlyRun, {
     workflowId: `nightly-${businessDate}`,
     taskQueue: warehouse.config.temporal.taskQueue,
-    args: [{ businessDate, tables, approvers: warehouse.config.approvers }],
+    args: [{ businessDate, tables }],
   });
   return handle.result();
 }
@@ -222,7 +222,7 @@ describe('the hostile corpus: every bad export is caught with a clear reason, qu
     expect(mail!.to).toEqual(['paul@sodimo.example']);
     expect(mail!.headers.subject).toMatch(new RegExp(`^\\[warehouse\\] ${table} ${day2}: ${errorType} — `));
     expect(mail!.text).toContain(quarantine);
-    expect(mail!.text).toContain(`warehouse approve ${incidentId} --by <your name>`);
+    expect(mail!.text).toContain(`warehouse approve ${incidentId} --mode rewind`);
     expect(smtp.received.filter((m) => m.headers.subject?.includes(` ${group.companion} ${day2}:`))).toEqual([]);
   });
 });

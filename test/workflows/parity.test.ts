@@ -1,7 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { saveHistories } from '../support/histories.ts';
 import { contractFor } from '../../contracts/index.ts';
 import { exportFileName } from '../../contracts/types.ts';
 import { generateExports } from '../../generator/index.ts';
@@ -43,7 +44,7 @@ describe('the parity gate: a Sodiwin screen against the same question on D1, the
   let worker: Awaited<ReturnType<typeof startWorker>>;
 
   beforeAll(async () => {
-    warehouse = await startIsolatedWarehouse({ APPROVERS: 'paul' });
+    warehouse = await startIsolatedWarehouse();
     await generateExports({ outDir: warehouse.inbox, from: days[0]!, days: days.length, scale: 0.3, seed: 29 });
     worker = await startWorker(warehouse.config);
     for (const day of days) expect((await runNight(warehouse, day)).status).toBe('ok');
@@ -83,20 +84,26 @@ describe('the parity gate: a Sodiwin screen against the same question on D1, the
       onlyInD1: [second],
       different: [{ key: first, column: 'SOLDE', sodiwin: ((cents + 100) / 100).toFixed(2), d1: (cents / 100).toFixed(2) }],
     });
-    const refused = await runWarehouse([...alteredArgs, '--sign-off', '--by', 'paul'], warehouse.env);
+    const refused = await runWarehouse([...alteredArgs, '--sign-off'], warehouse.env);
     expect(refused.code).toBe(1);
     expect(refused.stdout).toMatch(new RegExp(`${first} +SOLDE +${((cents + 100) / 100).toFixed(2)} +${(cents / 100).toFixed(2)}`));
     expect(refused.stderr).toContain('sign-off refused: 2 difference(s) between Sodiwin and D1 for customer-balance');
 
-    const stranger = await runWarehouse([...args, '--sign-off', '--by', 'mallory'], warehouse.env);
+    // mallory's key is not in the worker's list: the worker refuses and records the refusal; no sign-off.
+    const stranger = await runWarehouse([...args, '--sign-off', '--key', warehouse.keys.mallory], warehouse.env);
     expect(stranger.code).toBe(1);
-    expect(stranger.stderr).toContain('refused: mallory is not an approver (approvers: paul)');
+    expect(stranger.stderr).toMatch(/refused: sign-off of receivables \(customer-balance\) refused: key SHA256:\S+ is not one of the worker's approver keys/);
     const [none] = await warehouse.d1.query('SELECT count(*) AS n FROM etl_parity_signoffs');
     expect(none?.results).toEqual([{ n: 0 }]);
+    const [refusal] = await warehouse.d1.query('SELECT action, target, accepted, approver FROM etl_approvals');
+    expect(refusal?.results).toEqual([{ action: 'parity-signoff', target: 'receivables/customer-balance', accepted: 0, approver: null }]);
 
-    const signed = await runWarehouse([...args, '--sign-off', '--by', 'paul'], warehouse.env);
+    const signed = await runWarehouse([...args, '--sign-off'], warehouse.env);
     expect(signed.code, signed.stderr).toBe(0);
     expect(signed.stdout).toContain('signed off by paul: D1 is authoritative for receivables');
+    const signOffId = /recorded by (parity-signoff-\S+)\)/.exec(signed.stdout)?.[1];
+    expect(signOffId).toBeDefined();
+    if (process.env.RECORD_HISTORIES) await saveHistories(inject('temporal'), [signOffId!], process.env.RECORD_HISTORIES);
     const [authority] = await warehouse.d1.query<{ table_name: string; signed_off: number; signed_by: string | null; query_name: string | null; loaded_through: string | null }>(
       'SELECT table_name, signed_off, signed_by, query_name, loaded_through FROM v_table_authority ORDER BY table_name',
     );

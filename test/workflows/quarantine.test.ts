@@ -9,7 +9,8 @@ import { generateExports } from '../../generator/index.ts';
 import { runNight, startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
 import { parseMessage } from '../support/mail.ts';
 import { etlStatusKey } from '../../common/search-attributes.ts';
-import { approveRollbackSignal, incidentStateQuery, incidentWorkflowId } from '../../workflows/index.ts';
+import { approveRollbackSignal, incidentStateQuery, incidentWorkflowId, type ApprovalPayload } from '../../workflows/index.ts';
+import { readSigningKey, signApproval } from '../../client/approval-signing.ts';
 import { eventually } from '../support/eventually.ts';
 
 const [day1, day2, day3] = ['2026-06-01', '2026-06-02', '2026-06-03'];
@@ -96,7 +97,7 @@ describe('a bad file is quarantined, an incident opens and holds the table back'
     expect(mail.headers.subject).toBe(`[warehouse] customers ${day2}: RowValidationFailed — Some rows break the agreed format (a number, a date, a code or a required value)`);
     expect(mail.text).toContain(`The warehouse still shows this table as of ${day1}`);
     expect(mail.text).toContain('line 5, column PLAFOND_CREDIT: decimal comma expected, found a point (value "1500.00")');
-    expect(mail.text).toContain(`warehouse approve incident-customers-${day2} --by <your name> --mode rewind`);
+    expect(mail.text).toContain(`warehouse approve incident-customers-${day2} --mode rewind`);
   });
 
   it('defers the table on later nights while its incident is open; records refusals; an approval without a corrected file changes nothing', async () => {
@@ -112,17 +113,22 @@ describe('a bad file is quarantined, an incident opens and holds the table back'
     const handle = warehouse.client.workflow.getHandle(incidentWorkflowId('customers', day2));
     expect((await handle.query(incidentStateQuery)).deferred.map((d) => d.businessDate)).toEqual([day3]);
 
-    await handle.signal(approveRollbackSignal, { by: 'mallory', mode: 'rewind' });
-    await handle.signal(approveRollbackSignal, { by: 'paul', mode: 'rewind' });
+    // A typed name proves nothing: the old-style payload is refused and recorded; Paul's signed approval is accepted.
+    await handle.signal(approveRollbackSignal, { by: 'paul', mode: 'rewind' } as unknown as ApprovalPayload);
+    const { evidence } = await handle.query(incidentStateQuery);
+    expect(evidence).toEqual({ table: 'customers', businessDate: day2, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const signed = signApproval(warehouse.config, await readSigningKey(warehouse.config), { action: 'approve-incident', target: handle.workflowId, mode: 'rewind', evidence });
+    await handle.signal(approveRollbackSignal, { ...signed, mode: 'rewind' });
     // Approved before Sodiwin sent a corrected file: the replay of day 2 fails again, nothing is loaded, the incident stays open.
     const state = await eventually(() => handle.query(incidentStateQuery), (s) => s.lastRepairError !== undefined);
-    expect(state).toMatchObject({ status: 'open', refusals: [{ by: 'mallory', mode: 'rewind', reason: 'mallory is not an approver (approvers: paul)' }] });
+    const malformed = 'malformed approval: unexpected field(s) "by" (an approval is { mode, statement, signature })';
+    expect(state).toMatchObject({ status: 'open', refusals: [{ reason: malformed }] });
     expect(state.approval).toBeUndefined();
     expect(state.lastRepairError).toContain('RowValidationFailed');
     expect(await tableChecksum(warehouse.d1, contractFor('customers'))).toEqual(customersAfterDay1);
     const [decisions] = await warehouse.d1.query('SELECT decided_by, accepted, reason FROM etl_incident_decisions ORDER BY decision_id');
     expect(decisions?.results).toEqual([
-      { decided_by: 'mallory', accepted: 0, reason: 'mallory is not an approver (approvers: paul)' },
+      { decided_by: '(unverified)', accepted: 0, reason: malformed },
       { decided_by: 'paul', accepted: 1, reason: null },
     ]);
   });

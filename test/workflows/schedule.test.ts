@@ -85,7 +85,7 @@ describe('the 03:00 Europe/Paris schedule across the clock changes', () => {
       const night = late.client.workflow.start(nightlyRun, {
         workflowId: `nightly-${businessDate}`,
         taskQueue: late.config.temporal.taskQueue,
-        args: [{ businessDate, tables: ['brands', 'depots'], approvers: ['paul'] }],
+        args: [{ businessDate, tables: ['brands', 'depots'] }],
       });
       await new Promise((resolve) => setTimeout(resolve, 2000));
       // Brands arrives two seconds late; depots never does.

@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyMigrations } from '../../activities/schema.ts';
+import { createD1Client, type D1Client } from '../../d1/client.ts';
+import { startLocalD1Service, type LocalD1Service } from '../../d1/local-service/server.ts';
+import { controlSchemaDdl } from '../../history/control-schema.ts';
+import { migrations } from '../../history/migrations.ts';
+
+/** A warehouse created by the release before migrations: the control schema applied `IF NOT EXISTS`, decisions by name. */
+async function legacyWarehouse(d1: D1Client): Promise<void> {
+  await d1.batch(controlSchemaDdl().map((sql) => ({ sql })));
+  await d1.batch([
+    { sql: "INSERT INTO etl_incidents (incident_id, table_name, business_date, status, opened_at) VALUES ('incident-orders-2026-03-05', 'orders', '2026-03-05', 'resolved', '2026-03-06T03:10:00Z')" },
+    { sql: "INSERT INTO etl_incident_decisions (incident_id, decided_by, mode, accepted, reason, decided_at) VALUES ('incident-orders-2026-03-05', 'intern', 'rewind', 0, 'intern is not an approver (approvers: paul)', '2026-03-06T07:01:00Z')" },
+    { sql: "INSERT INTO etl_incident_decisions (incident_id, decided_by, mode, accepted, reason, decided_at) VALUES ('incident-orders-2026-03-05', 'paul', 'rewind', 1, NULL, '2026-03-06T07:02:00Z')" },
+  ]);
+}
+
+describe('schema migrations', () => {
+  let service: LocalD1Service;
+  let dir: string;
+  let d1: D1Client;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sodimo-migrations-'));
+    service = await startLocalD1Service({ dataDir: dir, apiToken: randomBytes(8).toString('hex') });
+    d1 = createD1Client({ baseUrl: service.url, accountId: service.accountId, databaseId: service.databaseId, apiToken: service.apiToken });
+  });
+  afterAll(async () => {
+    await service?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('upgrade a warehouse built before them in place, keeping its decisions; a second run does nothing', async () => {
+    await legacyWarehouse(d1);
+    expect(await applyMigrations(d1, { dryRun: true })).toEqual({ applied: [], pending: migrations.map((m) => m.name) });
+    expect(await applyMigrations(d1)).toEqual({ applied: ['0001_control_schema', '0002_signed_approvals'], pending: [] });
+    const [decisions] = await d1.query('SELECT incident_id, decided_by, mode, accepted, reason, decided_at, key_fingerprint FROM etl_incident_decisions ORDER BY decision_id');
+    expect(decisions?.results).toEqual([
+      { incident_id: 'incident-orders-2026-03-05', decided_by: 'intern', mode: 'rewind', accepted: 0, reason: 'intern is not an approver (approvers: paul)', decided_at: '2026-03-06T07:01:00Z', key_fingerprint: null },
+      { incident_id: 'incident-orders-2026-03-05', decided_by: 'paul', mode: 'rewind', accepted: 1, reason: null, decided_at: '2026-03-06T07:02:00Z', key_fingerprint: null },
+    ]);
+    const [applied] = await d1.query<{ name: string }>('SELECT name FROM d1_migrations ORDER BY id');
+    expect(applied?.results.map((r) => r.name)).toEqual(['0001_control_schema', '0002_signed_approvals']);
+    expect(await applyMigrations(d1)).toEqual({ applied: [], pending: [] });
+  });
+
+  it('the audit table refuses what it must never hold', async () => {
+    const insert = (values: string) => d1.query(`INSERT INTO etl_approvals (decision_key, action, target, mode, accepted, approver, nonce, nonce_consumed, decided_at) VALUES (${values})`);
+    await expect(insert("'k1', 'approve-incident', 'i', 'Rewind', 0, NULL, NULL, 0, 'now'")).rejects.toThrow(/CHECK constraint failed/);
+    await expect(insert("'k2', 'approve-incident', 'i', 'rewind', 1, NULL, 'n', 1, 'now'")).rejects.toThrow(/CHECK constraint failed/);
+    await insert("'k3', 'approve-incident', 'i', 'rewind', 1, 'paul', 'n1', 1, 'now'");
+    await expect(insert("'k4', 'approve-incident', 'i', 'rewind', 1, 'paul', 'n1', 1, 'now'")).rejects.toThrow(/UNIQUE constraint failed/);
+  });
+
+  it('refuse a database migrated by a newer release', async () => {
+    await d1.query("INSERT INTO d1_migrations (name) VALUES ('0099_from_the_future')");
+    await expect(applyMigrations(d1)).rejects.toMatchObject({ type: 'SchemaNewerThanCode', message: expect.stringContaining('0099_from_the_future') });
+  });
+});
