@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { createD1Client } from '../../d1/client.ts';
 import type { Config } from '../../worker/config.ts';
 import { UserError } from '../cli-support.ts';
 import { formatTable } from '../format-table.ts';
+import { createReadD1Client } from '../read-d1.ts';
 import { connectClient, workflowUiLink } from '../temporal-client.ts';
 import { incidentStateQuery, type IncidentState } from '../../workflows/index.ts';
 
@@ -29,7 +29,7 @@ export function registerIncidents(program: Command, loadConfig: () => Config): v
     .option('--json', 'print as JSON')
     .action(async (options: { json?: boolean }) => {
       const config = loadConfig();
-      const d1 = createD1Client(config.d1);
+      const d1 = createReadD1Client(config);
       const [schema] = await d1.query<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'etl_incidents'");
       if (!schema?.results[0]?.n) throw new UserError('the warehouse has no control schema yet: no nightly run has started');
       const [result] = await d1.query<IncidentRow>(

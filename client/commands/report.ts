@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { createD1Client, type D1Client } from '../../d1/client.ts';
+import type { D1Client } from '../../d1/client.ts';
 import { reportColumns, reportDefinitions, reportFor, type ReportColumn, type ReportDefinition, type ReportOptions } from '../../history/reports.ts';
 import type { Config } from '../../worker/config.ts';
 import { UserError } from '../cli-support.ts';
 import { formatTable } from '../format-table.ts';
+import { createReadD1Client } from '../read-d1.ts';
 import { isIsoDate } from './run.ts';
 
 /** The command line's options of `warehouse report`. */
@@ -113,7 +114,7 @@ export function registerReport(program: Command, loadConfig: () => Config): void
         return console.log(`Reports (warehouse report NAME [--as-of D] [--json]):\n${reportListing()}`);
       }
       const { report, options } = parseReportRequest(name, flags);
-      const d1 = createD1Client(loadConfig().d1);
+      const d1 = createReadD1Client(loadConfig());
       console.log(await runReport(d1, report, options, flags.json ?? false));
     });
 }

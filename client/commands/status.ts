@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { tableContracts } from '../../contracts/index.ts';
-import { createD1Client } from '../../d1/client.ts';
 import type { Config } from '../../worker/config.ts';
 import { UserError } from '../cli-support.ts';
 import { formatTable } from '../format-table.ts';
+import { createReadD1Client } from '../read-d1.ts';
 import { daysBetween } from '../../common/business-dates.ts';
 import { expectedLoadedThrough } from '../../common/zoned-time.ts';
 import { isIsoDate } from './run.ts';
@@ -45,7 +45,7 @@ export function registerStatus(program: Command, loadConfig: () => Config): void
       const maxLag = Number(options.maxLagDays);
       if (!Number.isInteger(maxLag) || maxLag < 0) throw new UserError(`--max-lag-days must be a whole number of days, got "${options.maxLagDays}"`);
       const config = loadConfig();
-      const d1 = createD1Client(config.d1);
+      const d1 = createReadD1Client(config);
       const [schema] = await d1.query<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'etl_loads'");
       if (!schema?.results[0]?.n) throw new UserError('the warehouse has no control schema yet: no nightly run has started (try `warehouse run --date YYYY-MM-DD`)');
       // The latest load per table (by business date, then by finish time), or that date's.
