@@ -32,7 +32,7 @@ async function pollProblems(): Promise<string[]> {
   const config = loadConfig();
   // The SDK's default worker identity is `<pid>@<hostname>`; in a container the hostname is the container's.
   const identitySuffix = `@${hostname()}`;
-  const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: 5_000 });
+  const connection = await Connection.connect({ address: config.temporal.address, tls: config.temporal.tls, connectTimeout: 5_000 });
   try {
     const problems: string[] = [];
     for (const [kind, taskQueueType] of Object.entries(taskQueueTypes)) {

@@ -1,4 +1,7 @@
-import { describe, it, expect } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, it, expect } from 'vitest';
 import { ConfigError, loadConfig, localDevToken } from '../../worker/config.ts';
 
 describe('loadConfig', () => {
@@ -27,5 +30,71 @@ describe('loadConfig', () => {
     }
     expect(message).toMatch(/D1_API_URL/);
     expect(message).not.toContain('secret-token');
+  });
+});
+
+describe('loadConfig: TLS to Temporal', () => {
+  // PEM-shaped files: the configuration reads them; only the TLS handshake would parse them.
+  const dir = mkdtempSync(join(tmpdir(), 'sodimo-tls-'));
+  const pem = (name: string, label: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, `-----BEGIN ${label}-----\n${Buffer.from(name).toString('base64')}\n-----END ${label}-----\n`);
+    return path;
+  };
+  const cert = pem('client.crt', 'CERTIFICATE');
+  const key = pem('client.key', 'PRIVATE KEY');
+  const ca = pem('ca.crt', 'CERTIFICATE');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The ConfigError's message for an environment (fails the test when it loads). */
+  function configErrorOf(env: Record<string, string>): string {
+    try {
+      loadConfig(env);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return (error as Error).message;
+    }
+    throw new Error('the configuration loaded');
+  }
+
+  it('is off when no TEMPORAL_TLS_* is set: plain TCP, as before', () => {
+    expect(loadConfig({}).temporal.tls).toBeUndefined();
+  });
+
+  it('reads the certificate, key and CA files once, at start-up', () => {
+    const { tls } = loadConfig({ TEMPORAL_TLS_CERT: cert, TEMPORAL_TLS_KEY: key, TEMPORAL_TLS_CA: ca, TEMPORAL_TLS_SERVER_NAME: 'temporal' }).temporal;
+    expect(Buffer.from(tls!.clientCertPair!.crt).toString()).toContain('-----BEGIN CERTIFICATE-----');
+    expect(Buffer.from(tls!.clientCertPair!.key).toString()).toContain('-----BEGIN PRIVATE KEY-----');
+    expect(Buffer.from(tls!.serverRootCACertificate!).toString()).toContain(Buffer.from('ca.crt').toString('base64'));
+    expect(tls!.serverNameOverride).toBe('temporal');
+  });
+
+  it('verifies the server without a client certificate when only the CA is set', () => {
+    expect(loadConfig({ TEMPORAL_TLS_CA: ca }).temporal.tls).toEqual({ serverRootCACertificate: expect.any(Buffer) });
+  });
+
+  it('refuses a certificate without its key, and a key without its certificate, naming the missing one', () => {
+    const noKey = configErrorOf({ TEMPORAL_TLS_CERT: cert });
+    expect(noKey).toMatch(/TEMPORAL_TLS_KEY/);
+    expect(noKey).toMatch(/required with TEMPORAL_TLS_CERT: the client certificate and its private key go together/);
+    expect(configErrorOf({ TEMPORAL_TLS_KEY: key })).toMatch(/required with TEMPORAL_TLS_KEY[^]*TEMPORAL_TLS_CERT/);
+  });
+
+  it('names the variable whose file cannot be read, or is not PEM', () => {
+    const missing = join(dir, 'absent.crt');
+    const unreadable = configErrorOf({ TEMPORAL_TLS_CERT: cert, TEMPORAL_TLS_KEY: key, TEMPORAL_TLS_CA: missing });
+    expect(unreadable).toMatch(/TEMPORAL_TLS_CA/);
+    expect(unreadable).toContain(`cannot read ${missing}`);
+    const der = join(dir, 'client.der');
+    writeFileSync(der, Buffer.from([0x30, 0x82, 0x01, 0x0a]));
+    expect(configErrorOf({ TEMPORAL_TLS_CERT: der, TEMPORAL_TLS_KEY: key })).toMatch(/is not a PEM file[^]*TEMPORAL_TLS_CERT/);
+  });
+});
+
+describe('loadConfig: SMTP credentials', () => {
+  it('refuses plaintext AUTH unless SMTP_ALLOW_PLAINTEXT_AUTH=true', () => {
+    expect(loadConfig({}).mail.allowPlaintextAuth).toBe(false);
+    expect(loadConfig({ SMTP_ALLOW_PLAINTEXT_AUTH: 'true' }).mail.allowPlaintextAuth).toBe(true);
+    expect(() => loadConfig({ SMTP_ALLOW_PLAINTEXT_AUTH: 'maybe' })).toThrow(/SMTP_ALLOW_PLAINTEXT_AUTH/);
   });
 });
