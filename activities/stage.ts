@@ -38,7 +38,9 @@ interface StageProgress {
 /**
  * stage: insert the file's valid rows into `_stage_<table>`, tagged with the load id,
  * as literal multi-row INSERT statements packed to D1's limits. Idempotent: a retry drops
- * whatever came after the last line it heartbeated and resumes from there.
+ * whatever came after the last line it heartbeated and resumes from there, and every insert is
+ * `ON CONFLICT (_load_id, _line) DO NOTHING`, so a request resent after its answer was lost
+ * (applied or not) leaves each line of the file once.
  */
 export const createStageActivities = (deps: StageDeps) => ({
   async stageExport(input: StageInput): Promise<StageResult> {
@@ -57,7 +59,8 @@ export const createStageActivities = (deps: StageDeps) => ({
 
     const flush = async () => {
       if (buffer.length === 0) return;
-      const statements = packInserts({ table: `_stage_${contract.table}`, columns, rows: buffer, mode: 'literal' });
+      // (load id, line) is unique: a batch resent after D1 applied it but lost the answer adds nothing.
+      const statements = packInserts({ table: `_stage_${contract.table}`, columns, rows: buffer, mode: 'literal', onConflictDoNothing: ['_load_id', '_line'] });
       const upTo = lastLine;
       buffer = [];
       await inFlight;

@@ -1,7 +1,15 @@
 /**
  * The one D1 REST client (undici). Locally it points at the local D1 service, in production at
- * Cloudflare. It retries 429, 5xx, connection errors and timeouts with exponential backoff and
- * jitter, honours Retry-After, never retries 400/401/403, and never lets the token leak.
+ * Cloudflare. It classifies every failure before anything else: D1's transient faults (429, 5xx,
+ * 408, edge HTML pages, `Network connection lost`, `internal error; reference = …` on HTTP 400,
+ * 7429 overloaded, …) become retryable errors before an answer is taken for an SQL or an auth
+ * error; a non-SQL 400 is D1RequestInvalid. It never lets the token leak.
+ *
+ * One retry layer: inside a Temporal activity (`retries: 'auto'`, the default) the activity's
+ * retry policy owns retries, and the client itself only retries a connection that never reached
+ * D1 (refused, DNS failure): everything else surfaces at once as a typed error. Outside an
+ * activity (the CLI, scripts, conformance tests) there is no outer layer, so the client retries
+ * every transient fault with exponential backoff and jitter and honours Retry-After.
  *
  * Large integers: JSON numbers lose precision above 2^53. Bigint parameters are sent as
  * strings (SQLite's INTEGER affinity turns them back into integers on insert); read such
@@ -15,14 +23,18 @@
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { asyncLocalStorage as activityContext } from '@temporalio/activity';
 import { request, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import {
   D1AuthError,
   D1RateLimited,
+  D1RequestInvalid,
   D1ResponseError,
   D1SqlError,
+  D1Transient,
   D1Unavailable,
+  isTransientD1Error,
   type D1Error,
   type D1ErrorContext,
 } from './errors.ts';
@@ -91,7 +103,15 @@ export interface D1ImportResult {
 }
 
 /** Why an attempt is being retried. */
-export type D1RetryReason = 'rate-limited' | 'server-error' | 'connection' | 'timeout';
+export type D1RetryReason = 'rate-limited' | 'server-error' | 'transient' | 'connection' | 'timeout';
+
+/**
+ * Which failures the client retries itself. `unsent-only`: only a connection that never reached
+ * D1 (nothing can have been applied); `transient`: every transient fault; `auto` (default):
+ * `unsent-only` inside a Temporal activity, whose retry policy is then the one retry layer,
+ * `transient` elsewhere.
+ */
+export type D1RetryMode = 'auto' | 'unsent-only' | 'transient';
 
 /** What `onRetry` hears before each backoff sleep (never the token). */
 export interface D1RetryInfo {
@@ -127,6 +147,8 @@ export interface D1ClientOptions {
   /** Per-attempt timeout (default 30 s, D1's own request limit). */
   timeoutMs?: number;
   retry?: D1RetryOptions;
+  /** Which failures the client retries itself (default `auto`). */
+  retries?: D1RetryMode;
   /** Called before each retry sleep, e.g. to log or heartbeat. */
   onRetry?: (info: D1RetryInfo) => void;
   /** undici dispatcher to use instead of the global one. */
@@ -159,7 +181,17 @@ export interface D1Client {
  * unknown token can come back as HTTP 400): invalid token, invalid request headers / Authorization
  * format, unauthorised for the resource, authentication error, unable to authenticate.
  */
-const AUTH_ERROR_CODES = new Set([1000, 6003, 6111, 9106, 9109, 10000, 10001]);
+const AUTH_ERROR_CODES = new Set([1000, 6003, 6111, 7403, 9106, 9109, 10000, 10001]);
+
+/** Codes a connection error has when it never reached D1, so no request was sent: safe to resend at once. */
+const UNSENT_ERROR_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** What to tell an operator to check when D1 refuses a request (not its SQL), by Cloudflare code. */
+function requestCheck(code: number | undefined, status: number): string {
+  if (code === 7404 || code === 7003 || code === 7000 || status === 404) return 'check D1_API_URL, CLOUDFLARE_ACCOUNT_ID and D1_DATABASE_ID (the database or the route was not found)';
+  if (code === 7400) return 'D1 says the request is malformed: check D1_DATABASE_ID and the request body (a bookmark or timestamp must be one D1 handed out)';
+  return 'check D1_API_URL, CLOUDFLARE_ACCOUNT_ID, D1_DATABASE_ID and the request';
+}
 
 const DEFAULTS = {
   timeoutMs: 30_000,
@@ -240,6 +272,11 @@ interface Retryable {
   retryAfterMs?: number;
   detail: string;
   cause?: D1ErrorContext['cause'];
+  /** The request never left this machine (connection refused, DNS failure): resending cannot apply it twice. */
+  unsent?: boolean;
+  /** For `transient`: D1's code and message. */
+  code?: number;
+  d1Message?: string;
 }
 
 /** A response that arrived, whatever its status. */
@@ -255,6 +292,12 @@ export function createD1Client(options: D1ClientOptions): D1Client {
   const token = options.apiToken;
   const timeoutMs = options.timeoutMs ?? DEFAULTS.timeoutMs;
   const retry = { ...DEFAULTS, ...dropUndefined(options.retry ?? {}) };
+  const retryMode = options.retries ?? 'auto';
+  /** Whether this call may retry `outcome` itself, or must leave it to the activity's retry policy. */
+  const retriesItself = (outcome: Retryable): boolean => {
+    const mode = retryMode === 'auto' ? (activityContext.getStore() === undefined ? 'transient' : 'unsent-only') : retryMode;
+    return mode === 'transient' || outcome.unsent === true;
+  };
   const databasePath = `/accounts/${encodeURIComponent(options.accountId)}/d1/database/${encodeURIComponent(options.databaseId)}`;
 
   /** Removes the token from any text that came from a server or a socket error. */
@@ -272,7 +315,7 @@ export function createD1Client(options: D1ClientOptions): D1Client {
       if (!('reason' in outcome)) return { context, value: outcome.value };
 
       const retryAfterTooLong = outcome.retryAfterMs !== undefined && outcome.retryAfterMs > retry.maxRetryAfterMs;
-      if (n >= retry.maxAttempts || retryAfterTooLong) throw exhausted(outcome, { ...context, status: outcome.status });
+      if (n >= retry.maxAttempts || retryAfterTooLong || !retriesItself(outcome)) throw exhausted(outcome, { ...context, status: outcome.status });
 
       const backoff = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (n - 1));
       const jittered = backoff / 2 + Math.random() * (backoff / 2);
@@ -297,14 +340,27 @@ export function createD1Client(options: D1ClientOptions): D1Client {
     } catch (err) {
       if (signal.aborted) return { reason: 'timeout', detail: `no response within ${timeoutMs} ms` };
       const cause = sanitizeCause(err, redact);
-      return { reason: 'connection', detail: `${cause.code ?? cause.name}: ${cause.message}`, cause };
+      const unsent = cause.code !== undefined && UNSENT_ERROR_CODES.has(cause.code);
+      return { reason: 'connection', detail: `${cause.code ?? cause.name}: ${cause.message}`, cause, unsent };
     }
   }
 
-  /** A 429, 408 or 5xx answer, as an outcome worth another try. */
+  /**
+   * A transient answer, as an outcome worth another try: a 429; a 5xx or 408 (524 and the edge's
+   * HTML error pages included); or, whatever the status, a D1 error whose code or message is one
+   * of D1's transient faults (e.g. `internal error; reference = …`, code 7500 on HTTP 400).
+   */
   function transient({ status, headers, text }: Exchange): Retryable | undefined {
     if (status === 429) return { reason: 'rate-limited', status, retryAfterMs: parseRetryAfter(headers['retry-after']), detail: 'HTTP 429' };
-    if (status >= 500 || status === 408) return { reason: 'server-error', status, detail: `HTTP ${status}: ${firstError(text, redact)}` };
+    if (status >= 500 || status === 408) {
+      const page = htmlTitle(headers, text);
+      return { reason: 'server-error', status, detail: `HTTP ${status}: ${page ? redact(page) : firstError(text, redact)}` };
+    }
+    const envelope = parseEnvelope(text);
+    if (envelope && !envelope.success) {
+      const fault = envelope.errors?.find((e) => isTransientD1Error(e));
+      if (fault) return { reason: 'transient', status, code: fault.code, d1Message: redact(fault.message), detail: `HTTP ${status}, code ${fault.code}: ${redact(fault.message)}` };
+    }
     return undefined;
   }
 
@@ -328,19 +384,25 @@ export function createD1Client(options: D1ClientOptions): D1Client {
     if (status === 401 || status === 403 || (firstCode !== undefined && AUTH_ERROR_CODES.has(firstCode))) {
       throw new D1AuthError({ ...context, detail: envelope ? describeErrors(envelope, redact) : snippet(text, redact) });
     }
-    // A 400 on an endpoint that runs SQL is the SQL being rejected; code 7500 says so anywhere.
+    // Transient faults are out of the way: a 400 with code 7500 (or no code) on an endpoint that
+    // runs SQL is the SQL being rejected; code 7500 says so anywhere. Any other refusal is the request's.
     const carriesSql = call.suffix === '/query' || call.suffix === '/raw';
-    if ((status === 400 && carriesSql) || (envelope && !envelope.success && envelope.errors?.[0]?.code === 7500)) {
-      const first = envelope?.errors?.[0];
+    const first = envelope?.errors?.[0];
+    if ((status === 400 && carriesSql && envelope && (first === undefined || first.code === 7500)) || (envelope && !envelope.success && first?.code === 7500)) {
       throw new D1SqlError({
         ...context,
         code: first?.code,
-        d1Message: first ? redact(first.message) : firstError(text, redact),
+        d1Message: first ? redact(first.message) : describeErrors(envelope, redact),
         statementIndex: call.statementCount === 1 ? 0 : undefined,
       });
     }
+    if (status >= 400 && status < 500 && envelope) {
+      throw new D1RequestInvalid({ ...context, code: first?.code, detail: describeErrors(envelope, redact), check: requestCheck(first?.code, status) });
+    }
     if (status < 200 || status >= 300 || !envelope) {
-      throw new D1ResponseError({ ...context, detail: envelope ? describeErrors(envelope, redact) : `body is not a Cloudflare envelope: ${snippet(text, redact)}` });
+      const title = htmlTitle(response.headers, text);
+      const body = title ? `an HTML page (${redact(title)}), not a Cloudflare envelope` : `body is not a Cloudflare envelope: ${snippet(text, redact)}`;
+      throw new D1ResponseError({ ...context, detail: envelope ? describeErrors(envelope, redact) : body });
     }
     if (!envelope.success) throw new D1ResponseError({ ...context, detail: describeErrors(envelope, redact) });
     return { value: envelope.result };
@@ -349,6 +411,7 @@ export function createD1Client(options: D1ClientOptions): D1Client {
   function exhausted(outcome: Retryable, context: D1ErrorContext): D1Error {
     const withCause = outcome.cause ? { ...context, cause: outcome.cause } : context;
     if (outcome.reason === 'rate-limited') return new D1RateLimited({ ...withCause, retryAfterMs: outcome.retryAfterMs });
+    if (outcome.reason === 'transient') return new D1Transient({ ...withCause, code: outcome.code, d1Message: outcome.d1Message ?? outcome.detail });
     const reason = outcome.reason === 'server-error' ? 'http' : outcome.reason;
     return new D1Unavailable({ ...withCause, reason, detail: outcome.detail });
   }
@@ -511,6 +574,14 @@ function describeErrors(envelope: Envelope, redact: (text: string) => string): s
 function firstError(text: string, redact: (text: string) => string): string {
   const envelope = parseEnvelope(text);
   return envelope ? describeErrors(envelope, redact) : snippet(text, redact);
+}
+
+/** The `<title>` of an HTML body (an error page from Cloudflare's edge), or undefined when the body is not HTML. */
+function htmlTitle(headers: Exchange['headers'], text: string): string | undefined {
+  const type = [headers['content-type']].flat()[0] ?? '';
+  if (!/text\/html/i.test(type) && !/^\s*<(!doctype html|html)/i.test(text)) return undefined;
+  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(text)?.[1]?.replace(/\s+/g, ' ').trim();
+  return `HTML error page${title ? `: ${title.slice(0, 120)}` : ''}`;
 }
 
 function snippet(text: string, redact: (text: string) => string): string {

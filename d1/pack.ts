@@ -18,6 +18,12 @@ export interface PackInsertsInput {
   rows: readonly (readonly SqlValue[])[];
   /** Defaults to `INSERT`. */
   verb?: InsertVerb;
+  /**
+   * Columns of a unique index: each statement ends `ON CONFLICT (…) DO NOTHING`, so a statement
+   * resent after its answer was lost inserts nothing twice. Unlike `INSERT OR IGNORE`, any other
+   * constraint (NOT NULL, CHECK) still fails the statement.
+   */
+  onConflictDoNothing?: readonly string[];
   /** `bound`: values travel as `?` parameters; `literal`: values are written into the SQL text. */
   mode: 'bound' | 'literal';
   /** Bound parameters per statement; defaults to D1's 100. */
@@ -58,7 +64,10 @@ export function packInserts(input: PackInsertsInput): D1Statement[] {
   }
 
   const prefix = `${verb} INTO ${quoteIdentifier(table)} (${columns.map(quoteIdentifier).join(', ')}) VALUES `;
-  const prefixBytes = utf8ByteLength(prefix);
+  const suffix = input.onConflictDoNothing ? ` ON CONFLICT (${input.onConflictDoNothing.map(quoteIdentifier).join(', ')}) DO NOTHING` : '';
+  if (input.onConflictDoNothing?.length === 0) throw new RangeError(`packInserts: table "${table}": onConflictDoNothing needs the columns of a unique index`);
+  // The suffix counts against every statement's byte budget as if it were part of the prefix.
+  const prefixBytes = utf8ByteLength(prefix) + utf8ByteLength(suffix);
   const boundTuple = `(${columns.map(() => '?').join(', ')})`;
   const statements: D1Statement[] = [];
   let tuples: string[] = [];
@@ -66,7 +75,7 @@ export function packInserts(input: PackInsertsInput): D1Statement[] {
   let bytes = prefixBytes;
 
   const flush = (): void => {
-    statements.push({ sql: prefix + tuples.join(','), params });
+    statements.push({ sql: prefix + tuples.join(',') + suffix, params });
     tuples = [];
     params = [];
     bytes = prefixBytes;

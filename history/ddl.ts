@@ -1,5 +1,5 @@
 import type { ColumnType, TableContract } from '../contracts/types.ts';
-import { quoteIdentifier as q } from '../d1/pack.ts';
+import { quoteIdentifier as q, sqlLiteral as sqlString } from '../d1/pack.ts';
 
 /** The SQLite type a column is stored as. */
 export function sqlType(type: ColumnType): 'TEXT' | 'INTEGER' | 'REAL' {
@@ -50,5 +50,12 @@ export function historyDdl(contract: TableContract): string[] {
   _row_hash TEXT NOT NULL
 )`,
     `CREATE INDEX IF NOT EXISTS ${q(`${stageTable(contract)}__key`)} ON ${q(stageTable(contract))} (_load_id, ${key})`,
+    // One row per line of a load, so a stage batch resent after its answer was lost adds nothing
+    // (stage inserts ON CONFLICT DO NOTHING). A stage table from before the index may hold such
+    // doubles: keep the first of each, or the index could not be built.
+    `DELETE FROM ${q(stageTable(contract))}
+WHERE NOT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ${sqlString(`${stageTable(contract)}__load_line`)})
+  AND rowid NOT IN (SELECT min(rowid) FROM ${q(stageTable(contract))} GROUP BY _load_id, _line)`,
+    `CREATE UNIQUE INDEX IF NOT EXISTS ${q(`${stageTable(contract)}__load_line`)} ON ${q(stageTable(contract))} (_load_id, _line)`,
   ];
 }

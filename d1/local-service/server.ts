@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { LocalD1Database, statementsOf } from './database.ts';
 import { HttpError, cloudflareErrorCodes, errorEnvelope, successEnvelope } from './envelope.ts';
-import { FaultQueue, faultRequestSchema, type Fault } from './faults.ts';
+import { FaultQueue, faultRequestSchema, faultsAfterApply, type Fault } from './faults.ts';
 import { LocalImports, importUploadPrefix } from './import.ts';
 
 /** How to start the local D1 service. */
@@ -116,15 +116,16 @@ export async function startLocalD1Service(options: LocalD1ServiceOptions): Promi
 
   /**
    * Takes the pending fault for a request, if any. Returns undefined when the fault answered it
-   * (or never will), else how to answer: `hang-after` lets the request run and loses its answer.
+   * (or never will), else how to answer: `hang-after`, `drop-after` and `error-after` let the
+   * request run, then lose or spoil its answer.
    */
   function replier(requestText: string, res: ServerResponse): ((status: number, payload?: object, headers?: Record<string, string>) => void) | undefined {
     const fault = faults.take(requestText);
-    if (fault && fault.kind !== 'hang-after') {
+    if (fault && !faultsAfterApply.has(fault.kind)) {
       applyFault(fault, res);
       return undefined;
     }
-    return fault ? () => undefined : (status, payload, headers) => send(res, status, payload, headers);
+    return fault ? () => applyFault(fault, res) : (status, payload, headers) => send(res, status, payload, headers);
   }
 
   function authorise(req: IncomingMessage): void {
@@ -155,7 +156,19 @@ export async function startLocalD1Service(options: LocalD1ServiceOptions): Promi
       return send(res, 429, errorEnvelope(cloudflareErrorCodes.rateLimited, 'Please wait and consider throttling your request speed'), { 'retry-after': String(fault.retryAfterSeconds) });
     }
     if (fault.kind === '500') return send(res, 500, errorEnvelope(cloudflareErrorCodes.internalError, 'Internal server error (injected fault)'));
-    // 'hang': never answer and never run; the client's timeout ends it, or close() does.
+    if (fault.kind === 'd1-error') {
+      const reference = randomBytes(12).toString('hex');
+      return send(res, fault.status ?? 400, errorEnvelope(fault.code ?? cloudflareErrorCodes.sqlError, fault.message ?? `internal error; reference = ${reference}`));
+    }
+    if (fault.kind === 'error-after') {
+      return send(res, fault.status ?? 500, errorEnvelope(fault.code ?? cloudflareErrorCodes.sqlError, fault.message ?? 'D1_ERROR: Network connection lost.'));
+    }
+    if (fault.kind === 'html') return sendHtml(res, fault.status ?? 502);
+    if (fault.kind === 'drop-after') {
+      res.socket?.destroy();
+      return;
+    }
+    // 'hang' and 'hang-after': never answer; the client's timeout ends it, or close() does.
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -213,6 +226,14 @@ function parseTimestamp(text: string): Date {
   const at = new Date(text);
   if (Number.isNaN(at.getTime())) throw new HttpError(400, cloudflareErrorCodes.invalidRequest, `invalid timestamp: ${text}`);
   return at;
+}
+
+/** An error page like the ones Cloudflare's edge serves in front of an API (e.g. 502 Bad gateway, 524 A timeout occurred). */
+function sendHtml(res: ServerResponse, status: number): void {
+  const title = status === 524 ? 'A timeout occurred' : status === 502 ? 'Bad gateway' : 'Error';
+  const text = `<!DOCTYPE html>\n<html><head><title>api.cloudflare.com | ${status}: ${title}</title></head><body><h1>Error ${status}</h1><p>${title}</p></body></html>\n`;
+  res.writeHead(status, { 'content-type': 'text/html; charset=UTF-8', 'content-length': String(Buffer.byteLength(text)) });
+  res.end(text);
 }
 
 /** Answers with a JSON body, or with none when `body` is undefined (an upload's answer, like R2's). */

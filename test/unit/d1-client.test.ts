@@ -3,7 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createD1Client, type D1ClientOptions, type D1RetryInfo } from '../../d1/client.ts';
-import { D1_ERROR_TYPES, D1Error, isRetryable } from '../../d1/errors.ts';
+import { ApplicationFailure, DefaultFailureConverter, defaultPayloadConverter } from '@temporalio/common';
+import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time.js';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { D1_ERROR_TYPES, D1Error, isRetryable, nonRetryableD1ErrorTypes } from '../../d1/errors.ts';
+import { backfillActivity, fetchActivity, longActivity, shortActivity } from '../../workflows/activity-profiles.ts';
 
 /** What the scripted server saw. */
 interface Seen {
@@ -231,23 +236,44 @@ describe('permanent errors', () => {
     expect(err).toMatchObject({ type: 'D1AuthError', status: 400 });
   });
 
-  it('maps a 400 outside the SQL endpoints (unknown bookmark) to D1ResponseError, not D1SqlError', async () => {
+  it('maps a 400 outside the SQL endpoints (unknown bookmark) to D1RequestInvalid, not D1SqlError', async () => {
     script = [fail(400, 7400, 'unknown bookmark: nope')];
     const err = await rejection(client().restore({ bookmark: 'nope' }));
-    expect(err).toMatchObject({ type: 'D1ResponseError', status: 400, operation: 'restore' });
+    expect(err).toMatchObject({ type: 'D1RequestInvalid', status: 400, operation: 'restore', code: 7400, nonRetryable: true });
     expect(err.message).toContain('unknown bookmark');
+    expect(isRetryable(err)).toBe(false);
+  });
+
+  it('maps a non-SQL 400 on /query (code 7400, malformed request) to D1RequestInvalid naming what to check', async () => {
+    script = [fail(400, 7400, 'The request is malformed: failed to decode u8')];
+    const err = await rejection(client().query('SELECT 1'));
+    expect(err).toMatchObject({ type: 'D1RequestInvalid', status: 400, code: 7400 });
+    expect(err.message).toContain('D1_DATABASE_ID');
+    expect(isRetryable(err)).toBe(false);
+    expect(seen).toHaveLength(1);
+  });
+
+  it.each<[string, Reply]>([
+    ['an unknown database (404, 7404)', fail(404, 7404, 'database not found')],
+    ['an object identifier D1 cannot route (400, 7003)', fail(400, 7003, 'Could not route to /client/v4/accounts/acct1/d1/database/db1/query, perhaps your object identifier is invalid?')],
+  ])('maps %s to D1RequestInvalid that names the ids to check', async (_name, reply) => {
+    script = [reply];
+    const err = await rejection(client().query('SELECT 1'));
+    expect(err.type).toBe('D1RequestInvalid');
+    expect(err.message).toContain('CLOUDFLARE_ACCOUNT_ID and D1_DATABASE_ID');
+    expect(seen).toHaveLength(1);
   });
 
   it.each<[string, Reply]>([
     ['a result of the wrong shape', ok('not an array')],
     ['a body that is not JSON', { status: 200, body: 'hello' }],
-    ['an unexpected 404', fail(404, 7404, 'database not found')],
     ['success: false with another code', { status: 200, body: { success: false, errors: [{ code: 1234, message: 'odd' }], result: null } }],
-  ])('maps %s to D1ResponseError', async (_name, reply) => {
+  ])('maps %s to D1ResponseError (left to the activity retry policy)', async (_name, reply) => {
     script = [reply];
     const err = await rejection(client().query('SELECT 1'));
     expect(err.type).toBe('D1ResponseError');
-    expect(isRetryable(err)).toBe(false);
+    expect(err.nonRetryable).toBe(false);
+    expect(isRetryable(err)).toBe(true);
   });
 
   it('attributes a per-statement failure inside a 200 to its index', async () => {
@@ -257,7 +283,8 @@ describe('permanent errors', () => {
   });
 
   it('has stable type names', () => {
-    expect(D1_ERROR_TYPES).toEqual(['D1SqlError', 'D1RateLimited', 'D1Unavailable', 'D1AuthError', 'D1ResponseError']);
+    expect(D1_ERROR_TYPES).toEqual(['D1SqlError', 'D1RateLimited', 'D1Unavailable', 'D1AuthError', 'D1ResponseError', 'D1Transient', 'D1RequestInvalid']);
+    expect(nonRetryableD1ErrorTypes).toEqual(['D1SqlError', 'D1AuthError', 'D1RequestInvalid']);
     expect(isRetryable(new Error('x'))).toBe(false);
     expect(isRetryable({ type: 'D1Unavailable' })).toBe(true);
   });
@@ -292,5 +319,157 @@ describe('the token never leaks', () => {
     expectNoToken(err);
     expect(JSON.stringify(infos)).not.toContain(TOKEN);
     expect(infos).toHaveLength(1);
+  });
+});
+
+describe('D1 as Cloudflare really fails: transient faults are classified before SQL and auth', () => {
+  const once = (overrides: Partial<D1ClientOptions> = {}) => client({ retries: 'transient', retry: { maxAttempts: 1 }, ...overrides });
+
+  it.each<[string, number, number, string]>([
+    ['internal error; reference = … (7500 on HTTP 400)', 400, 7500, 'internal error; reference = 6ptpu0t2bvkkc4gr7ul1qt4e'],
+    ['Network connection lost', 400, 7500, 'D1_ERROR: Network connection lost.'],
+    ['storage caused object to be reset', 400, 7500, 'D1_ERROR: Internal error while starting up D1 DB storage caused object to be reset.'],
+    ['reset because its code was updated', 400, 7500, 'D1_ERROR: D1 DB reset because its code was updated.'],
+    ['7429 overloaded', 429, 7429, 'D1 DB is overloaded. Requests queued for too long.'],
+    ['7429 overloaded on a 400', 400, 7429, 'Too many requests queued'],
+    ['7403 with transient wording', 400, 7403, 'internal error; reference = abc123 (not authorized)'],
+    ['a transient fault inside a 200 envelope', 200, 7500, 'Network connection lost'],
+  ])('%s → D1Transient, retryable, with D1 message and code', async (_name, status, code, message) => {
+    script = [fail(status, code, message)];
+    const err = await rejection(once().batch([{ sql: 'INSERT INTO t VALUES (1)' }]));
+    if (status === 429) {
+      // A 429 is a rate limit first, whatever the code inside.
+      expect(err).toMatchObject({ type: 'D1RateLimited', status: 429 });
+      return;
+    }
+    expect(err).toMatchObject({ type: 'D1Transient', code, status, d1Message: message, nonRetryable: false });
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(isRetryable(err)).toBe(true);
+  });
+
+  it('retries a transient 7500 itself outside an activity, then succeeds', async () => {
+    const reasons: string[] = [];
+    script = [fail(400, 7500, 'internal error; reference = r1'), ok([{ success: true, results: [{ n: 1 }], meta }])];
+    const [result] = await client({ onRetry: (i) => reasons.push(i.reason) }).query('SELECT 1 AS n');
+    expect(result!.results).toEqual([{ n: 1 }]);
+    expect(reasons).toEqual(['transient']);
+  });
+
+  it('keeps a genuine SQL error on HTTP 400 a D1SqlError, non-retryable', async () => {
+    script = [fail(400, 7500, 'UNIQUE constraint failed: t.id: SQLITE_CONSTRAINT')];
+    const err = await rejection(client().query('INSERT INTO t VALUES (1)'));
+    expect(err).toMatchObject({ type: 'D1SqlError', code: 7500, nonRetryable: true });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('keeps a plain 7403 an auth error naming the token to check', async () => {
+    script = [fail(403, 7403, 'The given account is not valid or is not authorized to access this service')];
+    const err = await rejection(client().query('SELECT 1'));
+    expect(err).toMatchObject({ type: 'D1AuthError', nonRetryable: true });
+    expect(err.message).toContain('CLOUDFLARE_API_TOKEN');
+  });
+
+  it.each([502, 524])('maps the edge HTML page of a %i to D1Unavailable (transient)', async (status) => {
+    const page = `<!DOCTYPE html><html><head><title>api.cloudflare.com | ${status}: A timeout occurred</title></head><body>…</body></html>`;
+    script = [{ status, body: page, headers: { 'content-type': 'text/html; charset=UTF-8' } }];
+    const err = await rejection(once().query('SELECT 1'));
+    expect(err).toMatchObject({ type: 'D1Unavailable', reason: 'http', status });
+    expect(err.message).toContain(`HTML error page: api.cloudflare.com | ${status}`);
+    expect(isRetryable(err)).toBe(true);
+  });
+
+  it('maps a 429 with Retry-After to D1RateLimited whose nextRetryDelay Temporal honours', async () => {
+    script = [fail(429, 971, 'Please wait and consider throttling your request speed', { 'retry-after': '2' })];
+    const err = await rejection(client({ retries: 'unsent-only' }).query('SELECT 1'));
+    expect(err).toMatchObject({ type: 'D1RateLimited', retryAfterMs: 2000, nextRetryDelay: 2000, nonRetryable: false });
+    const failure = new DefaultFailureConverter().errorToFailure(err, defaultPayloadConverter);
+    expect(failure.applicationFailureInfo).toMatchObject({ type: 'D1RateLimited', nonRetryable: false });
+    expect(Number(failure.applicationFailureInfo?.nextRetryDelay?.seconds)).toBe(2);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('converts a D1SqlError into a non-retryable ApplicationFailure of its type, without the token', async () => {
+    script = [fail(400, 7500, `near "BEGN": syntax error (${TOKEN})`)];
+    const err = await rejection(client().query('BEGN'));
+    const failure = new DefaultFailureConverter().errorToFailure(err, defaultPayloadConverter);
+    expect(failure.applicationFailureInfo).toMatchObject({ type: 'D1SqlError', nonRetryable: true });
+    expect(JSON.stringify(failure)).not.toContain(TOKEN);
+  });
+});
+
+describe('one retry layer', () => {
+  async function refusedPort(): Promise<number> {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    return port;
+  }
+
+  it.each<[string, Reply]>([
+    ['a 500', fail(500, 7000, 'Internal server error')],
+    ['a transient 7500', fail(400, 7500, 'internal error; reference = r2')],
+    ['a 429', fail(429, 971, 'slow down', { 'retry-after': '0' })],
+  ])('unsent-only surfaces %s at once (it may have been applied)', async (_name, reply) => {
+    script = [reply, ok([])];
+    const err = await rejection(client({ retries: 'unsent-only' }).query('SELECT 1'));
+    expect(isRetryable(err)).toBe(true);
+    expect(err.attempts).toBe(1);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('unsent-only surfaces a timeout at once: the request may have run', async () => {
+    script = ['hang', ok([])];
+    const err = await rejection(client({ retries: 'unsent-only', timeoutMs: 200 }).query('SELECT 1'));
+    expect(err).toMatchObject({ type: 'D1Unavailable', reason: 'timeout', attempts: 1 });
+  });
+
+  it('unsent-only still retries a connection that never reached D1 (ECONNREFUSED)', async () => {
+    const c = client({ baseUrl: `http://127.0.0.1:${await refusedPort()}/client/v4`, retries: 'unsent-only', retry: { maxAttempts: 3, baseDelayMs: 1 } });
+    const err = await rejection(c.query('SELECT 1'));
+    expect(err).toMatchObject({ type: 'D1Unavailable', reason: 'connection', attempts: 3, cause: { code: 'ECONNREFUSED' } });
+  });
+
+  it('auto leaves retries to the activity inside one, and retries itself outside', async () => {
+    const env = new MockActivityEnvironment();
+    script = [fail(503, 7000, 'unavailable'), ok([])];
+    const inside = await env.run(() => client().query('SELECT 1').then(() => undefined, (e: unknown) => e));
+    expect(inside).toMatchObject({ type: 'D1Unavailable', attempts: 1 });
+    expect(seen).toHaveLength(1);
+
+    seen = [];
+    script = [fail(503, 7000, 'unavailable'), ok([{ success: true, results: [], meta }])];
+    await client().query('SELECT 1');
+    expect(seen).toHaveLength(2);
+  });
+});
+
+describe('activity retry policies outlast a five-minute 429 block', () => {
+  /** Total waiting between attempts when every attempt fails and no Retry-After overrides the backoff. */
+  function waitingMs(retry: { initialInterval: string; backoffCoefficient: number; maximumInterval: string; maximumAttempts?: number }): number {
+    let total = 0;
+    let interval = msToNumber(retry.initialInterval as Duration);
+    for (let attempt = 1; attempt < (retry.maximumAttempts ?? Infinity) && attempt < 1000; attempt++) {
+      total += Math.min(interval, msToNumber(retry.maximumInterval as Duration));
+      interval *= retry.backoffCoefficient;
+    }
+    return total;
+  }
+
+  it.each([
+    ['shortActivity', shortActivity],
+    ['fetchActivity', fetchActivity],
+    ['longActivity', longActivity],
+    ['backfillActivity', backfillActivity],
+  ] as const)('%s waits at least ten minutes before giving up and never retries a permanent D1 error', (_name, profile) => {
+    expect(waitingMs(profile.retry)).toBeGreaterThanOrEqual(10 * 60_000);
+    expect(profile.retry.nonRetryableErrorTypes).toEqual([...nonRetryableD1ErrorTypes]);
+    expect(profile.retry.nonRetryableErrorTypes).not.toContain('D1RateLimited');
+    expect(profile.retry.nonRetryableErrorTypes).not.toContain('D1Transient');
+  });
+
+  it('shortActivity: 15 attempts, 1 s doubling to 2 min', () => {
+    expect(shortActivity.retry).toMatchObject({ initialInterval: '1 second', maximumInterval: '2 minutes', maximumAttempts: 15 });
+    expect(waitingMs(shortActivity.retry)).toBe(967_000);
   });
 });

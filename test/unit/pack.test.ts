@@ -182,3 +182,27 @@ describe('packBatches', () => {
     for (const batch of packBatches(packed)) expect(bytes(JSON.stringify({ batch }))).toBeLessThanOrEqual(1_000_000);
   });
 });
+
+describe('packInserts onConflictDoNothing', () => {
+  it('ends every statement with ON CONFLICT (…) DO NOTHING and counts it against the byte budget', () => {
+    const rows = Array.from({ length: 50 }, (_, i) => ['load', i, 'x'.repeat(20)] as const);
+    const statements = packInserts({ table: '_stage_t', columns: ['_load_id', '_line', 'v'], rows, mode: 'literal', maxBytes: 400, onConflictDoNothing: ['_load_id', '_line'] });
+    expect(statements.length).toBeGreaterThan(1);
+    for (const s of statements) {
+      expect(s.sql).toMatch(/^INSERT INTO "_stage_t" \("_load_id", "_line", "v"\) VALUES \(.*\) ON CONFLICT \("_load_id", "_line"\) DO NOTHING$/);
+      expect(Buffer.byteLength(s.sql)).toBeLessThanOrEqual(400);
+    }
+  });
+
+  it('makes a resent statement insert nothing twice in SQLite, while other constraints still fail', () => {
+    const db = new DatabaseSync(':memory:');
+    db.exec('CREATE TABLE s (_load_id TEXT NOT NULL, _line INTEGER NOT NULL, v TEXT NOT NULL); CREATE UNIQUE INDEX s__load_line ON s (_load_id, _line)');
+    const rows = [['L', 2, 'a'], ['L', 3, 'b']] as const;
+    const [statement] = packInserts({ table: 's', columns: ['_load_id', '_line', 'v'], rows, mode: 'literal', onConflictDoNothing: ['_load_id', '_line'] });
+    db.exec(statement!.sql);
+    db.exec(statement!.sql);
+    expect(db.prepare('SELECT count(*) AS n FROM s').get()).toEqual({ n: 2 });
+    const [broken] = packInserts({ table: 's', columns: ['_load_id', '_line', 'v'], rows: [['L', 4, null]], mode: 'literal', onConflictDoNothing: ['_load_id', '_line'] });
+    expect(() => db.exec(broken!.sql)).toThrow(/NOT NULL/);
+  });
+});
