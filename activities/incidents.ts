@@ -1,4 +1,4 @@
-import { log } from '@temporalio/activity';
+import { activityInfo, log } from '@temporalio/activity';
 import type { RowIssue } from '../common/errors.ts';
 import type { D1Client } from '../d1/client.ts';
 import type { AlertDeps, AlertDelivery } from './alert.ts';
@@ -37,23 +37,38 @@ export interface IncidentDecision {
 export const createIncidentActivities = (deps: IncidentDeps) => {
   const { sendAlert } = createAlertActivities(deps);
   return {
-    /** Records the incident as open (once), whatever happens to the alert afterwards. */
-    async openIncident(facts: IncidentFacts & { workflowId: string }): Promise<void> {
+    /** Records the incident as open (once), whatever happens to the alert afterwards; answers the date the table stays authoritative for. */
+    async openIncident(facts: IncidentFacts & { workflowId: string }): Promise<{ authoritativeDate: string | null }> {
       await deps.d1.query(
         `INSERT INTO etl_incidents (incident_id, table_name, business_date, status, error_type, error_detail, workflow_id, opened_at, quarantine_dir)
          VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?) ON CONFLICT (incident_id) DO NOTHING`,
         [facts.incidentId, facts.table, facts.businessDate, facts.errorType, facts.message, facts.workflowId, new Date().toISOString(), facts.quarantineDir],
       );
       log.warn('incident opened', { incidentId: facts.incidentId, table: facts.table, businessDate: facts.businessDate, errorType: facts.errorType });
+      const [watermark] = await deps.d1.query<{ business_date: string }>('SELECT business_date FROM etl_watermarks WHERE table_name = ?', [facts.table]);
+      return { authoritativeDate: watermark?.results[0]?.business_date ?? null };
     },
 
-    /** Composes and sends the alert (retried by the activity policy while SMTP is down), then notes it. */
-    async alertIncident(facts: IncidentFacts & { workflowId: string }): Promise<AlertDelivery> {
-      const [watermark] = await deps.d1.query<{ business_date: string }>('SELECT business_date FROM etl_watermarks WHERE table_name = ?', [facts.table]);
+    /**
+     * Composes and sends the alert (retried by the activity policy while SMTP is down), then notes
+     * it. D1 being down stops neither: the authoritative date comes from openIncident when it
+     * answered (else it is looked up, or left out), and a failed note is logged, not retried
+     * (a retry would send the email twice).
+     */
+    async alertIncident(facts: IncidentFacts & { workflowId: string; authoritativeDate?: string | null }): Promise<AlertDelivery> {
+      const authoritativeDate =
+        facts.authoritativeDate !== undefined
+          ? facts.authoritativeDate ?? undefined
+          : await deps.d1
+              .query<{ business_date: string }>('SELECT business_date FROM etl_watermarks WHERE table_name = ?', [facts.table])
+              .then(([watermark]) => watermark?.results[0]?.business_date)
+              .catch(() => undefined);
       const workflowUrl = `${deps.temporalUi.url}/namespaces/${encodeURIComponent(deps.temporalUi.namespace)}/workflows/${encodeURIComponent(facts.workflowId)}`;
-      const message = composeAlert({ ...facts, authoritativeDate: watermark?.results[0]?.business_date, workflowUrl, from: deps.mail.from, to: deps.mail.to });
+      const message = composeAlert({ ...facts, authoritativeDate, workflowUrl, from: deps.mail.from, to: deps.mail.to });
       const delivery = await sendAlert(message);
-      await deps.d1.query('UPDATE etl_incidents SET alert_via = ?, alert_sent_at = ? WHERE incident_id = ?', [delivery.via, new Date().toISOString(), facts.incidentId]);
+      await deps.d1.query('UPDATE etl_incidents SET alert_via = ?, alert_sent_at = ? WHERE incident_id = ?', [delivery.via, new Date().toISOString(), facts.incidentId]).catch((error: unknown) => {
+        log.error('alert sent but not noted in etl_incidents', { incidentId: facts.incidentId, via: delivery.via, error: (error as Error).message });
+      });
       return delivery;
     },
 
@@ -63,11 +78,13 @@ export const createIncidentActivities = (deps: IncidentDeps) => {
      */
     async recordIncidentDecision(decision: IncidentDecision): Promise<void> {
       const now = new Date().toISOString();
+      // Keyed by the activity execution (stable across its retries), not the clock: a resent batch adds no second row.
+      const { workflowExecution, activityId } = activityInfo();
       await deps.d1.batch([
         {
           sql: `INSERT INTO etl_approvals (decision_key, action, target, mode, accepted, reason, approver, decided_at)
                 VALUES (?, 'approve-incident', ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-          params: [`legacy-${decision.incidentId}-${decision.by}-${now}`, decision.incidentId, decision.mode === 'rewind' || decision.mode === 'time-travel' ? decision.mode : null, decision.accepted ? 1 : 0, decision.reason ?? null, decision.by, now],
+          params: [`legacy-${decision.incidentId}-${decision.by}-${workflowExecution?.runId ?? 'run'}-${activityId}`, decision.incidentId, decision.mode === 'rewind' || decision.mode === 'time-travel' ? decision.mode : null, decision.accepted ? 1 : 0, decision.reason ?? null, decision.by, now],
         },
         ...(decision.accepted
           ? [{ sql: "UPDATE etl_incidents SET status = 'approved', approved_by = ?, rollback_mode = ? WHERE incident_id = ?", params: [decision.by, decision.mode, decision.incidentId] }]

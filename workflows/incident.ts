@@ -1,10 +1,13 @@
-import { condition, defineQuery, defineSignal, executeChild, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { condition, defineQuery, defineSignal, executeChild, patched, proxyActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { ExpectedApproval, RollbackMode } from '../common/approval-statement.ts';
 import type { RowIssue } from '../common/errors.ts';
 import { businessDateKey, etlStatusKey } from '../common/search-attributes.ts';
 import { alertActivity, shortActivity } from './activity-profiles.ts';
 import { approvalPayloadProblem, approveRollbackSignal, approveRollbackUpdate, signedApprovalsPatch, type ApprovalOutcome, type ApprovalPayload } from './approval-messages.ts';
+
+/** Patch marker: the alert no longer waits for the incident's D1 row (histories before it did). */
+const alarmIndependentOfD1Patch = 'alarm-independent-of-d1';
 import { restoreKeepingAuditTrail } from './audit-restore.ts';
 import { describeFailure } from './failures.ts';
 import { loadTable } from './load-table.ts';
@@ -53,6 +56,8 @@ export interface IncidentState {
   refusals: { by?: string; mode?: string; reason: string; decisionId?: string }[];
   /** The accepted approval: `by` comes from the approver's key. */
   approval?: { by: string; mode: RollbackMode; fingerprint?: string; decisionId?: string };
+  /** Why recording the incident in D1 failed last (it is retried; the alert does not wait for it). */
+  lastRecordError?: string;
   /** Why the last approved repair did not complete (the incident is open again). */
   lastRepairError?: string;
   /** Business dates replayed by the repair, in order. */
@@ -165,6 +170,24 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     }
   }
 
+  /** Notes how the alert went out. */
+  function noteDelivery(delivery: { via: 'smtp' | 'file'; path?: string }): void {
+    state.alert = delivery.via;
+    if (delivery.path) state.alertFile = delivery.path;
+  }
+
+  /** Runs a D1 bookkeeping step until it succeeds (each attempt has the activity's own retries), waiting between rounds. */
+  async function recordUntilDone<T>(step: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await step();
+      } catch (error) {
+        state.lastRecordError = describeFailure(error).message;
+        await sleep('5 minutes');
+      }
+    }
+  }
+
   /** Rolls back (rewind or time travel), then replays every affected day in date order. */
   async function repair(mode: RollbackMode): Promise<string[]> {
     let items: { table: string; businessDate: string }[];
@@ -214,14 +237,22 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
   ]);
   const facts = { incidentId: workflowId, workflowId, table: input.table, businessDate: input.businessDate, errorType: input.errorType, message: input.message, quarantineDir: input.quarantineDir, ...(input.issues ? { issues: input.issues } : {}) };
   void decideApprovals();
-  await openIncident(facts);
-  state.status = 'open';
-  const alerted = alertIncident(facts).then((delivery) => {
-    state.alert = delivery.via;
-    if (delivery.path) state.alertFile = delivery.path;
-  });
-  // An approval need not wait for the alert (SMTP may be down for hours); histories from before waited.
-  if (!patched(signedApprovalsPatch)) await alerted;
+  let alerted: Promise<void>;
+  if (patched(alarmIndependentOfD1Patch)) {
+    // The alarm must not wait on D1: recording the incident is retried for as long as it takes,
+    // and the alert goes out as soon as it is recorded, or after two minutes without D1.
+    const recorded = recordUntilDone(() => openIncident(facts));
+    const opened = await Promise.race([recorded, sleep('2 minutes').then(() => undefined)]);
+    state.status = 'open';
+    alerted = alertIncident({ ...facts, ...(opened ? { authoritativeDate: opened.authoritativeDate } : {}) }).then(noteDelivery);
+    await recorded;
+  } else {
+    await openIncident(facts);
+    state.status = 'open';
+    alerted = alertIncident(facts).then(noteDelivery);
+    // An approval need not wait for the alert (SMTP may be down for hours); histories from before waited.
+    if (!patched(signedApprovalsPatch)) await alerted;
+  }
 
   for (;;) {
     await condition(() => legacyDecisions.length > 0 || (state.approval !== undefined && !deciding));
@@ -243,9 +274,10 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
       upsertSearchAttributes([{ key: etlStatusKey, value: 'incident-open' }]);
     }
   }
-  await alerted;
   await resolveIncident({ incidentId: workflowId, replayed: state.replayed });
   state.status = 'resolved';
   upsertSearchAttributes([{ key: etlStatusKey, value: 'incident-resolved' }]);
+  // Repaired while SMTP was still down: the alert still goes out, once it is back.
+  await alerted;
   return state;
 }

@@ -77,40 +77,59 @@ export async function loadTable(input: LoadTableInput): Promise<LoadTableResult>
   } catch (error) {
     const failure = describeFailure(error);
     log.warn('table load failed', { table, businessDate, ...failure });
-    for (const compensate of compensations) await compensate();
-    await recordLoadFailure({
-      runId,
-      table,
-      businessDate,
-      loadId: fetched?.loadId,
-      fileName: fetched?.fileName,
-      sha256: fetched?.sha256,
-      errorType: failure.type,
-      errorDetail: failure.message,
-      reverted: compensations.length > 0,
-    });
+    // On the way to the incident nothing may stop the alarm: a step that fails is noted in it instead.
+    const alsoFailed: string[] = [];
+    const noting = async (what: string, step: () => Promise<unknown>): Promise<boolean> => {
+      try {
+        await step();
+        return true;
+      } catch (stepError) {
+        alsoFailed.push(`${what}: ${describeFailure(stepError).message}`);
+        log.error('step towards the incident failed', { table, businessDate, what, ...describeFailure(stepError) });
+        return false;
+      }
+    };
+    for (const compensate of compensations) await noting('the revert of this load failed, the table may hold part of it', compensate);
+    await noting('the failure could not be recorded in etl_loads', () =>
+      recordLoadFailure({
+        runId,
+        table,
+        businessDate,
+        loadId: fetched?.loadId,
+        fileName: fetched?.fileName,
+        sha256: fetched?.sha256,
+        errorType: failure.type,
+        errorDetail: failure.message,
+        reverted: compensations.length > 0,
+      }),
+    );
     if (input.quarantine === false) {
       throw ApplicationFailure.create({ type: failure.type, message: failure.message, nonRetryable: true, details: [failure.details ?? null] });
     }
-    const quarantined = await quarantineExport({
-      table,
-      businessDate,
-      workflowId: workflowInfo().workflowId,
-      errorType: failure.type,
-      message: failure.message,
-      details: failure.details,
-      ...(fetched ? { fetched: { loadId: fetched.loadId, fileName: fetched.fileName, archivePath: fetched.archivePath, sha256: fetched.sha256 } } : {}),
+    let quarantineDir = '(not written)';
+    await noting('the file could not be quarantined', async () => {
+      const quarantined = await quarantineExport({
+        table,
+        businessDate,
+        workflowId: workflowInfo().workflowId,
+        errorType: failure.type,
+        message: failure.message,
+        details: failure.details,
+        ...(fetched ? { fetched: { loadId: fetched.loadId, fileName: fetched.fileName, archivePath: fetched.archivePath, sha256: fetched.sha256 } } : {}),
+      });
+      quarantineDir = quarantined.dir;
     });
+    const message = alsoFailed.length > 0 ? `${failure.message} [and: ${alsoFailed.join('; ')}]` : failure.message;
     await openIncidentWorkflow({
       table,
       businessDate,
       errorType: failure.type,
-      message: failure.message,
+      message,
       ...(issuesOf(failure.details) ? { issues: issuesOf(failure.details) } : {}),
-      quarantineDir: quarantined.dir,
+      quarantineDir,
       ...(fetched?.sha256 ? { sha256: fetched.sha256 } : {}),
     });
-    throw ApplicationFailure.create({ type: failure.type, message: `${failure.message} (quarantined in ${quarantined.dir}; incident ${incidentWorkflowId(table, businessDate)})`, nonRetryable: true, details: [failure.details ?? null] });
+    throw ApplicationFailure.create({ type: failure.type, message: `${message} (quarantined in ${quarantineDir}; incident ${incidentWorkflowId(table, businessDate)})`, nonRetryable: true, details: [failure.details ?? null] });
   }
 }
 

@@ -6,6 +6,7 @@ import { contractFor } from '../../contracts/index.ts';
 import { exportFileName } from '../../contracts/types.ts';
 import { generateExports } from '../../generator/index.ts';
 import { incidentStateQuery, incidentWorkflowId } from '../../workflows/index.ts';
+import { runWarehouse } from '../support/cli.ts';
 import { freePort } from '../support/free-port.ts';
 import { startSmtpServer, type ReceivedMail } from '../support/mail.ts';
 import { runNight, startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
@@ -31,7 +32,7 @@ describe('the alert to Paul over SMTP', () => {
     await warehouse?.close();
   });
 
-  it('records the incident while the SMTP server is down, and delivers one alert once it is back', async () => {
+  it('records the incident while the SMTP server is down, repairs it on approval meanwhile, and delivers one alert once it is back', async () => {
     expect((await runNight(warehouse, day1)).status).toBe('ok');
     // Day 2's orders file loses a column from its header.
     const file = join(warehouse.inbox, exportFileName(contractFor('orders'), day2));
@@ -45,6 +46,15 @@ describe('the alert to Paul over SMTP', () => {
     expect(opened?.results).toEqual([{ incident_id: `incident-orders-${day2}`, alert_via: null }]);
     const handle = warehouse.client.workflow.getHandle(incidentWorkflowId('orders', day2));
     expect((await handle.query(incidentStateQuery)).alert).toBe('pending');
+
+    // The corrected file arrives and Paul approves while SMTP is still down: the repair does not wait for the alert.
+    await writeFile(file, iconv.encode(text, 'win1252'));
+    const approve = await runWarehouse(['approve', `incident-orders-${day2}`, '--wait'], warehouse.env);
+    expect(approve.code, approve.stderr).toBe(0);
+    expect(approve.stdout).toContain(`resolved: replayed ${day2}`);
+    expect(await handle.query(incidentStateQuery)).toMatchObject({ status: 'resolved', alert: 'pending' });
+    const [watermark] = await warehouse.d1.query<{ business_date: string }>('SELECT business_date FROM etl_watermarks WHERE table_name = ?', ['orders']);
+    expect(watermark?.results[0]?.business_date).toBe(day2);
 
     smtp = await startSmtpServer(smtpPort);
     const received = await eventually<ReceivedMail[]>(() => smtp!.received, (r) => r.length > 0);
