@@ -1,4 +1,4 @@
-import type { RowIssue } from '../common/errors.ts';
+import { capText, failureLimits, type RowIssue } from '../common/errors.ts';
 
 /** Everything an alert says about one quarantined table. */
 export interface AlertFacts {
@@ -30,11 +30,13 @@ export interface AlertMessage {
 const plainWords: Record<string, string> = {
   ExportMissing: "Sodiwin's export file for this table did not arrive in the inbox.",
   ExportIncomplete: 'The export file is incomplete: it was still being written at the deadline, or its last line is cut short.',
+  NotARegularFile: "What lies in the inbox under the export's name is not an ordinary file (a link to another file, a pipe, a folder or a device), so it was not read.",
   NotCsv: 'The file is not a CSV text file at all (for example a compressed or binary file under a .csv name).',
   ManifestMismatch: "The file does not match Sodiwin's manifest for the night (row count or checksum): it is not the file Sodiwin meant to send.",
   EncodingMismatch: 'The file is not in the agreed character encoding, so accented letters would be wrong.',
   Mojibake: 'Some text in the file has been converted between encodings twice (for example "Ã©" instead of "é").',
   CsvMalformed: 'The file is not valid CSV (for example an unbalanced quote).',
+  RecordTooLarge: 'One line of the file (or its header) is far longer than any real row: a runaway field or a quote that never closes. It was not read further.',
   CsvHeaderMismatch: "The file's header row does not match the agreed list of columns.",
   EmptyExport: 'The file is empty, or holds only its header where a full list of rows was expected.',
   RowValidationFailed: 'Some rows break the agreed format (a number, a date, a code or a required value).',
@@ -48,7 +50,8 @@ const plainWords: Record<string, string> = {
 /**
  * The alert to Paul for one incident: the subject names the table, the date and the
  * problem; the body says it in plain words, lists the first rejected rows with line
- * numbers, where the file is, the Web UI link and the exact approve command. Pure.
+ * numbers, where the file is, the Web UI link and the exact approve command. Pure. The
+ * message and each value are capped (`failureLimits`): reason.json has the full detail.
  */
 export function composeAlert(facts: AlertFacts): AlertMessage {
   const headline = plainWords[facts.errorType] ?? 'The load did not reconcile.';
@@ -60,14 +63,14 @@ export function composeAlert(facts: AlertFacts): AlertMessage {
     still,
     '',
     `What is wrong: ${headline}`,
-    `Detail (${facts.errorType}): ${facts.message}`,
+    `Detail (${facts.errorType}): ${capText(facts.message, failureLimits.messageChars)}`,
   ];
   const issues = facts.issues ?? [];
   if (issues.length > 0) {
     lines.push('', `First rejected rows (${issues.length > 10 ? 'first 10 of ' : ''}${issues.length}):`);
     for (const issue of issues.slice(0, 10)) {
       const where = [`line ${issue.line}`, issue.column ? `column ${issue.column}` : undefined].filter(Boolean).join(', ');
-      lines.push(`  - ${where}: ${issue.rule}${issue.value !== undefined ? ` (value "${issue.value}")` : ''}`);
+      lines.push(`  - ${capText(where, failureLimits.textChars)}: ${capText(issue.rule, failureLimits.textChars)}${issue.value !== undefined ? ` (value "${capText(issue.value)}")` : ''}`);
     }
   }
   lines.push(

@@ -1,14 +1,25 @@
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
 import iconv from 'iconv-lite';
 import { ApplicationFailure } from '@temporalio/common';
-import { etlFailure, type EtlErrorDetails, type RowIssue } from '../common/errors.ts';
+import { capText, etlFailure, type EtlErrorDetails, type RowIssue } from '../common/errors.ts';
 import type { Dialect, TableContract } from '../contracts/types.ts';
+import { openRegularFile, type OpenedFile } from './nas.ts';
 import { rowValidatorFor, type NormalisedRow } from './row-validator.ts';
+
+/**
+ * The largest record (one CSV row, quoted line breaks included) read, in bytes: about a
+ * thousand times a real Sodiwin row and half of D1's 2 MB per row. Above it the parser
+ * stops (csv-parse `max_record_size`) with RecordTooLarge instead of buffering a runaway
+ * field or an unclosed quote until the worker runs out of memory. The same for every
+ * table: no contract has a field near it.
+ */
+export const maxRecordBytes = 1024 * 1024;
+
+/** The longest header line read, in bytes, checked on the raw bytes before parsing: a real header is under 1 KB. */
+export const maxHeaderBytes = 64 * 1024;
 
 /** What one pass over an export found. */
 export interface ExportScan {
@@ -32,6 +43,10 @@ export interface ScanOptions {
   /** Called for every valid row, in file order, with its 1-based line number; awaited (back-pressure). */
   onRow?: (row: NormalisedRow, line: number) => Promise<void> | void;
   maxIssues?: number;
+  /** Default `maxRecordBytes`; lower in tests. */
+  maxRecordBytes?: number;
+  /** Default `maxHeaderBytes`; lower in tests. */
+  maxHeaderBytes?: number;
 }
 
 const mojibakePattern = /Ã[\u0080-\u00ff€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ]|â‚¬|â€[™œ\u009d“”˜¦]|Å“/;
@@ -53,7 +68,8 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
   const totals = new Map(contract.controlTotals.map((name) => [name, 0n]));
   const scales = new Map(contract.columns.map((c) => [c.name, c.type.kind === 'decimal' ? c.type.scale : 0]));
   const scan: ExportScan = { rowsRead: 0, rowsValid: 0, rowsRejected: 0, issues: [], controlTotals: {} };
-  const encoding = new ByteProbe(where);
+  const recordLimit = options.maxRecordBytes ?? maxRecordBytes;
+  const encoding = new ByteProbe(where, options.maxHeaderBytes ?? maxHeaderBytes);
   let sawHeader = false;
   let headerChecked = false;
   let lastLine = 0;
@@ -70,6 +86,7 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
     info: true,
     skip_empty_lines: false,
     bom: dialect.encoding === 'utf-8',
+    max_record_size: recordLimit,
     on_record: (record, context) => {
       lastParsedLine = context.lines;
       return record;
@@ -102,7 +119,7 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
       const column = expectedHeader[i]!;
       if (controlCharacter.test(value)) problems.push({ line, column, value: printable(value), rule: 'control character or NUL byte in a field' });
       else if (value.includes('\ufffd')) throw etlFailure('EncodingMismatch', `bytes that are not valid ${dialect.encoding} (the file is in another encoding)`, { ...where, line, column, value });
-      else if (!firstMojibake && mojibakePattern.test(value)) firstMojibake = { line, column, value: value.slice(0, 200) };
+      else if (!firstMojibake && mojibakePattern.test(value)) firstMojibake = { line, column, value: capText(value) };
       raw[column] = value;
     });
     if (problems.length > 0) return reject(problems);
@@ -117,7 +134,7 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
     const first = record[0] ?? '';
     if (first.startsWith('\ufeff') || first.startsWith('ï»¿')) throw etlFailure('EncodingMismatch', 'the file starts with a UTF-8 byte-order mark; Sodiwin exports are Windows-1252', { ...where, line });
     if (record.length === 1 && first.includes(dialect.delimiter === ';' ? ',' : ';')) {
-      throw etlFailure('CsvHeaderMismatch', `the header is not separated by "${dialect.delimiter}"`, { ...where, line, value: first.slice(0, 200) });
+      throw etlFailure('CsvHeaderMismatch', `the header is not separated by "${dialect.delimiter}"`, { ...where, line, value: capText(first) });
     }
     const missing = expectedHeader.filter((h) => !record.includes(h));
     const extra = record.filter((h) => !expectedHeader.includes(h));
@@ -132,16 +149,27 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
     for (const issue of issues) if (scan.issues.length < maxIssues) scan.issues.push(issue);
   }
 
+  const opened = await openExport(options.path, where);
   try {
-    await pipeline(createReadStream(options.path), encoding, iconv.decodeStream(dialect.encoding === 'windows-1252' ? 'win1252' : 'utf8'), parser, consume);
+    await pipeline(opened.handle.createReadStream({ start: 0, autoClose: false }), encoding, iconv.decodeStream(dialect.encoding === 'windows-1252' ? 'win1252' : 'utf8'), parser, consume);
   } catch (error) {
     if (isApplicationFailure(error)) throw error;
     if (!(error instanceof CsvError)) throw error;
     // The parser may fail on line 2 before the header was checked: a wrong header is the clearer reason.
-    if (!headerChecked) checkHeader(await firstLineFields(options.path, dialect), 1);
+    if (!headerChecked) checkHeader(await firstLineFields(opened, dialect), 1);
+    if (error.code === 'CSV_MAX_RECORD_SIZE') {
+      const line = lastParsedLine + 1;
+      throw etlFailure('RecordTooLarge', `the record that starts on line ${line} is larger than ${recordLimit} bytes, the most one row may have: a runaway field or an unclosed quote (it was not read further)`, {
+        ...where,
+        line,
+        rule: `at most ${recordLimit} bytes per record`,
+      });
+    }
     const line = error.code === 'CSV_QUOTE_NOT_CLOSED' ? lastParsedLine + 1 : typeof error.lines === 'number' ? error.lines : undefined;
     const problem = error.code === 'CSV_QUOTE_NOT_CLOSED' ? `a quote opened on line ${line} is never closed` : error.message;
     throw etlFailure('CsvMalformed', `the CSV cannot be parsed: ${problem}`, { ...where, ...(line ? { line } : {}), rule: error.code });
+  } finally {
+    await opened.handle.close();
   }
   if (!sawHeader) throw etlFailure('EmptyExport', 'the file is empty (no header row)', where);
   if (!encoding.endsWithLineBreak()) {
@@ -155,21 +183,33 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
   return scan;
 }
 
+/** Opens an export (in the archive: ours, but still read without following a link) as a regular file, or NotARegularFile. */
+async function openExport(path: string, where: EtlErrorDetails): Promise<OpenedFile> {
+  const opened = await openRegularFile(path);
+  if ('notRegular' in opened) throw etlFailure('NotARegularFile', `${path} is ${opened.notRegular}; only a regular file is read`, { ...where, rule: 'a regular file' });
+  return opened;
+}
+
 /**
  * Watches the raw bytes on their way to the decoder: refuses a file that is not text at
- * all (compressed, or binary with NUL bytes before the header ends), tells whether every
+ * all (compressed, or binary with NUL bytes before the header ends) and a header line
+ * longer than `maxHeaderBytes` (before the parser buffers it), tells whether every
  * non-ASCII byte forms valid UTF-8, and remembers whether the file ends with a line break.
  */
 class ByteProbe extends Transform {
   readonly #where: EtlErrorDetails;
+  readonly #maxHeaderBytes: number;
+  /** Bytes of the header line seen so far, until its line feed. */
+  #headerBytes: number | 'done' = 0;
   #decoder = new TextDecoder('utf-8', { fatal: true });
   #sniffed = false;
   #sawNonAscii = false;
   #validUtf8 = true;
   #lastByte: number | undefined;
-  constructor(where: EtlErrorDetails) {
+  constructor(where: EtlErrorDetails, maxHeaderBytes: number) {
     super();
     this.#where = where;
+    this.#maxHeaderBytes = maxHeaderBytes;
   }
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null, data?: Buffer) => void): void {
     if (chunk.length === 0) return done(null, chunk);
@@ -177,6 +217,19 @@ class ByteProbe extends Transform {
       this.#sniffed = true;
       const notText = notTextReason(chunk);
       if (notText) return done(etlFailure('NotCsv', `the file is ${notText}, not a CSV export`, { ...this.#where, line: 1, value: hexPrefix(chunk), rule: 'a CSV text file' }));
+    }
+    if (this.#headerBytes !== 'done') {
+      const end = chunk.indexOf(0x0a);
+      this.#headerBytes = end < 0 ? this.#headerBytes + chunk.length : this.#headerBytes + end + 1;
+      if (this.#headerBytes > this.#maxHeaderBytes) {
+        const size = end < 0 ? `more than ${this.#maxHeaderBytes}` : String(this.#headerBytes);
+        return done(etlFailure('RecordTooLarge', `the header line is ${size} bytes, more than the ${this.#maxHeaderBytes} bytes a header may have (it was not parsed)`, {
+          ...this.#where,
+          line: 1,
+          rule: `at most ${this.#maxHeaderBytes} bytes in the header line`,
+        }));
+      }
+      if (end >= 0) this.#headerBytes = 'done';
     }
     if (this.#validUtf8) {
       if (!this.#sawNonAscii && chunk.some((b) => b >= 0x80)) this.#sawNonAscii = true;
@@ -212,19 +265,14 @@ function notTextReason(head: Buffer): string | undefined {
   return undefined;
 }
 
-/** The header line's fields, read straight from the file (headers are never quoted). */
-async function firstLineFields(path: string, dialect: Dialect): Promise<string[]> {
-  const file = await open(path);
-  try {
-    const { buffer, bytesRead } = await file.read({ buffer: Buffer.alloc(64 * 1024), position: 0 });
-    const head = buffer.subarray(0, bytesRead);
-    const end = head.indexOf(0x0a);
-    const text = iconv.decode(head.subarray(0, end < 0 ? head.length : end), dialect.encoding === 'windows-1252' ? 'win1252' : 'utf8');
-    const line = dialect.encoding === 'utf-8' ? text.replace(/^\ufeff/, '') : text; // the parser drops a UTF-8 BOM too
-    return line.replace(/\r$/, '').split(dialect.delimiter);
-  } finally {
-    await file.close();
-  }
+/** The header line's fields, read straight from the open file (headers are never quoted; at most `maxHeaderBytes`). */
+async function firstLineFields(file: OpenedFile, dialect: Dialect): Promise<string[]> {
+  const { buffer, bytesRead } = await file.handle.read({ buffer: Buffer.alloc(maxHeaderBytes), position: 0 });
+  const head = buffer.subarray(0, bytesRead);
+  const end = head.indexOf(0x0a);
+  const text = iconv.decode(head.subarray(0, end < 0 ? head.length : end), dialect.encoding === 'windows-1252' ? 'win1252' : 'utf8');
+  const line = dialect.encoding === 'utf-8' ? text.replace(/^\ufeff/, '') : text; // the parser drops a UTF-8 BOM too
+  return line.replace(/\r$/, '').split(dialect.delimiter);
 }
 
 /** The first bytes of a file in hex, for the error report. */
@@ -248,7 +296,7 @@ export function formatScaled(value: bigint, scale: number): string {
 
 function printable(value: string): string {
    
-  return value.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`).slice(0, 200);
+  return capText(value.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
 
 function isApplicationFailure(error: unknown): error is ApplicationFailure {

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, rename, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, rename, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { PassThrough } from 'node:stream';
 import { log } from '@temporalio/activity';
 import { whileHeartbeating } from './keep-alive.ts';
 import { etlFailure } from '../common/errors.ts';
@@ -11,7 +12,7 @@ import { contractFor } from '../contracts/index.ts';
 import { exportFileName, type Dialect } from '../contracts/types.ts';
 import type { D1Client } from '../d1/client.ts';
 import { manifestEntryFor, type ManifestEntry } from './manifest.ts';
-import { archivePathFor, loadIdFor, type NasLayout } from './nas.ts';
+import { archivePathFor, entryKind, keepingFullDetail, loadIdFor, openInInbox, openRegularFile, type NasLayout } from './nas.ts';
 
 /** What fetching needs. */
 export interface FetchDeps {
@@ -52,7 +53,7 @@ export interface FetchedExport {
  */
 export const createFetchActivities = (deps: FetchDeps) => ({
   fetchExport(input: FetchInput): Promise<FetchedExport> {
-    return whileHeartbeating(async () => {
+    return whileHeartbeating(() => keepingFullDetail(deps.nas, input, async () => {
       const contract = contractFor(input.table);
       const fileName = exportFileName(contract, input.businessDate);
       const source = join(deps.nas.inbox, fileName);
@@ -63,6 +64,9 @@ export const createFetchActivities = (deps: FetchDeps) => ({
       if (arrival.state === 'missing') {
         throw etlFailure('ExportMissing', `no export file ${fileName} in ${deps.nas.inbox} at the deadline (${deadline.toISOString()})`, { ...details, rule: 'export deadline' });
       }
+      if (arrival.state === 'not-regular') {
+        throw etlFailure('NotARegularFile', `${source} is ${arrival.kind}; only a regular file inside the inbox is read`, { ...details, rule: 'a regular file inside the inbox' });
+      }
       if (arrival.state === 'growing') {
         throw etlFailure('ExportIncomplete', `the file was still being written at the deadline (${deadline.toISOString()}): ${arrival.from} bytes, then ${arrival.to} bytes ${deps.stableForMs} ms later`, {
           ...details,
@@ -70,40 +74,48 @@ export const createFetchActivities = (deps: FetchDeps) => ({
           rule: 'size stable before the deadline',
         });
       }
-      const bytes = arrival.bytes;
 
-      const sha256 = await sha256Of(source);
-      const manifest = await manifestEntryFor({ inbox: deps.nas.inbox, businessDate: input.businessDate, contract, fileName, dialect: deps.dialect });
-      const archivePath = archivePathFor(deps.nas, input.businessDate, input.table, sha256);
-      if ((await stat(archivePath).catch(() => undefined))?.size !== bytes) {
-        await mkdir(dirname(archivePath), { recursive: true });
-        const partial = `${archivePath}.partial`;
-        await copyFile(source, partial);
-        if ((await sha256Of(partial)) !== sha256) throw etlFailure('ExportIncomplete', 'the file changed while it was being archived', details);
-        await rename(partial, archivePath);
+      // From here the file is read through one descriptor, opened without following links: what is hashed is what is archived.
+      const opened = await openInInbox(deps.nas.inbox, fileName, details);
+      if (!opened) throw etlFailure('ExportMissing', `the export file ${fileName} vanished from ${deps.nas.inbox} while it was being fetched`, { ...details, rule: 'export deadline' });
+      const { handle } = opened;
+      try {
+        const bytes = opened.stats.size;
+        const sha256 = await sha256OfHandle(handle);
+        const manifest = await manifestEntryFor({ inbox: deps.nas.inbox, businessDate: input.businessDate, contract, fileName, dialect: deps.dialect });
+        const archivePath = archivePathFor(deps.nas, input.businessDate, input.table, sha256);
+        if ((await lstat(archivePath).catch(() => undefined))?.size !== bytes) {
+          await mkdir(dirname(archivePath), { recursive: true });
+          const partial = `${archivePath}.partial`;
+          if ((await copyHandleTo(handle, partial)) !== sha256) throw etlFailure('ExportIncomplete', 'the file changed while it was being archived', details);
+          await rename(partial, archivePath);
+        }
+
+        const loadId = loadIdFor(input.businessDate, input.table, sha256);
+        const [loaded] = await deps.d1.query<{ n: number }>(
+          "SELECT count(*) AS n FROM etl_loads WHERE load_id = ? AND status = 'verified'",
+          [loadId],
+        );
+        const alreadyLoaded = (loaded?.results[0]?.n ?? 0) > 0;
+        log.info('export fetched', { table: input.table, businessDate: input.businessDate, fileName, bytes, sha256, alreadyLoaded });
+        return { fileName, archivePath, sha256, bytes, loadId, alreadyLoaded, ...(manifest ? { manifest } : {}) };
+      } finally {
+        await handle.close();
       }
-
-      const loadId = loadIdFor(input.businessDate, input.table, sha256);
-      const [loaded] = await deps.d1.query<{ n: number }>(
-        "SELECT count(*) AS n FROM etl_loads WHERE load_id = ? AND status = 'verified'",
-        [loadId],
-      );
-      const alreadyLoaded = (loaded?.results[0]?.n ?? 0) > 0;
-      log.info('export fetched', { table: input.table, businessDate: input.businessDate, fileName, bytes, sha256, alreadyLoaded });
-      return { fileName, archivePath, sha256, bytes, loadId, alreadyLoaded, ...(manifest ? { manifest } : {}) };
-    });
+    }));
   },
 
   /** The archived file as a fetched export: its checksum is computed again, so a damaged archive cannot pass for the file once loaded. */
   archivedExport(input: ArchivedExportInput): Promise<FetchedExport> {
     return whileHeartbeating(async () => {
       const details = { table: input.table, businessDate: input.businessDate, file: input.fileName };
-      const info = await stat(input.archivePath).catch(() => undefined);
-      if (!info) throw etlFailure('ExportMissing', `the archived file ${input.archivePath} is gone`, { ...details, rule: 'archive' });
-      const sha256 = await sha256Of(input.archivePath);
+      const opened = await openRegularFile(input.archivePath).catch(() => undefined);
+      if (!opened) throw etlFailure('ExportMissing', `the archived file ${input.archivePath} is gone`, { ...details, rule: 'archive' });
+      if ('notRegular' in opened) throw etlFailure('NotARegularFile', `the archived file ${input.archivePath} is ${opened.notRegular}`, { ...details, rule: 'a regular file in the archive' });
+      const sha256 = await sha256OfHandle(opened.handle).finally(() => opened.handle.close());
       const loadId = loadIdFor(input.businessDate, input.table, sha256);
       const [loaded] = await deps.d1.query<{ n: number }>("SELECT count(*) AS n FROM etl_loads WHERE load_id = ? AND status = 'verified'", [loadId]);
-      return { fileName: input.fileName, archivePath: input.archivePath, sha256, bytes: info.size, loadId, alreadyLoaded: (loaded?.results[0]?.n ?? 0) > 0 };
+      return { fileName: input.fileName, archivePath: input.archivePath, sha256, bytes: opened.stats.size, loadId, alreadyLoaded: (loaded?.results[0]?.n ?? 0) > 0 };
     });
   },
 });
@@ -116,18 +128,21 @@ export interface ArchivedExportInput {
   archivePath: string;
 }
 
-/** A file that is there and complete, still growing at the deadline, or not there at the deadline. */
-type Arrival = { state: 'complete'; bytes: number } | { state: 'growing'; from: number; to: number } | { state: 'missing' };
+/** A file that is there and complete, still growing at the deadline, not there at the deadline, or not a regular file at all. */
+type Arrival = { state: 'complete'; bytes: number } | { state: 'growing'; from: number; to: number } | { state: 'missing' } | { state: 'not-regular'; kind: string };
 
 /**
  * Waits for the file to exist and keep the same size for `stableForMs`. Before the
  * deadline it keeps waiting (Sodiwin may be late or still writing); once the deadline
- * has passed, a file that is absent or still growing is reported as such.
+ * has passed, a file that is absent or still growing is reported as such. Links are not
+ * followed (lstat): a link, FIFO, directory, socket or device is refused at once, not waited on.
  */
 async function waitForCompleteFile(path: string, deadline: Date, deps: Pick<FetchDeps, 'stableForMs' | 'pollMs'>): Promise<Arrival> {
-  const sizeOf = async () => (await stat(path).catch(() => undefined))?.size;
+  const sizeOf = async () => (await lstat(path).catch(() => undefined))?.size;
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   for (;;) {
+    const kind = await entryKind(path).catch(() => undefined);
+    if (kind) return { state: 'not-regular', kind };
     const size = await sizeOf();
     if (size === undefined) {
       if (Date.now() >= deadline.getTime()) return { state: 'missing' };
@@ -141,9 +156,26 @@ async function waitForCompleteFile(path: string, deadline: Date, deps: Pick<Fetc
   }
 }
 
-/** The sha256 of a file's bytes, in hex (streamed). */
+/** The sha256 of a regular file's bytes, in hex (streamed); a link is not followed and anything but a regular file is refused. */
 export async function sha256Of(path: string): Promise<string> {
+  const opened = await openRegularFile(path);
+  if ('notRegular' in opened) throw new Error(`${path} is ${opened.notRegular}, not a regular file`);
+  return sha256OfHandle(opened.handle).finally(() => opened.handle.close());
+}
+
+/** The sha256 of an open file from its first byte, in hex; the descriptor stays open. */
+async function sha256OfHandle(handle: FileHandle): Promise<string> {
   const hash = createHash('sha256');
-  await pipeline(createReadStream(path), hash);
+  await pipeline(handle.createReadStream({ start: 0, autoClose: false }), hash);
+  return hash.digest('hex');
+}
+
+/** Copies an open file from its first byte to `target` (created or truncated, never through a link) and returns the sha256 of what was copied. */
+async function copyHandleTo(handle: FileHandle, target: string): Promise<string> {
+  const hash = createHash('sha256');
+  const out = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
+  const tap = new PassThrough();
+  tap.on('data', (chunk: Buffer) => hash.update(chunk));
+  await pipeline(handle.createReadStream({ start: 0, autoClose: false }), tap, out.createWriteStream());
   return hash.digest('hex');
 }

@@ -1,11 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import iconv from 'iconv-lite';
 import { etlFailure } from '../common/errors.ts';
 import { parseDecimal } from '../contracts/values.ts';
 import type { Dialect, TableContract } from '../contracts/types.ts';
 import { formatScaled } from './export-reader.ts';
+import { openInInbox } from './nas.ts';
 
 /**
  * Sodiwin's optional per-night manifest, `MANIFEST_<yyyymmdd>.csv` in the inbox, in the
@@ -29,19 +28,32 @@ export interface ManifestEntry {
 /** The manifest's file name for a business date. */
 export const manifestFileName = (businessDate: string) => `MANIFEST_${businessDate.replaceAll('-', '')}.csv`;
 
-/** The manifest's entry for `fileName`, or undefined when there is no manifest or it does not list the file. */
+/** A manifest lists one short row per table: anything larger is not one, and is not read into memory. */
+export const maxManifestBytes = 1024 * 1024;
+
+/**
+ * The manifest's entry for `fileName`, or undefined when there is no manifest or it does
+ * not list the file. The manifest is read like an export: a regular file inside the inbox
+ * (NotARegularFile otherwise), through one descriptor, at most `maxManifestBytes`.
+ */
 export async function manifestEntryFor(input: { inbox: string; businessDate: string; contract: TableContract; fileName: string; dialect: Dialect }): Promise<ManifestEntry | undefined> {
   const manifestFile = manifestFileName(input.businessDate);
-  const bytes = await readFile(join(input.inbox, manifestFile)).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
-  });
-  if (!bytes) return undefined;
   const where = { table: input.contract.table, businessDate: input.businessDate, file: manifestFile };
+  const opened = await openInInbox(input.inbox, manifestFile, where);
+  if (!opened) return undefined;
+  let bytes: Buffer;
+  try {
+    if (opened.stats.size > maxManifestBytes) {
+      throw etlFailure('ManifestMismatch', `the manifest is ${opened.stats.size} bytes, more than the ${maxManifestBytes} bytes a manifest may have`, { ...where, value: String(opened.stats.size), rule: 'manifest size' });
+    }
+    bytes = await opened.handle.readFile();
+  } finally {
+    await opened.handle.close();
+  }
   const text = iconv.decode(bytes, input.dialect.encoding === 'windows-1252' ? 'win1252' : 'utf8');
   let records: string[][];
   try {
-    records = parse(text, { delimiter: input.dialect.delimiter, quote: input.dialect.quote, relax_column_count: false, skip_empty_lines: true });
+    records = parse(text, { delimiter: input.dialect.delimiter, quote: input.dialect.quote, relax_column_count: false, skip_empty_lines: true, max_record_size: 64 * 1024 });
   } catch (error) {
     throw etlFailure('ManifestMismatch', `the manifest cannot be parsed: ${(error as Error).message}`, { ...where, rule: 'manifest format' });
   }

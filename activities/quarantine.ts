@@ -1,8 +1,11 @@
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { log } from '@temporalio/activity';
+import type { FullEtlDetail } from '../common/errors.ts';
 import type { D1Client } from '../d1/client.ts';
-import { unfetchedLoadId, type NasLayout } from './nas.ts';
+import { openRegularFile, unfetchedLoadId, type NasLayout } from './nas.ts';
 
 /** What quarantining needs. */
 export interface QuarantineDeps {
@@ -17,7 +20,7 @@ export interface QuarantineInput {
   workflowId: string;
   errorType: string;
   message: string;
-  /** The error's details (position, first rejected rows) when it has them. */
+  /** The error's details (position, first rejected rows) when it has them; capped, with `fullDetailFile` when the full ones were kept. */
   details?: unknown;
   /** Absent when there was no file to fetch. */
   fetched?: { loadId: string; fileName: string; archivePath: string; sha256: string };
@@ -33,15 +36,18 @@ export interface QuarantineResult {
 /**
  * Sets a failed export aside: a copy of the archived file (the archive itself is never
  * touched) and `reason.json` in `quarantine/<date>/<table>/`, and the load marked
- * `quarantined`. The previous day's data stays authoritative. Idempotent.
+ * `quarantined`. The previous day's data stays authoritative. Idempotent. The failure came
+ * through the history capped; reason.json gets its full message and details when the
+ * failing activity kept them (`fullDetailFile`).
  */
 export const createQuarantineActivities = (deps: QuarantineDeps) => ({
   async quarantineExport(input: QuarantineInput): Promise<QuarantineResult> {
     const dir = join(deps.nas.quarantine, input.businessDate, input.table);
     await mkdir(dir, { recursive: true });
     const filePath = input.fetched ? join(dir, input.fetched.fileName) : undefined;
-    if (input.fetched && filePath) await copyFile(input.fetched.archivePath, filePath);
+    if (input.fetched && filePath) await copyArchived(input.fetched.archivePath, filePath);
     const reasonPath = join(dir, 'reason.json');
+    const full = await fullDetail(deps.nas, input);
     const reason = {
       table: input.table,
       businessDate: input.businessDate,
@@ -50,8 +56,8 @@ export const createQuarantineActivities = (deps: QuarantineDeps) => ({
       archivedAt: input.fetched?.archivePath ?? null,
       loadId: input.fetched?.loadId ?? null,
       errorType: input.errorType,
-      message: input.message,
-      details: input.details ?? null,
+      message: full?.message ?? input.message,
+      details: full?.details ?? input.details ?? null,
       workflowId: input.workflowId,
       quarantinedAt: new Date().toISOString(),
     };
@@ -61,3 +67,29 @@ export const createQuarantineActivities = (deps: QuarantineDeps) => ({
     return { dir, reasonPath, ...(filePath ? { filePath } : {}) };
   },
 });
+
+/** The archived file copied to the quarantine, read without following a link (the archive is ours; a link there is damage). */
+async function copyArchived(archivePath: string, target: string): Promise<void> {
+  const opened = await openRegularFile(archivePath);
+  if ('notRegular' in opened) throw new Error(`the archived file ${archivePath} is ${opened.notRegular}, not a regular file`);
+  try {
+    const out = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
+    await pipeline(opened.handle.createReadStream({ start: 0, autoClose: false }), out.createWriteStream());
+  } finally {
+    await opened.handle.close();
+  }
+}
+
+/** The failure's full message and details, from the file the failing activity wrote under `reports/`, if it did. */
+async function fullDetail(nas: NasLayout, input: QuarantineInput): Promise<FullEtlDetail | undefined> {
+  const path = (input.details as { fullDetailFile?: unknown } | null | undefined)?.fullDetailFile;
+  if (typeof path !== 'string') return undefined;
+  const rel = relative(nas.reports, path);
+  if (rel.startsWith('..') || rel.startsWith('/')) return undefined;
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as FullEtlDetail;
+  } catch (error) {
+    log.warn('the full failure detail is unreadable; reason.json keeps the capped one', { table: input.table, businessDate: input.businessDate, path, error: String(error) });
+    return undefined;
+  }
+}

@@ -8,7 +8,7 @@ import type { Dialect, TableContract } from '../contracts/types.ts';
 import type { D1Client } from '../d1/client.ts';
 import { scanExport, type ExportScan } from './export-reader.ts';
 import type { FetchedExport } from './fetch.ts';
-import type { NasLayout } from './nas.ts';
+import { keepingFullDetail, type NasLayout } from './nas.ts';
 
 /** What validation needs. */
 export interface ValidateDeps {
@@ -39,11 +39,12 @@ export interface ValidationReport {
 /**
  * validate: stream the archived file through the contract; reject it on any structural
  * error or invalid row, when it disagrees with Sodiwin's manifest (rows, control totals),
- * or when a full snapshot is empty or implausibly smaller than the day before.
+ * or when a full snapshot is empty or implausibly smaller than the day before. A failure
+ * too large for the history travels capped; its full detail is kept for reason.json.
  */
 export const createValidateActivities = (deps: ValidateDeps) => ({
   validateExport(input: ValidateInput): Promise<ValidationReport> {
-    return whileHeartbeating(async () => {
+    return whileHeartbeating(() => keepingFullDetail(deps.nas, input, async () => {
       const contract = contractFor(input.table);
       const { fetched } = input;
       await deps.d1.query(
@@ -101,7 +102,7 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
       );
       log.info('export validated', { table: input.table, businessDate: input.businessDate, rowsRead: scan.rowsRead, rowsRejected: scan.rowsRejected });
       return { rowsRead: scan.rowsRead, rowsValid: scan.rowsValid, rowsRejected: scan.rowsRejected, controlTotals: scan.controlTotals, reportPath };
-    });
+    }));
   },
 });
 

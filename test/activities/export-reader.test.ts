@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { ApplicationFailure } from '@temporalio/common';
+import { symlink } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanExport } from '../../activities/export-reader.ts';
+import { capText, etlFailure, failureLimits, fullDetailOf } from '../../common/errors.ts';
 import { contractFor } from '../../contracts/index.ts';
 import { sodiwinDialect } from '../../contracts/types.ts';
 
@@ -75,5 +77,53 @@ describe('scanExport on Windows-1252 files', () => {
     expect((await failure('')).type).toBe('EmptyExport');
     const unbalanced = await failure(`${header}\r\nR1;"CL1;F1;02/03/2026;1,00;CB\r\n`);
     expect(unbalanced.type).toBe('CsvMalformed');
+  });
+
+  it('stops at a record larger than the limit, naming the line and the limit, with the header checked first', async () => {
+    const big = `${header}\r\nR1;CL1;F1;02/03/2026;1,00;CB\r\nR2;${'x'.repeat(5000)};F2;02/03/2026;1,00;CB\r\n`;
+    const path = join(dir, 'REGLEMENTS_big.csv');
+    await writeFile(path, iconv.encode(big, 'win1252'));
+    const error = await scanExport({ path, contract, dialect: sodiwinDialect, businessDate: '2026-03-02', maxRecordBytes: 1000 }).then(() => undefined, (e: unknown) => e as ApplicationFailure);
+    expect(error?.type).toBe('RecordTooLarge');
+    expect(error?.nonRetryable).toBe(true);
+    expect(error?.message).toMatch(/^payments 2026-03-02 \[REGLEMENTS_big\.csv, line 3\]: the record that starts on line 3 is larger than 1000 bytes/);
+  });
+
+  it('refuses a header line over the header limit before parsing it', async () => {
+    const { type, message } = await failure(`${'COLONNE;'.repeat(10_000)}\r\nR1\r\n`);
+    expect(type).toBe('RecordTooLarge');
+    expect(message).toMatch(/line 1\]: the header line is 80002 bytes, more than the 65536 bytes a header may have/);
+    const endless = await failure('A'.repeat(200_000));
+    expect(endless.message).toMatch(/the header line is more than 65536 bytes/);
+  });
+
+  it('reads no symbolic link, even in the archive', async () => {
+    const target = join(dir, 'REGLEMENTS_target.csv');
+    await writeFile(target, iconv.encode(`${header}\r\nR1;CL1;F1;02/03/2026;1,00;CB\r\n`, 'win1252'));
+    const link = join(dir, 'REGLEMENTS_link.csv');
+    await symlink(target, link);
+    const error = await scanExport({ path: link, contract, dialect: sodiwinDialect, businessDate: '2026-03-02' }).then(() => undefined, (e: unknown) => e as ApplicationFailure);
+    expect(error?.type).toBe('NotARegularFile');
+    expect(error?.message).toContain(`${link} is a symbolic link to ${target} (not followed)`);
+  });
+});
+
+describe('failures stay small enough for the history', () => {
+  it('caps the message, each value (with an ellipsis and its length) and the list of issues; the full detail stays readable', () => {
+    const value = 'v'.repeat(1_000_000);
+    const issues = Array.from({ length: 100 }, (_, i) => ({ line: i + 2, column: 'MONTANT', value, rule: 'not a number' }));
+    const failure = etlFailure('RowValidationFailed', `bad ${'p'.repeat(10_000)}`, { table: 'payments', businessDate: '2026-03-02', file: 'F.csv', line: 2, value, issues });
+    expect(failure.message.length).toBeLessThanOrEqual(failureLimits.messageChars + 30);
+    expect(JSON.stringify(failure.details).length).toBeLessThanOrEqual(failureLimits.detailsChars + 100);
+    const details = failure.details?.[0] as { value: string; issues: { value: string }[]; issuesOmitted: number };
+    expect(details.value).toBe(`${'v'.repeat(200)}… (1000000 chars)`);
+    expect(details.issues[0]?.value).toBe(details.value);
+    expect(details.issues.length + details.issuesOmitted).toBe(100);
+    expect(fullDetailOf(failure)?.details.issues).toHaveLength(100);
+    expect(fullDetailOf(failure)?.details.value).toBe(value);
+    expect(capText('short')).toBe('short');
+    const ordinary = etlFailure('CountMismatch', 'the rows do not add up', { table: 'payments', businessDate: '2026-03-02', value: '3' });
+    expect(ordinary.message).toBe('payments 2026-03-02: the rows do not add up (value "3")');
+    expect(fullDetailOf(ordinary)).toBeUndefined();
   });
 });
