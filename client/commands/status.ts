@@ -8,6 +8,26 @@ import { daysBetween } from '../../common/business-dates.ts';
 import { expectedLoadedThrough } from '../../common/zoned-time.ts';
 import { isIsoDate } from './run.ts';
 
+/** How far back `--check` looks for days a table skipped. */
+const gapWindowDays = 31;
+
+/**
+ * The days, within the last month, that some table loaded and this one did not, with no open
+ * incident holding it back: the watermark alone would hide a day skipped in the middle.
+ */
+async function unaccountedDays(d1: ReturnType<typeof createReadD1Client>, expected: string): Promise<{ table_name: string; business_date: string }[]> {
+  const [gaps] = await d1.query<{ table_name: string; business_date: string }>(
+    `WITH tables(table_name) AS (VALUES ${tableContracts.map(() => '(?)').join(', ')}),
+       nights AS (SELECT DISTINCT business_date FROM etl_loads WHERE status = 'verified' AND business_date > date(?, '-${gapWindowDays} days') AND business_date <= ?)
+     SELECT t.table_name, n.business_date FROM tables t CROSS JOIN nights n
+     WHERE NOT EXISTS (SELECT 1 FROM etl_loads l WHERE l.table_name = t.table_name AND l.business_date = n.business_date AND l.status = 'verified')
+       AND NOT EXISTS (SELECT 1 FROM etl_incidents i WHERE i.table_name = t.table_name AND i.status IN ('open', 'approved') AND i.business_date <= n.business_date)
+     ORDER BY n.business_date, t.table_name`,
+    [...tableContracts.map((c) => c.table), expected, expected],
+  );
+  return gaps?.results ?? [];
+}
+
 /** After the export deadline, the time a night's loads are given before `--check` calls a table stale. */
 const loadGraceMs = 30 * 60_000;
 
@@ -38,7 +58,7 @@ export function registerStatus(program: Command, loadConfig: () => Config): void
     .description('per-table status: last business date loaded, lag, last load result and counts, open incident')
     .option('--date <YYYY-MM-DD>', "that business date's loads instead of the latest")
     .option('--json', 'print as JSON')
-    .option('--check', 'exit 2 when a table is not loaded through the expected date (yesterday, once the export deadline has passed) or an incident is open')
+    .option('--check', 'exit 2 when a table is not loaded through the expected date (yesterday, once the export deadline has passed), skipped a day the others loaded, or an incident is open')
     .option('--max-lag-days <n>', 'with --check: days a table may trail the expected date', '0')
     .action(async (options: { date?: string; json?: boolean; check?: boolean; maxLagDays: string }) => {
       if (options.date && !isIsoDate(options.date)) throw new UserError(`--date must be YYYY-MM-DD, got "${options.date}"`);
@@ -66,7 +86,9 @@ export function registerStatus(program: Command, loadConfig: () => Config): void
         const row = byTable.get(c.table) ?? ({ table_name: c.table, status: 'never loaded', watermark: null } as LoadRow);
         return { ...row, lag_days: row.watermark ? Math.max(0, daysBetween(row.watermark, expected)) : null, open_incident: openIncident.get(c.table) ?? null };
       });
+      const gaps = await unaccountedDays(d1, expected);
       const problems = [
+        ...gaps.map((g) => `${g.table_name} has no verified load for ${g.business_date}, a night the other tables loaded, and no open incident holds it back`),
         ...rows.filter((r) => r.lag_days === null || r.lag_days > maxLag).map((r) => (r.watermark ? `${r.table_name} is loaded through ${r.watermark}, ${r.lag_days} day(s) behind ${expected}` : `${r.table_name} was never loaded`)),
         ...(incidents?.results ?? []).map((i) => `incident ${i.incident_id} is open (warehouse incidents)`),
       ];
@@ -79,7 +101,7 @@ export function registerStatus(program: Command, loadConfig: () => Config): void
         ),
       );
       if (!options.check) return;
-      if (problems.length === 0) console.log(`check ok: every table is loaded through ${expected} or later, no open incident`);
+      if (problems.length === 0) console.log(`check ok: every table is loaded through ${expected} or later, no open incident, no day skipped in the last ${gapWindowDays}`);
       else for (const problem of problems) console.log(`CHECK FAILED: ${problem}`);
     });
 }

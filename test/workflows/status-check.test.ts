@@ -59,5 +59,12 @@ describe('warehouse status --check: a monitor can page on a stale table or an op
     const passing = await runWarehouse(['status', '--check'], warehouse.env);
     expect(passing.code, passing.stdout).toBe(0);
     expect(passing.stdout).toContain(`check ok: every table is loaded through ${yesterday} or later, no open incident`);
+
+    // A day skipped in the middle with no incident (the load of the day before lost, say): every
+    // watermark is current, and the check still fails, naming the table and the day.
+    await warehouse.d1.query("UPDATE etl_loads SET status = 'reverted' WHERE table_name = 'brands' AND business_date = ?", [dayBefore]);
+    const gap = await runWarehouse(['status', '--check'], warehouse.env);
+    expect(gap.code, gap.stdout).toBe(2);
+    expect(gap.stdout.match(/CHECK FAILED.*/g)).toEqual([`CHECK FAILED: brands has no verified load for ${dayBefore}, a night the other tables loaded, and no open incident holds it back`]);
   }, 180_000);
 });
