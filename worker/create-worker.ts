@@ -19,7 +19,8 @@ export async function createWarehouseWorker(setup: WorkerSetup): Promise<{ worke
   const { config } = setup;
   const wrap = setup.wrapActivities ?? ((activities: Activities) => activities);
   const connection = await NativeConnection.connect({ address: config.temporal.address, tls: config.temporal.tls });
-  const d1 = createD1Client({ baseUrl: config.d1.baseUrl, accountId: config.d1.accountId, databaseId: config.d1.databaseId, apiToken: config.d1.apiToken, timeoutMs: config.d1.timeoutMs });
+  // Activities retry through Temporal's policies: the client itself resends only what never reached D1.
+  const d1 = createD1Client({ baseUrl: config.d1.baseUrl, accountId: config.d1.accountId, databaseId: config.d1.databaseId, apiToken: config.d1.apiToken, timeoutMs: config.d1.timeoutMs, retries: 'unsent-only' });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
