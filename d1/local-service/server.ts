@@ -56,6 +56,7 @@ export async function startLocalD1Service(options: LocalD1ServiceOptions): Promi
   const database = new LocalD1Database({ dataDir: options.dataDir, retentionDays: options.retentionDays ?? 30, now: options.now ?? (() => new Date()) });
   await database.open();
   const faults = new FaultQueue();
+  const restoreLimit = new RestoreLimit(options.now ?? (() => new Date()));
   const expectedToken = Buffer.from(options.apiToken);
   const apiPrefix = `/client/v4/accounts/${accountId}/d1/database/${databaseId}/`;
   let origin = ''; // known once listening; upload URLs are only handed out after that
@@ -96,10 +97,14 @@ export async function startLocalD1Service(options: LocalD1ServiceOptions): Promi
         const timestamp = url.searchParams.get('timestamp');
         const bookmark = url.searchParams.get('bookmark') ?? (timestamp ? await database.bookmarkAt(parseTimestamp(timestamp)) : undefined);
         if (!bookmark) throw new HttpError(400, cloudflareErrorCodes.invalidRequest, 'restore needs ?bookmark= or ?timestamp=');
+        restoreLimit.admit();
         return reply(200, successEnvelope(await database.restore(bookmark)));
       }
-      case 'POST import':
-        return reply(200, successEnvelope(await imports.handle(body)));
+      case 'POST import': {
+        // As D1 does: an import still running answers 202, a finished or failed one 200.
+        const result = await imports.handle(body);
+        return reply((result as { status?: string }).status === 'active' ? 202 : 200, successEnvelope(result));
+      }
       default:
         throw new HttpError(404, cloudflareErrorCodes.notFound, `no route for ${route}`);
     }
@@ -242,4 +247,27 @@ function send(res: ServerResponse, status: number, body: object | undefined, hea
   const type: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
   res.writeHead(status, { ...type, 'content-length': String(Buffer.byteLength(text)), ...headers });
   res.end(text);
+}
+
+/** D1's limit on Time Travel: at most 10 restores of a database in any 10 minutes; beyond, a 429 says when to try again. */
+class RestoreLimit {
+  static readonly max = 10;
+  static readonly windowMs = 10 * 60_000;
+  readonly #now: () => Date;
+  #recent: number[] = [];
+
+  constructor(now: () => Date) {
+    this.#now = now;
+  }
+
+  /** Counts a restore, or throws the 429 D1 answers when the window is full. */
+  admit(): void {
+    const now = this.#now().getTime();
+    this.#recent = this.#recent.filter((at) => now - at < RestoreLimit.windowMs);
+    if (this.#recent.length >= RestoreLimit.max) {
+      const retryAfterSeconds = Math.ceil((this.#recent[0]! + RestoreLimit.windowMs - now) / 1000);
+      throw new HttpError(429, cloudflareErrorCodes.rateLimited, `at most ${RestoreLimit.max} Time Travel restores per ${RestoreLimit.windowMs / 60_000} minutes`, { 'retry-after': String(retryAfterSeconds) });
+    }
+    this.#recent.push(now);
+  }
 }

@@ -23,8 +23,19 @@ describe('local Time Travel bookmarks', () => {
     expect(latestAtOrBefore([b3, b1, b2], new Date('2026-11-17T00:00:00Z'))).toBeUndefined();
   });
 
+  it("have D1's shape (8-8-8-32 hex digits), and still read the earlier local shape, which sorts first", () => {
+    const bookmark = newBookmark(new Date('2026-11-20T02:00:00.250Z'));
+    expect(bookmark).toMatch(/^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/);
+    const earlier = `${new Date('2026-11-19T02:00:00.5Z').getTime().toString(16).padStart(16, '0')}-00000001-0123456789abcdef`;
+    expect(isBookmark(earlier)).toBe(true);
+    expect(bookmarkTime(earlier)).toEqual(new Date('2026-11-19T02:00:00.5Z'));
+    expect([bookmark, earlier].sort()).toEqual([earlier, bookmark]);
+    expect(latestAtOrBefore([bookmark, earlier], new Date('2026-11-19T12:00:00Z'))).toBe(earlier);
+  });
+
   it('reject names that are not bookmarks (they become directory names)', () => {
     expect(isBookmark('../../etc')).toBe(false);
     expect(isBookmark('00000085-0000024c-00004c6d')).toBe(false);
+    expect(isBookmark('00000085-0000024c-00004c6d-8e61/../../etc/passwd0000000000')).toBe(false);
   });
 });
