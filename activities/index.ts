@@ -10,6 +10,7 @@ import { createProbeActivities } from './probe.ts';
 import { createPublishActivities } from './publish.ts';
 import { createQuarantineActivities } from './quarantine.ts';
 import { createIncidentActivities, type IncidentDeps } from './incidents.ts';
+import { createLeaseActivities, type LeaseDeps } from './lease.ts';
 import { createRecheckActivities } from './recheck.ts';
 import { createRepairActivities } from './repair.ts';
 import { createRunActivities } from './runs.ts';
@@ -34,6 +35,8 @@ export interface ActivityDeps {
   approverKeys: readonly ApproverKey[];
   /** `<account>/<database>`: what approval statements must name. */
   warehouseId: string;
+  /** The lease's look at a workflow's latest run (default: the worker's own Temporal client). */
+  latestRun?: LeaseDeps['latestRun'];
 }
 
 /** All activities the worker registers. Workflows import this type only. */
@@ -52,6 +55,7 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createBackfillActivities(deps),
   ...createApprovalActivities(deps),
   ...createAuditTrailActivities(deps),
+  ...createLeaseActivities(deps),
 });
 
 /** The activity functions, as workflows see them through proxyActivities. */

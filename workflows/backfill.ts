@@ -1,10 +1,11 @@
-import { continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ContinueAsNew, continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { BackfilledTable } from '../activities/backfill.ts';
 import type { DumpPart, DumpPlan } from '../activities/dump-manifest.ts';
 import { etlErrorTypes } from '../common/errors.ts';
 import { backfillActivity, shortActivity } from './activity-profiles.ts';
 import { describeFailure } from './failures.ts';
+import { acquireWarehouseLease, releaseWarehouseLease, type LeaseTicket } from './lease-holder.ts';
 
 const { planBackfill, prepareBackfill, finishBackfill, revertBackfill, beginRun, finishRun } = proxyActivities<Activities>(shortActivity);
 const { validateDumpPart, archiveDump, importDumpPart } = proxyActivities<Activities>(backfillActivity);
@@ -18,6 +19,8 @@ export interface BackfillInput {
   filesPerRun?: number;
   /** Carried over continue-as-new. */
   state?: BackfillState;
+  /** Carried over continue-as-new: the warehouse lease the first run was granted (shared), held to the end. */
+  lease?: LeaseTicket;
 }
 
 /** Where a backfill stands, carried from one run of the workflow to the next. */
@@ -44,6 +47,8 @@ export interface BackfillProgress {
   currentFile?: string;
   startedAt?: string;
   error?: { type: string; message: string };
+  /** Before it starts: what it waits for, e.g. `warehouse lease (held by rollback-…)`. */
+  waitingFor?: string;
 }
 
 /** What the backfill loaded. */
@@ -68,14 +73,38 @@ const defaultFilesPerRun = 20;
  * row one open version valid from the dump's as-of date; then reconcile and set the
  * watermarks. Resumable at every step; continues as new every few files so no history grows
  * past a few hundred events. A data error met while importing (a key repeated across files)
- * reverts everything the backfill wrote; an outage is waited out.
+ * reverts everything the backfill wrote; an outage is waited out. It holds the warehouse
+ * lease shared from its first run to its last (the grant is carried over continue-as-new).
  */
 export async function backfill(input: BackfillInput): Promise<BackfillResult> {
+  const held: { lease?: LeaseTicket } = input.lease ? { lease: input.lease } : {};
+  try {
+    const result = await backfillUnderLease(input, held);
+    await releaseWarehouseLease(held.lease);
+    return result;
+  } catch (error) {
+    // Continuing as new, the next run holds the grant on; anything else gives it back.
+    if (!(error instanceof ContinueAsNew)) await releaseWarehouseLease(held.lease);
+    throw error;
+  }
+}
+
+/** The backfill itself; the lease it is granted (or was, by an earlier run) is kept in `held`. */
+async function backfillUnderLease(input: BackfillInput, held: { lease?: LeaseTicket }): Promise<BackfillResult> {
   const filesPerRun = input.filesPerRun ?? defaultFilesPerRun;
   const chunkRows = input.chunkRows ?? 100_000;
   const { workflowId } = workflowInfo();
   let progress: BackfillProgress = { phase: 'planning', filesTotal: 0, filesValidated: 0, filesImported: 0, rowsTotal: 0 };
   setHandler(backfillProgressQuery, () => progress);
+  if (!held.lease) {
+    held.lease = await acquireWarehouseLease('shared', {
+      onWait: (waitingFor) => {
+        progress = { ...progress, waitingFor };
+        if (!waitingFor) delete progress.waitingFor;
+      },
+      resumeStatus: 'backfill-running',
+    });
+  }
 
   let state = input.state;
   if (!state) {
@@ -108,7 +137,7 @@ export async function backfill(input: BackfillInput): Promise<BackfillResult> {
       continue;
     }
     if (handled >= filesPerRun || workflowInfo().continueAsNewSuggested) {
-      return continueAsNew<typeof backfill>({ ...input, state: { ...state, runs: state.runs + 1 } });
+      return continueAsNew<typeof backfill>({ ...input, state: { ...state, runs: state.runs + 1 }, ...(held.lease ? { lease: held.lease } : {}) });
     }
     const part: DumpPart = plan.parts[state.next]!;
     progress = { ...progress, phase: state.phase, currentFile: part.file };

@@ -10,6 +10,7 @@ import { approvalPayloadProblem, approveRollbackSignal, approveRollbackUpdate, s
 const alarmIndependentOfD1Patch = 'alarm-independent-of-d1';
 import { restoreKeepingAuditTrail } from './audit-restore.ts';
 import { describeFailure } from './failures.ts';
+import { withWarehouseLease } from './lease-holder.ts';
 import { loadTable } from './load-table.ts';
 import { mapWithConcurrency } from './concurrency.ts';
 
@@ -62,6 +63,8 @@ export interface IncidentState {
   lastRepairError?: string;
   /** Business dates replayed by the repair, in order. */
   replayed: string[];
+  /** What the approved repair waits for before it starts, e.g. `warehouse lease (held by nightly-2026-03-05)`. */
+  waitingFor?: string;
 }
 
 /** The workflow id of a table's incident for a business date. */
@@ -176,6 +179,12 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     if (delivery.path) state.alertFile = delivery.path;
   }
 
+  /** Notes what the repair waits for (the warehouse lease, held by a nightly run), or that it waits no more. */
+  function noteWait(waitingFor: string | undefined): void {
+    if (waitingFor) state.waitingFor = waitingFor;
+    else delete state.waitingFor;
+  }
+
   /** Runs a D1 bookkeeping step until it succeeds (each attempt has the activity's own retries), waiting between rounds. */
   async function recordUntilDone<T>(step: () => Promise<T>): Promise<T> {
     for (;;) {
@@ -263,7 +272,9 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     state.status = 'repairing';
     upsertSearchAttributes([{ key: etlStatusKey, value: 'incident-repairing' }]);
     try {
-      state.replayed = await repair(state.approval!.mode);
+      // A time-travel repair replaces the whole warehouse: it waits until no load runs (exclusive); a rewind is one more writer.
+      const mode = state.approval!.mode;
+      state.replayed = await withWarehouseLease(mode === 'time-travel' ? 'exclusive' : 'shared', { onWait: noteWait, resumeStatus: 'incident-repairing' }, () => repair(mode));
       break;
     } catch (error) {
       // The corrected export is not there yet, or is wrong too: back to waiting for an approval.

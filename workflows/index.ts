@@ -9,6 +9,7 @@ export { scheduledNightly } from './scheduled-nightly.ts';
 export { recheck, recheckWorkflowId } from './recheck.ts';
 export { rebuild } from './rebuild.ts';
 export { backfill, backfillProgressQuery } from './backfill.ts';
+export { warehouseLease } from './warehouse-lease.ts';
 export type { LoadTableInput, LoadTableResult } from './load-table.ts';
 export type { NightlyRunInput, NightlySummary, TableOutcome } from './nightly-run.ts';
 export { incidentStateQuery, incidentWorkflowId, type IncidentState, type RollbackMode } from './incident.ts';
@@ -19,3 +20,4 @@ export type { ScheduledNightlyInput, ScheduledNightlyResult } from './scheduled-
 export type { RecheckInput, RecheckResult } from './recheck.ts';
 export type { RebuildInput, RebuildLoad, RebuildResult } from './rebuild.ts';
 export type { BackfillInput, BackfillProgress, BackfillResult, BackfillState } from './backfill.ts';
+export { leaseStateQuery, waitingForLeaseStatus, warehouseLeaseWorkflowId, type LeaseKind, type LeaseState } from './lease-messages.ts';

@@ -5,6 +5,7 @@ import { shortActivity } from './activity-profiles.ts';
 import { approvalPayloadProblem, signedApprovalsPatch, type ApprovalPayload } from './approval-messages.ts';
 import { restoreKeepingAuditTrail } from './audit-restore.ts';
 import { mapWithConcurrency } from './concurrency.ts';
+import { withWarehouseLease } from './lease-holder.ts';
 import { loadTable } from './load-table.ts';
 
 const { rollbackPoint, restoreWarehouse, decideApproval } = proxyActivities<Activities>(shortActivity);
@@ -34,7 +35,8 @@ export interface ManualRollbackResult {
  * The whole-warehouse procedure by hand: restore D1 (Time Travel) to the bookmark taken
  * before the last nightly run that started at or before `to`, keeping the audit trail, then
  * roll forward through every load made since, in date order. It starts only once a key on
- * the worker's list has signed it; a refusal is recorded and ends the workflow.
+ * the worker's list has signed it; a refusal is recorded and ends the workflow. Once signed,
+ * it waits for the warehouse lease, exclusive: the loads running end first, later ones wait.
  */
 export async function manualRollback(input: ManualRollbackInput): Promise<ManualRollbackResult> {
   const { workflowId, runId } = workflowInfo();
@@ -53,6 +55,14 @@ export async function manualRollback(input: ManualRollbackInput): Promise<Manual
     throw ApplicationFailure.create({ type: 'NotAnApprover', message: `${input.by} is not an approver (approvers: ${(input.approvers ?? []).join(', ')})`, nonRetryable: true });
   }
   upsertSearchAttributes([{ key: etlStatusKey, value: 'rollback-running' }]);
+  // Exclusive from choosing the point to the last replay: no load runs on a warehouse being replaced or half rolled forward.
+  const { bookmark, takenAt, replayed } = await withWarehouseLease('exclusive', { resumeStatus: 'rollback-running' }, () => restoreAndReplay(input, signed, workflowId));
+  upsertSearchAttributes([{ key: etlStatusKey, value: 'rollback-done' }]);
+  return { bookmark, takenAt, replayed, ...(approvedBy ? { approvedBy } : {}) };
+}
+
+/** The restore to the rollback point, then the roll-forward of every load since, in date order. */
+async function restoreAndReplay(input: ManualRollbackInput, signed: boolean, workflowId: string): Promise<Omit<ManualRollbackResult, 'approvedBy'>> {
   const { bookmark, takenAt, replay: replayed } = await rollbackPoint({ instant: input.to });
   if (signed) await restoreKeepingAuditTrail({ bookmark, takenAt });
   else await restoreWarehouse({ bookmark });
@@ -61,6 +71,5 @@ export async function manualRollback(input: ManualRollbackInput): Promise<Manual
     const tables = replayed.filter((r) => r.businessDate === businessDate).map((r) => r.table);
     await mapWithConcurrency(tables, 4, (table) => executeChild(loadTable, { workflowId: `${workflowId}-${businessDate}-${table}`, args: [{ table, businessDate, runId: workflowId }] }));
   }
-  upsertSearchAttributes([{ key: etlStatusKey, value: 'rollback-done' }]);
-  return { bookmark, takenAt, replayed, ...(approvedBy ? { approvedBy } : {}) };
+  return { bookmark, takenAt, replayed };
 }

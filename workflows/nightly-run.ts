@@ -5,6 +5,7 @@ import { businessDateKey, etlStatusKey } from '../common/search-attributes.ts';
 import { tableContracts } from '../contracts/index.ts';
 import { shortActivity } from './activity-profiles.ts';
 import { describeFailure } from './failures.ts';
+import { withWarehouseLease } from './lease-holder.ts';
 import { loadTable, type LoadTableResult } from './load-table.ts';
 import { mapWithConcurrency } from './concurrency.ts';
 import { recheck, type RecheckResult } from './recheck.ts';
@@ -40,7 +41,8 @@ export interface NightlySummary {
 /**
  * The nightly run: take a Time Travel bookmark, load every table in a child
  * `loadTable` (bounded fan-out), then record the summary. One table failing
- * never stops the others.
+ * never stops the others. All of it holds the warehouse lease shared (its re-checks
+ * write under it), so a whole-warehouse restore waits for the night to end.
  */
 export async function nightlyRun(input: NightlyRunInput): Promise<NightlySummary> {
   const { businessDate } = input;
@@ -55,6 +57,13 @@ export async function nightlyRun(input: NightlyRunInput): Promise<NightlySummary
     { key: etlStatusKey, value: 'running' },
   ]);
 
+  // The night writes from its bookmark to its summary under a shared lease: no restore runs meanwhile.
+  return withWarehouseLease('shared', { resumeStatus: 'running' }, () => loadNight(input, tables, { workflowId, runId }));
+}
+
+/** The night's writing, from the bookmark to the summary (run under the warehouse lease). */
+async function loadNight(input: NightlyRunInput, tables: string[], { workflowId, runId }: { workflowId: string; runId: string }): Promise<NightlySummary> {
+  const { businessDate } = input;
   const { bookmark } = await beginRun({ runId, workflowId, businessDate, tablesTotal: tables.length });
   const { results: rechecked, failed: recheckFailed } = patched('late-corrections') ? await recheckCorrectedDays(businessDate, tables, input) : { results: [], failed: new Map<string, RecheckFailure>() };
   const outcomes = await mapWithConcurrency(tables, input.maxParallel ?? 4, async (table): Promise<TableOutcome> => {

@@ -4,6 +4,7 @@ import { businessDateKey, etlStatusKey } from '../common/search-attributes.ts';
 import { shortActivity } from './activity-profiles.ts';
 import { mapWithConcurrency } from './concurrency.ts';
 import { describeFailure } from './failures.ts';
+import { withWarehouseLease } from './lease-holder.ts';
 import { loadTable } from './load-table.ts';
 
 const { changedExports, openIncidentFor, rewindTable } = proxyActivities<Activities>(shortActivity);
@@ -42,7 +43,7 @@ export const recheckWorkflowId = (businessDate: string) => `recheck-${businessDa
  * and replay it, then every later day it had loaded, in date order. History is a pure
  * function of the ordered files, so the result equals a clean run over the corrected
  * files. A replayed day that fails opens its incident as usual; the days after it are
- * then held back by that incident, not lost.
+ * then held back by that incident, not lost. Holds the warehouse lease shared.
  */
 export async function recheck(input: RecheckInput): Promise<RecheckResult> {
   const { workflowId } = workflowInfo();
@@ -50,6 +51,13 @@ export async function recheck(input: RecheckInput): Promise<RecheckResult> {
     { key: businessDateKey, value: input.businessDate },
     { key: etlStatusKey, value: 'recheck-running' },
   ]);
+  // Run by a nightly, it writes under the nightly's lease (asking again could queue it behind a restore waiting for that nightly).
+  if (workflowInfo().parent) return recheckDay(input, workflowId);
+  return withWarehouseLease('shared', { resumeStatus: 'recheck-running' }, () => recheckDay(input, workflowId));
+}
+
+/** The re-check's writing: rewind and replay each changed table (under the warehouse lease). */
+async function recheckDay(input: RecheckInput, workflowId: string): Promise<RecheckResult> {
   const changed = await changedExports({ fromDate: input.businessDate, toDate: input.businessDate, ...(input.tables ? { tables: input.tables } : {}) });
   const result: RecheckResult = { businessDate: input.businessDate, rechecked: [], skipped: [] };
 
