@@ -108,14 +108,15 @@ export const createApprovalActivities = (deps: ApprovalDeps) => {
     },
 
     /** Records a parity sign-off an accepted approval allowed; its facts are the ones the approver signed. Idempotent. */
-    async recordParitySignOff(input: { decisionId: string; query: string; statement: string }): Promise<{ signedBy: string; signedAt: string }> {
-      const [rows] = await deps.d1.query<{ approval_id: number; approver: string; decided_at: string; evidence_table: string; evidence_business_date: string | null; evidence_sha256: string }>(
-        'SELECT approval_id, approver, decided_at, evidence_table, evidence_business_date, evidence_sha256 FROM etl_approvals WHERE decision_key = ? AND accepted = 1',
+    async recordParitySignOff(input: { decisionId: string; query: string }): Promise<{ signedBy: string; signedAt: string }> {
+      const [rows] = await deps.d1.query<{ approval_id: number; approver: string; decided_at: string; evidence_table: string; evidence_business_date: string | null; evidence_sha256: string; statement: string }>(
+        "SELECT approval_id, approver, decided_at, evidence_table, evidence_business_date, evidence_sha256, statement FROM etl_approvals WHERE decision_key = ? AND accepted = 1 AND action = 'parity-signoff'",
         [input.decisionId],
       );
       const approval = rows?.results[0];
       if (!approval) throw new Error(`no accepted approval ${input.decisionId} to sign off with`);
-      const facts = (JSON.parse(input.statement) as ApprovalStatement).facts;
+      // The facts are read from the statement whose signature was verified, not from the caller.
+      const facts = (JSON.parse(approval.statement) as ApprovalStatement).facts;
       await deps.d1.query(
         `INSERT INTO etl_parity_signoffs (table_name, query_name, signed_by, signed_at, result, differences, rows_compared, sodiwin_file, sodiwin_sha256, loaded_through, approval_id)
          VALUES (?, ?, ?, ?, 'match', 0, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,

@@ -52,6 +52,12 @@ async function readSshSigningKey(path: string): Promise<SigningKey> {
   };
 }
 
+/** A workflow that ended because the worker refused its approval, as the CLI's one-line refusal; anything else unchanged. */
+export function refusalOf(error: unknown): unknown {
+  const cause = (error as { cause?: { type?: string; message?: string } }).cause;
+  return cause?.type === 'ApprovalRefused' ? new UserError(`refused: ${cause.message}`) : error;
+}
+
 /** What to sign: the action and its target, the mode, the evidence the approver was shown. */
 export interface ApprovalRequest extends ExpectedApproval {
   action: ApprovalAction;

@@ -36,14 +36,17 @@ const maxStatementChars = 4096;
 const ed25519Signature = /^[A-Za-z0-9+/]{86}==$/;
 const sshSignature = /^-----BEGIN SSH SIGNATURE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END SSH SIGNATURE-----\s*$/;
 
-/** Why a payload is not a well-formed approval, or undefined when it is. Never throws. */
-export function approvalPayloadProblem(payload: unknown): string | undefined {
+/**
+ * Why a payload is not a well-formed approval, or undefined when it is. Never throws. `modes`:
+ * the modes the decision allows (a rollback's; a parity sign-off has none, so `[null]`).
+ */
+export function approvalPayloadProblem(payload: unknown, modes: readonly (RollbackMode | null)[] = rollbackModes): string | undefined {
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return 'the approval must be an object { mode, statement, signature }';
   const fields = Object.keys(payload);
   const extra = fields.filter((f) => !['mode', 'statement', 'signature'].includes(f));
   if (extra.length > 0) return `unexpected field(s) ${extra.map((f) => JSON.stringify(f.slice(0, 40))).join(', ')} (an approval is { mode, statement, signature })`;
   const { mode, statement, signature } = payload as Record<string, unknown>;
-  if (!rollbackModes.includes(mode as RollbackMode)) return `mode must be ${rollbackModes.join(' or ')}, got ${JSON.stringify(mode)?.slice(0, 40) ?? 'nothing'}`;
+  if (!modes.includes(mode as RollbackMode | null)) return `mode must be ${modes.map((m) => m ?? 'null').join(' or ')}, got ${JSON.stringify(mode)?.slice(0, 40) ?? 'nothing'}`;
   if (typeof statement !== 'string' || statement.length === 0 || statement.length > maxStatementChars) return `statement must be the signed statement text (at most ${maxStatementChars} characters)`;
   if (typeof signature !== 'string' || !(ed25519Signature.test(signature) || (signature.length <= 2000 && sshSignature.test(signature)))) {
     return 'signature must be a base64 Ed25519 signature or an armored SSH signature';

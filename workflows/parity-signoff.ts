@@ -1,6 +1,7 @@
 import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import { shortActivity } from './activity-profiles.ts';
+import { approvalPayloadProblem } from './approval-messages.ts';
 
 const { decideApproval, recordParitySignOff } = proxyActivities<Activities>(shortActivity);
 
@@ -28,13 +29,12 @@ export interface ParitySignOffResult {
  */
 export async function paritySignOff(input: ParitySignOffInput): Promise<ParitySignOffResult> {
   const decisionId = `${workflowInfo().workflowId}/${workflowInfo().runId}`;
-  const approval = input.approval as unknown;
-  const wellFormed = typeof approval === 'object' && approval !== null && typeof input.approval.statement === 'string' && typeof input.approval.signature === 'string';
+  const problem = approvalPayloadProblem(input.approval, [null]);
   const outcome = await decideApproval({
     decisionId,
     expected: { action: 'parity-signoff', target: `${input.table}/${input.query}`, evidence: { table: input.table, businessDate: input.loadedThrough, sha256: input.sodiwinSha256 } },
-    approval: wellFormed ? { mode: null, statement: input.approval.statement, signature: input.approval.signature } : { malformed: 'a sign-off needs { statement, signature }' },
+    approval: problem ? { malformed: problem } : { mode: null, statement: input.approval.statement, signature: input.approval.signature },
   });
   if (!outcome.accepted) throw ApplicationFailure.create({ type: 'ApprovalRefused', message: `sign-off of ${input.table} (${input.query}) refused: ${outcome.reason}`, nonRetryable: true });
-  return recordParitySignOff({ decisionId, query: input.query, statement: input.approval.statement });
+  return recordParitySignOff({ decisionId, query: input.query });
 }

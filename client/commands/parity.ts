@@ -3,7 +3,7 @@ import { createReadD1Client } from '../read-d1.ts';
 import { parityQueries, parityQueryFor } from '../../history/parity-queries.ts';
 import type { Config } from '../../worker/config.ts';
 import { paritySignOff } from '../../workflows/index.ts';
-import { readSigningKey, signApproval } from '../approval-signing.ts';
+import { readSigningKey, refusalOf, signApproval } from '../approval-signing.ts';
 import { UserError } from '../cli-support.ts';
 import { connectClient } from '../temporal-client.ts';
 import { formatTable } from '../format-table.ts';
@@ -86,9 +86,7 @@ async function signOff(
     });
     return { signedBy: result.signedBy, workflowId };
   } catch (error) {
-    const cause = (error as { cause?: { type?: string; message?: string } }).cause;
-    if (cause?.type === 'ApprovalRefused') throw new UserError(`refused: ${cause.message}`);
-    throw error;
+    throw refusalOf(error);
   } finally {
     await connection.close();
   }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Config } from '../../worker/config.ts';
 import { manualRollback } from '../../workflows/index.ts';
-import { readSigningKey, signApproval } from '../approval-signing.ts';
+import { readSigningKey, refusalOf, signApproval } from '../approval-signing.ts';
 import { UserError } from '../cli-support.ts';
 import { connectClient, workflowUiLink } from '../temporal-client.ts';
 
@@ -29,9 +29,7 @@ export function registerRollback(program: Command, loadConfig: () => Config): vo
         });
         console.log(`rollback to ${to} signed with ${signer.fingerprint}: ${workflowUiLink(config, workflowId)}`);
         const result = await handle.result().catch((error: unknown) => {
-          const cause = (error as { cause?: { type?: string; message?: string } }).cause;
-          if (cause?.type === 'ApprovalRefused') throw new UserError(`refused: ${cause.message}`);
-          throw error;
+          throw refusalOf(error);
         });
         console.log(`approved by ${result.approvedBy}`);
         console.log(`restored to bookmark ${result.bookmark} (taken ${result.takenAt}, before the nightly run that followed); replayed ${result.replayed.length} loads: ${[...new Set(result.replayed.map((r) => r.businessDate))].join(', ') || 'none'}`);

@@ -138,4 +138,9 @@ describe('the approval payload check every message passes first', () => {
   it('passes a well-formed approval', () => {
     expect(approvalPayloadProblem({ mode: 'time-travel', statement: 'x', signature })).toBeUndefined();
   });
+  it('checks a parity sign-off the same way, with no mode', () => {
+    expect(approvalPayloadProblem({ mode: null, statement: 'x', signature }, [null])).toBeUndefined();
+    expect(approvalPayloadProblem({ mode: 'rewind', statement: 'x', signature }, [null])).toBe('mode must be null, got "rewind"');
+    expect(approvalPayloadProblem({ mode: null, statement: 'x'.repeat(5000), signature }, [null])).toBe('statement must be the signed statement text (at most 4096 characters)');
+  });
 });
