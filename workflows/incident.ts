@@ -106,8 +106,11 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
   let restoring = false;
 
   setHandler(incidentStateQuery, () => state);
-  setHandler(exportDeferredSignal, (deferred) => {
-    if (!state.deferred.some((d) => d.businessDate === deferred.businessDate)) state.deferred.push(deferred);
+  setHandler(exportDeferredSignal, (deferred: unknown) => {
+    // Sent by loadTable; a malformed one (anyone can signal) is ignored rather than failing the workflow task.
+    const { businessDate, loadId } = (deferred ?? {}) as { businessDate?: unknown; loadId?: unknown };
+    if (typeof businessDate !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(businessDate) || typeof loadId !== 'string') return;
+    if (!state.deferred.some((d) => d.businessDate === businessDate)) state.deferred.push({ businessDate, loadId });
     state.deferred.sort((a, b) => a.businessDate.localeCompare(b.businessDate));
   });
   // Never throws, whatever the payload: a malformed, unsigned or foreign approval becomes a recorded refusal.

@@ -5,6 +5,7 @@ import { etlStatusKey } from '../common/search-attributes.ts';
 import { shortActivity } from './activity-profiles.ts';
 import { describeFailure } from './failures.ts';
 import {
+  isLeaseAnswer,
   leaseAnswerSignal,
   releaseLeaseSignal,
   requestLeaseSignal,
@@ -45,8 +46,8 @@ export async function acquireWarehouseLease(kind: LeaseKind, wait: LeaseWait = {
   // Not workflowInfo().taskQueue: a replaying worker has a queue of its own.
   const ticket: LeaseTicket = { leaseId: warehouseLeaseWorkflowId(await workerTaskQueue()), token: `${info.workflowId}/${info.firstExecutionRunId}/${uuid4()}`, kind };
   let answer: LeaseAnswer | undefined;
-  setHandler(leaseAnswerSignal, (received) => {
-    if (received.token === ticket.token && answer?.status !== 'granted') answer = received;
+  setHandler(leaseAnswerSignal, (received: unknown) => {
+    if (isLeaseAnswer(received) && received.token === ticket.token && answer?.status !== 'granted') answer = received;
   });
   try {
     await startChild(warehouseLease, { workflowId: ticket.leaseId, args: [{}], parentClosePolicy: ParentClosePolicy.ABANDON });

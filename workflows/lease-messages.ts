@@ -40,6 +40,25 @@ export interface LeaseState {
   queue: (LeaseRequest & { requestedAt: string })[];
 }
 
+const isText = (value: unknown, max = 300): value is string => typeof value === 'string' && value.length > 0 && value.length <= max;
+
+/** True for a well-formed lease request. Signals can come from anyone who reaches Temporal: a malformed one must not fail a workflow task. */
+export function isLeaseRequest(value: unknown): value is LeaseRequest {
+  const r = value as Partial<LeaseRequest> | null;
+  return typeof r === 'object' && r !== null && isText(r.token) && (r.kind === 'shared' || r.kind === 'exclusive') && isText(r.workflowId) && isText(r.chain);
+}
+
+/** True for a well-formed release (`{ token }`). */
+export function isLeaseRelease(value: unknown): value is { token: string } {
+  return typeof value === 'object' && value !== null && isText((value as { token?: unknown }).token);
+}
+
+/** True for a well-formed answer of the lease. */
+export function isLeaseAnswer(value: unknown): value is LeaseAnswer {
+  const a = value as Partial<LeaseAnswer> | null;
+  return typeof a === 'object' && a !== null && isText(a.token) && (a.status === 'granted' || a.status === 'queued') && Array.isArray(a.heldBy) && Array.isArray(a.behind);
+}
+
 /** What the lease workflow is started with, and carries over continue-as-new. */
 export interface WarehouseLeaseInput {
   state?: LeaseState;

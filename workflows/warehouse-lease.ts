@@ -2,7 +2,7 @@ import { condition, continueAsNew, getExternalWorkflowHandle, log, proxyActiviti
 import type { Activities } from '../activities/index.ts';
 import { shortActivity } from './activity-profiles.ts';
 import { describeFailure } from './failures.ts';
-import { leaseAnswerSignal, leaseStateQuery, releaseLeaseSignal, requestLeaseSignal, type LeaseAnswer, type WarehouseLeaseInput } from './lease-messages.ts';
+import { isLeaseRelease, isLeaseRequest, leaseAnswerSignal, leaseStateQuery, releaseLeaseSignal, requestLeaseSignal, type LeaseAnswer, type WarehouseLeaseInput } from './lease-messages.ts';
 import { blockingHolders, dropChains, emptyLease, releaseLease, requestLease, type LeaseChange } from './lease-state.ts';
 
 const { closedLeaseChains } = proxyActivities<Activities>(shortActivity);
@@ -30,8 +30,15 @@ export async function warehouseLease(input: WarehouseLeaseInput = {}): Promise<n
     outbox.push(...change.answers);
   };
   setHandler(leaseStateQuery, () => state);
-  setHandler(requestLeaseSignal, (request) => apply(requestLease(state, request, now())));
-  setHandler(releaseLeaseSignal, ({ token }) => apply(releaseLease(state, token, now())));
+  // A malformed signal is logged and ignored: it must neither fail the workflow task nor be granted anything.
+  setHandler(requestLeaseSignal, (request: unknown) => {
+    if (isLeaseRequest(request)) apply(requestLease(state, request, now()));
+    else log.warn('malformed lease request ignored', { request: JSON.stringify(request)?.slice(0, 200) });
+  });
+  setHandler(releaseLeaseSignal, (release: unknown) => {
+    if (isLeaseRelease(release)) apply(releaseLease(state, release.token, now()));
+    else log.warn('malformed lease release ignored', { release: JSON.stringify(release)?.slice(0, 200) });
+  });
 
   const every = input.livenessCheckMs ?? defaultLivenessCheckMs;
   let lastCheck = Date.now();

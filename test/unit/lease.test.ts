@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LeaseKind, LeaseRequest, LeaseState } from '../../workflows/lease-messages.ts';
+import { isLeaseAnswer, isLeaseRelease, isLeaseRequest, type LeaseKind, type LeaseRequest, type LeaseState } from '../../workflows/lease-messages.ts';
 import { blockingHolders, dropChains, emptyLease, releaseLease, requestLease } from '../../workflows/lease-state.ts';
 
 const at = '2026-03-06T02:00:00.000Z';
@@ -73,5 +73,18 @@ describe('the warehouse lease (readers-writer, in arrival order)', () => {
 
     const again = requestLease(run(dead).state, request('nightly-2026-03-05', 'shared', 'new-run'), at);
     expect(again.state.holders.map((h) => h.chain)).toEqual(['new-run']);
+  });
+});
+
+describe('the lease messages, as they arrive from anyone who reaches Temporal', () => {
+  it('are checked before the lease or a holder acts on them', () => {
+    expect(isLeaseRequest(request('nightly-2026-03-05', 'shared'))).toBe(true);
+    for (const bad of [null, 42, 'x', {}, { token: 't', kind: 'EXCLUSIVE', workflowId: 'w', chain: 'c' }, { token: '', kind: 'shared', workflowId: 'w', chain: 'c' }, { token: 't', kind: 'shared', workflowId: 'w' }]) {
+      expect(isLeaseRequest(bad), JSON.stringify(bad)).toBe(false);
+    }
+    expect(isLeaseRelease({ token: 't' })).toBe(true);
+    expect([null, {}, { token: 3 }].some(isLeaseRelease)).toBe(false);
+    expect(isLeaseAnswer({ token: 't', status: 'granted', heldBy: [], behind: [] })).toBe(true);
+    expect([null, { token: 't', status: 'yes', heldBy: [], behind: [] }, { token: 't', status: 'granted' }].some(isLeaseAnswer)).toBe(false);
   });
 });

@@ -115,6 +115,9 @@ describe('only a key on the worker\'s list approves; every decision is recorded 
     // A typed name and no signature, as `temporal workflow signal` or the Web UI would send it; and a null payload.
     await handle.signal(approveRollbackSignal, { by: 'paul', mode: 'rewind' } as unknown as ApprovalPayload);
     await handle.signal(approveRollbackSignal, null as unknown as ApprovalPayload);
+    // The deferred-export signal is loadTable's, but anyone can send one: a malformed one is ignored.
+    await handle.signal('exportDeferred', null);
+    await handle.signal('exportDeferred', { businessDate: 'yesterday' });
     await eventually(() => stateOf(incidentA), (s) => s.refusals.length === 2);
     // Well-formed but forged: a signature that is not paul's, one of another statement, another incident's statement.
     const wrongSignature = await update({ ...valid, signature: (await signFor(incidentB, 'rewind')).signature });
@@ -132,6 +135,7 @@ describe('only a key on the worker\'s list approves; every decision is recorded 
 
     const state = await stateOf(incidentA);
     expect(state.status).toBe('open');
+    expect(state.deferred).toEqual([]);
     expect(state.approval).toBeUndefined();
     expect(state.refusals).toHaveLength(7);
     const [watermark] = await warehouse.d1.query<{ business_date: string }>('SELECT business_date FROM etl_watermarks WHERE table_name = ?', ['customers']);

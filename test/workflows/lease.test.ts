@@ -87,6 +87,11 @@ describe('a whole-warehouse restore never runs while a load writes (the warehous
     );
     expect(waiting.holders).toMatchObject([{ workflowId: nightly.workflowId, kind: 'shared' }]);
     expect(waiting.queue).toMatchObject([{ workflowId: rollbackId, kind: 'exclusive' }]);
+    // Anyone who reaches Temporal can signal the lease: malformed requests and releases change nothing and jam nothing.
+    for (const [name, payload] of [['requestLease', null], ['requestLease', { token: 'x', kind: 'EXCLUSIVE', workflowId: 'mallory', chain: 'c' }], ['releaseLease', null], ['releaseLease', 42]] as const) {
+      await lease.signal(name, payload);
+    }
+    expect(await lease.query(leaseStateQuery)).toMatchObject({ holders: [{ workflowId: nightly.workflowId }], queue: [{ workflowId: rollbackId }] });
     const status = async () => (await warehouse.client.workflow.getHandle(rollbackId).describe()).typedSearchAttributes.get(etlStatusKey);
     expect(await eventually(status, (s) => s === waitingForLeaseStatus, 10_000)).toBe(waitingForLeaseStatus);
 
