@@ -4,7 +4,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../../worker/config.ts';
-import { devServicesHealthy, startDevServices } from '../dev/dev-services.ts';
+import { devEndpoints, devServicesHealthy, startDevServices } from '../dev/dev-services.ts';
+import { describeHolder, portHolder, portInUse } from '../dev/port-holder.ts';
 import { cliEntry, UserError } from '../cli-support.ts';
 
 const pidFileOf = (config: Config) => join(config.paths.devDir, 'dev.pid');
@@ -30,21 +31,30 @@ async function runForeground(config: Config): Promise<void> {
   const services = await startDevServices(config);
   printEndpoints(config);
   console.log('Ctrl-C stops both.');
+  // Miniflare loads signal-exit, which may re-raise SIGTERM and end this process before a
+  // later listener's promise settles: ours goes first, and the stop's signals to the
+  // children are sent synchronously inside it.
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    const stop = () => void services.stop().finally(resolve);
+    process.prependOnceListener('SIGINT', stop);
+    process.prependOnceListener('SIGTERM', stop);
   });
-  await services.stop();
 }
 
 async function startDetached(config: Config): Promise<void> {
-  if (await devServicesHealthy(config)) {
+  const group = await detachedGroup(config);
+  if (group !== undefined) {
+    if (!(await devServicesHealthy(config))) {
+      throw new UserError(`dev services (process group ${group}) are running but not answering; \`warehouse dev stop\` ends them, see ${logFileOf(config)}`);
+    }
     console.log('dev services are already running.');
     return printEndpoints(config);
   }
+  await refuseHeldPorts(config);
   await mkdir(config.paths.devDir, { recursive: true });
   await mkdir(config.paths.logDir, { recursive: true });
   const log = openSync(logFileOf(config), 'a');
+  // detached: its own process group, which every service it starts joins; stop signals the group.
   const child = spawn(process.execPath, [cliEntry, 'dev'], { detached: true, stdio: ['ignore', log, log], env: process.env });
   closeSync(log);
   let exitCode: number | null | undefined;
@@ -63,27 +73,75 @@ async function startDetached(config: Config): Promise<void> {
   console.log('`warehouse dev stop` stops them.');
 }
 
+/** Ends the detached services' whole process group (the Temporal server and Miniflare's runtime with it), then waits for their ports to close. */
 async function stopDetached(config: Config): Promise<void> {
-  const pidText = await readFile(pidFileOf(config), 'utf8').catch(() => undefined);
-  if (!pidText) return console.log('no detached dev services to stop.');
-  const pid = Number(pidText);
-  if (isAlive(pid)) {
-    process.kill(pid, 'SIGTERM');
-    const deadline = Date.now() + 20_000;
-    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  const group = await detachedGroup(config);
+  if (group === undefined) {
+    await rm(pidFileOf(config), { force: true });
+    return console.log('no detached dev services to stop.');
+  }
+  signalGroup(group, 'SIGTERM');
+  if (!(await until(() => !groupAlive(group), 20_000))) signalGroup(group, 'SIGKILL');
+  await until(() => !groupAlive(group), 5_000);
+  const ports = Object.values(devPorts(config));
+  if (!(await until(async () => !(await Promise.all(ports.map(portInUse))).some(Boolean), 10_000))) {
+    throw new UserError(`dev services stopped, but a port is still in use: ${(await heldPorts(config)).join('; ')}`);
   }
   await rm(pidFileOf(config), { force: true });
-  console.log('dev services stopped.');
+  console.log(`dev services stopped (process group ${group}); ports ${ports.join(', ')} are free.`);
 }
 
-function isAlive(pid: number): boolean {
+/** The process group recorded by --detach, if any process of it is still alive. */
+async function detachedGroup(config: Config): Promise<number | undefined> {
+  const pid = Number(await readFile(pidFileOf(config), 'utf8').catch(() => ''));
+  return Number.isInteger(pid) && pid > 1 && groupAlive(pid) ? pid : undefined;
+}
+
+/** Refuses to start over a port something else holds (e.g. a stale server), naming what holds it. */
+async function refuseHeldPorts(config: Config): Promise<void> {
+  const held = await heldPorts(config);
+  if (held.length > 0) {
+    throw new UserError(`${held.join('; ')}; warehouse dev did not start it, so it will not reuse or stop it: end that process, or point TEMPORAL_ADDRESS, TEMPORAL_UI_URL and D1_API_URL at free ports`);
+  }
+}
+
+async function heldPorts(config: Config): Promise<string[]> {
+  const held: string[] = [];
+  for (const [what, port] of Object.entries(devPorts(config))) {
+    if (await portInUse(port)) held.push(describeHolder(await portHolder(port), what));
+  }
+  return held;
+}
+
+function devPorts(config: Config): Record<string, number> {
+  const ends = devEndpoints(config);
+  return { Temporal: ends.temporalPort, 'Web UI': ends.uiPort, 'local D1': ends.d1Port };
+}
+
+function signalGroup(group: number, signal: NodeJS.Signals): void {
   try {
-    process.kill(pid, 0);
+    process.kill(-group, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function groupAlive(group: number): boolean {
+  try {
+    process.kill(-group, 0);
     return true;
   } catch {
     return false;
   }
+}
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return true;
 }
 
 function printEndpoints(config: Config): void {

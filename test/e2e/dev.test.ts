@@ -1,9 +1,21 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, expect, afterAll } from 'vitest';
 import { freePort } from '../support/free-port.ts';
 import { runWarehouse } from '../support/cli.ts';
+import { portInUse } from '../../client/dev/port-holder.ts';
+
+/** True while any process of the group is alive. */
+function groupAlive(group: number): boolean {
+  try {
+    process.kill(-group, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe('warehouse dev --detach, then the local D1 service over plain HTTP', () => {
   let env: Record<string, string>;
@@ -47,8 +59,27 @@ describe('warehouse dev --detach, then the local D1 service over plain HTTP', ()
     const again = await runWarehouse(['dev', '--detach'], env);
     expect(again.stdout).toContain('already running');
 
+    // The services' process group: the CLI's `dev` process, the Temporal server and Miniflare's runtime.
+    const group = Number(await readFile(join(env.WAREHOUSE_VAR_DIR!, 'dev', 'dev.pid'), 'utf8'));
+    expect(groupAlive(group)).toBe(true);
     const stopped = await runWarehouse(['dev', 'stop'], env);
-    expect(stopped.code).toBe(0);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(groupAlive(group)).toBe(false);
+    for (const port of [temporalPort, uiPort, d1Port]) expect(await portInUse(port)).toBe(false);
     await expect(fetch(`http://127.0.0.1:${d1Port}/__local/health`)).rejects.toThrow();
+  });
+
+  it('refuses to start over a port held by a process it did not start, and names it', async () => {
+    const stale = createServer();
+    await new Promise<void>((resolve) => stale.listen(0, '127.0.0.1', resolve));
+    const port = (stale.address() as { port: number }).port;
+    try {
+      const started = await runWarehouse(['dev', '--detach'], { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+      expect(started.code).not.toBe(0);
+      expect(started.stderr).toContain(`the Temporal port ${port} is already in use by pid ${process.pid}`);
+      expect(started.stderr).not.toMatch(/\n\s+at /); // a sentence, not a stack trace
+    } finally {
+      await new Promise((resolve) => stale.close(resolve));
+    }
   });
 });
