@@ -7,6 +7,9 @@ import { describe, it, expect, inject } from 'vitest';
 
 const historiesDir = fileURLToPath(new URL('./histories/', import.meta.url));
 
+/** `legacy-<id>.json` (recorded before a change) and `<id>~<variant>.json` (another run of the same id) replay as `<id>`. */
+const workflowIdOf = (file: string) => file.replace(/^legacy-/, '').replace(/(~[\w-]+)?\.json$/, '');
+
 /**
  * Recorded histories of real runs, replayed against today's workflow code: a change
  * that would break workflows already running in production fails here. Record new
@@ -29,6 +32,6 @@ describe('replay of recorded workflow histories', async () => {
   it.each(files)('replays %s deterministically', async (file) => {
     const code = await readFile(inject('workflowBundlePath'), 'utf8');
     const history = historyFromJSON(JSON.parse(await readFile(join(historiesDir, file), 'utf8')));
-    await expect(Worker.runReplayHistory({ workflowBundle: { code } }, history, file.replace(/^legacy-/, '').replace(/\.json$/, ''))).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: { code } }, history, workflowIdOf(file))).resolves.toBeUndefined();
   });
 });

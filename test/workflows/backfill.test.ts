@@ -12,6 +12,7 @@ import { generateDump, type DumpSummary } from '../../generator/dump.ts';
 import { runWarehouse } from '../support/cli.ts';
 import { currentState } from '../support/truth.ts';
 import { allChecksums, startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
+import { recordHistoriesOf } from '../support/histories.ts';
 import { faults, killHard, spawnWorker, untilApplied } from '../support/worker-process.ts';
 
 const asOf = '2025-12-31';
@@ -121,6 +122,7 @@ describe('the historical backfill through the import API', () => {
       expect(cli.stdout).toContain(`backfill done: ${dump.files.reduce((n, f) => n + f.rows, 0).toLocaleString('en-US')} rows as of ${asOf}`);
       const result = await started.handle.result();
       expect(result.chunksSkipped).toBeGreaterThanOrEqual(1);
+      await recordHistoriesOf(killed, 'backfill', { status: 'Completed', variant: 'resumed-after-kill' });
     } finally {
       await killHard(child);
     }

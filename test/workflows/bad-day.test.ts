@@ -7,7 +7,7 @@ import { exportFileName } from '../../contracts/types.ts';
 import { generateExports } from '../../generator/index.ts';
 import { incidentStateQuery, incidentWorkflowId, type IncidentState, type RollbackMode } from '../../workflows/index.ts';
 import { runWarehouse } from '../support/cli.ts';
-import { saveHistories } from '../support/histories.ts';
+import { recordHistoriesOf, saveHistories } from '../support/histories.ts';
 import { allChecksums, runNight, startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
 
 const days = ['2026-08-03', '2026-08-04', '2026-08-05', '2026-08-06', '2026-08-07'];
@@ -53,7 +53,11 @@ async function badWeek(warehouse: IsolatedWarehouse, mode: RollbackMode): Promis
   expect(paul.code, paul.stderr).toBe(0);
   expect(paul.stdout).toContain(`accepted: paul approved the ${mode} repair of ${incidentId}`);
   expect(paul.stdout).toContain(`resolved: replayed ${days.slice(2).join(', ')}`);
-  if (process.env.RECORD_HISTORIES && mode === 'rewind') await saveHistories(inject('temporal'), [incidentId], process.env.RECORD_HISTORIES);
+  if (process.env.RECORD_HISTORIES && mode === 'rewind') await saveHistories(inject('temporal'), [incidentId, `nightly-${badDay}-orders`], process.env.RECORD_HISTORIES);
+  if (mode === 'time-travel') {
+    await recordHistoriesOf(warehouse, 'incident', { status: 'Completed', variant: 'time-travel' });
+    await recordHistoriesOf(warehouse, 'auditRestore', { status: 'Completed' });
+  }
   return warehouse.client.workflow.getHandle(incidentId).query(incidentStateQuery);
 }
 

@@ -9,6 +9,7 @@ import { leaseStateQuery, nightlyRun, waitingForLeaseStatus, warehouseLeaseWorkf
 import { runWarehouse } from '../support/cli.ts';
 import { eventually } from '../support/eventually.ts';
 import { allChecksums, runNight, startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
+import { recordHistoriesOf } from '../support/histories.ts';
 
 const days = ['2027-02-15', '2027-02-16', '2027-02-17'];
 const [day1, day2, day3] = days as [string, string, string];
@@ -115,5 +116,7 @@ describe('a whole-warehouse restore never runs while a load writes (the warehous
     const [halfDone] = await warehouse.d1.query<{ n: number }>("SELECT count(*) AS n FROM etl_loads WHERE status NOT IN ('verified', 'unchanged')");
     expect(halfDone?.results).toEqual([{ n: 0 }]);
     expect(await lease.query(leaseStateQuery)).toEqual({ holders: [], queue: [] });
+    await recordHistoriesOf(warehouse, 'warehouseLease', { status: 'Running' });
+    await recordHistoriesOf(warehouse, 'manualRollback', { status: 'Completed', variant: 'after-lease' });
   }, 120_000);
 });

@@ -4,6 +4,7 @@ import { rebuildAndCompare, type RebuildReport } from '../../client/rebuild.ts';
 import { testConfig } from '../support/environment.ts';
 import { runWarehouse } from '../support/cli.ts';
 import { runNight, startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
+import { recordHistoriesOf } from '../support/histories.ts';
 
 const days = ['2026-10-05', '2026-10-06', '2026-10-07'];
 
@@ -38,6 +39,7 @@ describe('warehouse rebuild: the archive replayed into a scratch warehouse, comp
     const chained = await rebuildAndCompare({ config: testConfig(env), client: warehouse.client, table: 'orders', datesPerRun: 1 });
     expect(chained.result).toEqual({ replayed: 3, failures: [], runs: 3 });
     expect(chained.tables.map((t) => [t.table, t.same])).toEqual([['orders', true]]);
+    await recordHistoriesOf(warehouse, 'rebuild', { status: 'Completed', anyTaskQueue: true, limit: 2 });
 
     // Someone edits a customer's name directly in D1.
     await warehouse.d1.query("UPDATE customers SET name = 'Edited by hand' WHERE _version_id = (SELECT min(_version_id) FROM customers)");

@@ -10,6 +10,7 @@ import { generateExports } from '../../generator/index.ts';
 import type { RecheckResult } from '../../workflows/index.ts';
 import { runWarehouse } from '../support/cli.ts';
 import { allChecksums, runNight, startIsolatedWarehouse, startWorker } from '../support/warehouse.ts';
+import { recordHistoriesOf } from '../support/histories.ts';
 
 const days = ['2026-09-14', '2026-09-15', '2026-09-16', '2026-09-17', '2026-09-18'];
 
@@ -91,6 +92,7 @@ describe('late corrections: a re-exported earlier day is rewound and replayed', 
       { table_name: 'customers', business_date: days[1] },
       { table_name: 'orders', business_date: days[2] },
     ]);
+    await recordHistoriesOf(warehouse, 'recheck', { status: 'Completed', limit: 2 });
   }, 300_000);
 
   it('a re-check that fails holds back tonight\'s load of its table only; the other tables load', async () => {

@@ -10,6 +10,7 @@ import { runWarehouse } from '../support/cli.ts';
 import { parseMessage } from '../support/mail.ts';
 import { uniqueName } from '../support/environment.ts';
 import { startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
+import { recordHistoriesOf } from '../support/histories.ts';
 import { eventually } from '../support/eventually.ts';
 
 const brandsBaseline = join(import.meta.dirname, '..', 'fixtures', 'hostile', 'baseline', 'brands.csv');
@@ -52,6 +53,7 @@ describe('the 03:00 Europe/Paris schedule across the clock changes', () => {
       const results: ScheduledNightlyResult[] = [];
       for (const id of runIds) results.push(await warehouse.client.workflow.getHandle(id).result());
       results.sort((a, b) => a.scheduledAt.localeCompare(b.scheduledAt));
+      await recordHistoriesOf(warehouse, 'scheduledNightly', { status: 'Completed' });
 
       // 03:00 in Paris is 02:00 UTC in winter and 01:00 UTC in summer (from 29 March to 24 October).
       expect(results.map((r) => [r.scheduledAt, r.businessDate])).toEqual([
