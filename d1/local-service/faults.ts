@@ -10,6 +10,7 @@ import { z } from 'zod';
  *   connection lost`, 7429 overloaded, or a 7400 malformed request.
  * - `html`: an HTML error page from the edge at `status` (default 502), e.g. 524.
  * - `hang`: never answers and never runs the request.
+ * - `drop`: closes the connection without running the request or answering.
  * - `hang-after`: runs it, then never answers (a response lost after the write applied).
  * - `drop-after`: runs it, then closes the connection without an answer.
  * - `error-after`: runs it, then answers `status` with `{code, message}` as if it had failed
@@ -19,7 +20,7 @@ import { z } from 'zod';
  * fields stay optional (not defaulted) so that callers typed against `FaultRequest` need not set them.
  */
 export const faultRequestSchema = z.object({
-  kind: z.enum(['429', '500', 'd1-error', 'html', 'hang', 'hang-after', 'drop-after', 'error-after']),
+  kind: z.enum(['429', '500', 'd1-error', 'html', 'hang', 'drop', 'hang-after', 'drop-after', 'error-after']),
   count: z.number().int().min(1).max(1000).default(1),
   retryAfterSeconds: z.number().int().min(0).max(600).default(1),
   match: z.string().min(1).optional(),

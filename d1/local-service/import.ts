@@ -1,7 +1,8 @@
 /**
  * D1's bulk import API, emulated: `POST .../import` with `init`, `ingest` and `poll`, and the
  * upload URLs `init` hands out. Like Cloudflare's, an import is literal SQL, each statement at
- * most 100,000 bytes, no transaction control, applied all or nothing; queries queue meanwhile.
+ * most 100,000 bytes, no transaction control, applied all or nothing; and while it runs the
+ * database serves no queries (see `refuseQueriesWhileActive`).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
@@ -58,6 +59,19 @@ export class LocalImports {
     if (request.action === 'init') return this.#init(request.etag);
     if (request.action === 'ingest') return this.#ingest(request.etag, request.filename);
     return this.#report(request.current_bookmark);
+  }
+
+  /**
+   * Refuses a query or raw request while an import is active, as D1 does: Cloudflare documents
+   * that "imports block the D1 for their duration" and that the database is "unavailable to
+   * serve queries" meanwhile (the import API's description; wrangler's warning), but not the
+   * answer a query then gets. HTTP 503, code 7500 and this message are our assumption (see
+   * schema/README.md); any 5xx is transient for the client, so the caller retries later.
+   */
+  refuseQueriesWhileActive(): void {
+    const active = [...this.#imports].find(([, state]) => state.status === 'active')?.[0];
+    if (active === undefined) return;
+    throw new HttpError(503, cloudflareErrorCodes.sqlError, `D1 database unavailable: an import is running (at_bookmark ${active}), and the database serves no queries until it ends`);
   }
 
   /** Keeps the bytes PUT to an upload URL and returns their md5, the ETag R2 answers with. */

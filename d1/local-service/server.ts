@@ -4,8 +4,10 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { LocalD1Database, statementsOf } from './database.ts';
 import { HttpError, cloudflareErrorCodes, errorEnvelope, successEnvelope } from './envelope.ts';
-import { FaultQueue, faultRequestSchema, faultsAfterApply, type Fault } from './faults.ts';
+import { FaultQueue, faultsAfterApply, type Fault } from './faults.ts';
 import { LocalImports, importUploadPrefix } from './import.ts';
+import { RandomFaultSource, faultCommandSchema } from './random-faults.ts';
+import type { ConformanceLog } from './conformance-log.ts';
 
 /** How to start the local D1 service. */
 export interface LocalD1ServiceOptions {
@@ -21,6 +23,11 @@ export interface LocalD1ServiceOptions {
   retentionDays?: number;
   /** Clock, replaceable in tests of retention. */
   now?: () => Date;
+  /**
+   * `collect` (tests): check every D1 API request body and JSON answer against Cloudflare's pinned
+   * D1 schema (conformance.ts) and keep the violations; close() then fails with them. Default `off`.
+   */
+  conformance?: 'off' | 'collect';
 }
 
 /** A running local D1 service. */
@@ -33,11 +40,19 @@ export interface LocalD1Service {
   accountId: string;
   databaseId: string;
   apiToken: string;
+  /** In conformance mode, what was checked and what broke the schema; undefined when off. */
+  conformance?: ConformanceLog;
+  /** Stops the service; in conformance mode, throws the report of any violation collected. */
   close(): Promise<void>;
 }
 
 /** Default account and database ids of the local service. */
 export const localDefaults = { accountId: 'local-account', databaseId: 'local-warehouse' } as const;
+
+/** Where Cloudflare's API paths begin; the schema's paths follow it. */
+const apiRoot = '/client/v4';
+/** In conformance mode, the check each D1 API answer goes through as it is sent. */
+const answerChecks = new WeakMap<ServerResponse, (status: number, body: object | undefined) => void>();
 
 const maxBodyBytes = 100 * 1024 * 1024;
 /** Largest SQL file an import upload accepts (it is held in memory). */
@@ -56,13 +71,18 @@ export async function startLocalD1Service(options: LocalD1ServiceOptions): Promi
   const database = new LocalD1Database({ dataDir: options.dataDir, retentionDays: options.retentionDays ?? 30, now: options.now ?? (() => new Date()) });
   await database.open();
   const faults = new FaultQueue();
+  const randomFaults = new RandomFaultSource();
   const restoreLimit = new RestoreLimit(options.now ?? (() => new Date()));
   const expectedToken = Buffer.from(options.apiToken);
   const apiPrefix = `/client/v4/accounts/${accountId}/d1/database/${databaseId}/`;
   let origin = ''; // known once listening; upload URLs are only handed out after that
   const imports = new LocalImports({ database, uploadUrl: (filename) => `${origin}${importUploadPrefix}${filename}` });
 
+  // Loaded only in test mode: the validator is a development dependency.
+  const conformance = options.conformance === 'collect' ? new (await import('./conformance-log.ts')).ConformanceLog() : undefined;
+
   const server = createServer((req, res) => {
+    if (conformance && req.url?.startsWith(apiRoot)) observeAnswer(conformance, req, res);
     handle(req, res).catch((error: unknown) => {
       const httpError = error instanceof HttpError ? error : new HttpError(500, cloudflareErrorCodes.internalError, error instanceof Error ? error.message : String(error));
       send(res, httpError.status, errorEnvelope(httpError.code, httpError.message), httpError.headers);
@@ -79,14 +99,17 @@ export async function startLocalD1Service(options: LocalD1ServiceOptions): Promi
     if (!url.pathname.startsWith(apiPrefix)) throw new HttpError(404, cloudflareErrorCodes.databaseNotFound, 'database not found');
 
     const body = req.method === 'POST' ? await readJson(req) : undefined;
-    const reply = replier(`${req.method} ${url.pathname}${url.search} ${body === undefined ? '' : JSON.stringify(body)}`, res);
+    conformance?.check({ direction: 'request', method: req.method ?? '', path: url.pathname.slice(apiRoot.length), body });
+    const route = `${req.method} ${url.pathname.slice(apiPrefix.length)}`;
+    const reply = replier(route, `${req.method} ${url.pathname}${url.search} ${body === undefined ? '' : JSON.stringify(body)}`, res);
     if (!reply) return;
 
-    const route = `${req.method} ${url.pathname.slice(apiPrefix.length)}`;
     switch (route) {
       case 'POST query':
+        imports.refuseQueriesWhileActive();
         return reply(200, successEnvelope(await database.query(readStatements(body))));
       case 'POST raw':
+        imports.refuseQueriesWhileActive();
         return reply(200, successEnvelope(await database.raw(readStatements(body))));
       case 'GET time_travel/bookmark': {
         const timestamp = url.searchParams.get('timestamp');
@@ -113,19 +136,21 @@ export async function startLocalD1Service(options: LocalD1ServiceOptions): Promi
   /** A PUT to an upload URL: like R2's presigned URLs, the unguessable filename is the credential, not the token. */
   async function handleUpload(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const bytes = await readBody(req, maxUploadBytes);
-    const reply = replier(`PUT ${path}`, res);
+    const reply = replier('PUT import upload', `PUT ${path}`, res);
     if (!reply) return;
     const md5 = imports.store(path.slice(importUploadPrefix.length), bytes);
     return reply(200, undefined, { etag: `"${md5}"` });
   }
 
   /**
-   * Takes the pending fault for a request, if any. Returns undefined when the fault answered it
-   * (or never will), else how to answer: `hang-after`, `drop-after` and `error-after` let the
+   * Takes the pending fault for a request, if any, else the one random mode draws for its route
+   * (every request draws, to keep the seeded sequence). Returns undefined when the fault answered
+   * it (or never will), else how to answer: `hang-after`, `drop-after` and `error-after` let the
    * request run, then lose or spoil its answer.
    */
-  function replier(requestText: string, res: ServerResponse): ((status: number, payload?: object, headers?: Record<string, string>) => void) | undefined {
-    const fault = faults.take(requestText);
+  function replier(route: string, requestText: string, res: ServerResponse): ((status: number, payload?: object, headers?: Record<string, string>) => void) | undefined {
+    const queued = faults.take(requestText);
+    const fault = randomFaults.draw(route, queued !== undefined) ?? queued;
     if (fault && !faultsAfterApply.has(fault.kind)) {
       applyFault(fault, res);
       return undefined;
@@ -144,15 +169,17 @@ export async function startLocalD1Service(options: LocalD1ServiceOptions): Promi
   }
 
   async function handleFaults(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method === 'GET') return send(res, 200, successEnvelope(faults.state()));
+    if (req.method === 'GET') return send(res, 200, successEnvelope({ ...faults.state(), random: randomFaults.state() }));
     if (req.method === 'DELETE') {
       faults.clear();
+      randomFaults.configure(null);
       return send(res, 200, successEnvelope({ cleared: true }));
     }
     if (req.method !== 'POST') throw new HttpError(404, cloudflareErrorCodes.notFound, 'faults: use GET, POST or DELETE');
-    const parsed = faultRequestSchema.safeParse(await readJson(req));
+    const parsed = faultCommandSchema.safeParse(await readJson(req));
     if (!parsed.success) throw new HttpError(400, cloudflareErrorCodes.invalidRequest, `invalid fault: ${z.prettifyError(parsed.error)}`);
-    faults.add(parsed.data);
+    if ('random' in parsed.data) randomFaults.configure(parsed.data.random);
+    else faults.add(parsed.data);
     return send(res, 200, successEnvelope(parsed.data));
   }
 
@@ -169,7 +196,7 @@ export async function startLocalD1Service(options: LocalD1ServiceOptions): Promi
       return send(res, fault.status ?? 500, errorEnvelope(fault.code ?? cloudflareErrorCodes.sqlError, fault.message ?? 'D1_ERROR: Network connection lost.'));
     }
     if (fault.kind === 'html') return sendHtml(res, fault.status ?? 502);
-    if (fault.kind === 'drop-after') {
+    if (fault.kind === 'drop' || fault.kind === 'drop-after') {
       res.socket?.destroy();
       return;
     }
@@ -190,10 +217,13 @@ export async function startLocalD1Service(options: LocalD1ServiceOptions): Promi
     accountId,
     databaseId,
     apiToken: options.apiToken,
+    ...(conformance ? { conformance } : {}),
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await database.close();
+      const report = conformance?.report();
+      if (report) throw new Error(`the local D1 service answered outside Cloudflare's D1 schema: ${report}`);
     },
   };
 }
@@ -233,6 +263,16 @@ function parseTimestamp(text: string): Date {
   return at;
 }
 
+/**
+ * Checks every JSON answer to a D1 API request (success and failure envelopes, injected faults
+ * included). Exempt, as no JSON schema describes them: the edge's HTML pages (sendHtml), dropped
+ * connections and hangs, and the import upload URL (R2's, not the D1 API).
+ */
+function observeAnswer(conformance: ConformanceLog, req: IncomingMessage, res: ServerResponse): void {
+  const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname.slice(apiRoot.length);
+  answerChecks.set(res, (status, body) => conformance.check({ direction: 'response', method: req.method ?? '', path, status, body }));
+}
+
 /** An error page like the ones Cloudflare's edge serves in front of an API (e.g. 502 Bad gateway, 524 A timeout occurred). */
 function sendHtml(res: ServerResponse, status: number): void {
   const title = status === 524 ? 'A timeout occurred' : status === 502 ? 'Bad gateway' : 'Error';
@@ -243,6 +283,7 @@ function sendHtml(res: ServerResponse, status: number): void {
 
 /** Answers with a JSON body, or with none when `body` is undefined (an upload's answer, like R2's). */
 function send(res: ServerResponse, status: number, body: object | undefined, headers: Record<string, string> = {}): void {
+  answerChecks.get(res)?.(status, body);
   const text = body === undefined ? '' : JSON.stringify(body);
   const type: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
   res.writeHead(status, { ...type, 'content-length': String(Buffer.byteLength(text)), ...headers });

@@ -40,7 +40,7 @@ beforeAll(async () => {
     console.info(`D1 conformance: running against Cloudflare D1 (database ${target.databaseId})`);
   } else {
     dataDir = await mkdtemp(join(tmpdir(), 'd1-conformance-'));
-    service = await startLocalD1Service({ dataDir, apiToken: randomBytes(24).toString('hex'), port: 0 });
+    service = await startLocalD1Service({ dataDir, apiToken: randomBytes(24).toString('hex'), port: 0, conformance: 'collect' });
     target = { baseUrl: service.url, accountId: service.accountId, databaseId: service.databaseId, apiToken: service.apiToken };
     console.info(`D1 conformance: running against the local D1 service at ${service.url}`);
   }
