@@ -1,20 +1,45 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { tableContracts } from '../contracts/index.ts';
+import type { TableContract } from '../contracts/types.ts';
 import type { D1Client } from '../d1/client.ts';
+import type { ViewDefinition } from '../history/ddl.ts';
 import { migrationsTableDdl, pendingMigrations } from '../history/migrations.ts';
+import { warehouseViews } from '../history/views.ts';
+import { createHistoryTables, migrateContracts, migrateViews } from './schema-sync.ts';
 
 /** What applying migrations did, or (dry run) would do. */
 export interface MigrationReport {
+  /** Numbered migrations applied (none in a dry run). */
   applied: string[];
+  /** Numbered migrations a dry run would apply. */
   pending: string[];
+  /** History tables created (a contract's table no load had created yet). */
+  tables: string[];
+  /** Contract changes applied (or, in a dry run, to apply), described for the operator. */
+  contract: string[];
+  /** Views created and replaced (or to be). */
+  views: { created: string[]; replaced: string[] };
+}
+
+/** What to migrate to; tests pass an edited contract or view list, production the code's. */
+export interface MigrationOptions {
+  dryRun?: boolean;
+  contracts?: readonly TableContract[];
+  views?: readonly ViewDefinition[];
 }
 
 /**
- * Brings the warehouse's schema up to this code: applies the pending numbered migrations
- * in order, each as one batch that also records it in d1_migrations. Refuses a database
- * that has migrations this code does not know (it was migrated by a newer release).
- * Run by `warehouse migrate`, at worker start and before each run and backfill.
+ * Brings the warehouse's schema up to this code, in four steps: the history tables no load
+ * has created yet (so every view resolves); the pending numbered migrations in order, each as one batch that also records it in d1_migrations; the
+ * contract diff (new columns added, widened types and renamed headers recorded, destructive
+ * changes refused before anything is written); and the views (a changed one replaced, a
+ * missing one created). Refuses a database that has migrations this code does not know (it
+ * was migrated by a newer release). Run by `warehouse migrate`, at worker start and before
+ * each run and backfill; once up to date it costs five small queries and writes nothing.
  */
-export async function applyMigrations(d1: Pick<D1Client, 'query' | 'batch'>, options: { dryRun?: boolean } = {}): Promise<MigrationReport> {
+export async function applyMigrations(d1: Pick<D1Client, 'query' | 'batch'>, options: MigrationOptions = {}): Promise<MigrationReport> {
+  const dryRun = options.dryRun ?? false;
+  const contracts = options.contracts ?? tableContracts;
   await d1.query(migrationsTableDdl);
   const [rows] = await d1.query<{ name: string }>('SELECT name FROM d1_migrations ORDER BY id');
   const applied = (rows?.results ?? []).map((r) => r.name);
@@ -26,15 +51,20 @@ export async function applyMigrations(d1: Pick<D1Client, 'query' | 'batch'>, opt
       nonRetryable: true,
     });
   }
-  if (options.dryRun) return { applied: [], pending: pending.map((m) => m.name) };
-  for (const migration of pending) {
-    try {
-      await d1.batch([...migration.statements.map((sql) => ({ sql })), { sql: 'INSERT INTO d1_migrations (name) VALUES (?)', params: [migration.name] }]);
-    } catch (error) {
-      // Another process (a second worker, a concurrent run) may have applied it meanwhile: that is success.
-      const [again] = await d1.query<{ n: number }>('SELECT count(*) AS n FROM d1_migrations WHERE name = ?', [migration.name]);
-      if (!again?.results[0]?.n) throw error;
+  const tables = await createHistoryTables(d1, contracts, { dryRun });
+  if (!dryRun) {
+    for (const migration of pending) {
+      try {
+        await d1.batch([...migration.statements.map((sql) => ({ sql })), { sql: 'INSERT INTO d1_migrations (name) VALUES (?)', params: [migration.name] }]);
+      } catch (error) {
+        // Another process (a second worker, a concurrent run) may have applied it meanwhile: that is success.
+        const [again] = await d1.query<{ n: number }>('SELECT count(*) AS n FROM d1_migrations WHERE name = ?', [migration.name]);
+        if (!again?.results[0]?.n) throw error;
+      }
     }
   }
-  return { applied: pending.map((m) => m.name), pending: [] };
+  const recordExists = dryRun ? applied.includes('0003_contract_record') : true;
+  const contract = await migrateContracts(d1, contracts, { dryRun, recordExists });
+  const views = await migrateViews(d1, options.views ?? warehouseViews(contracts), { dryRun });
+  return dryRun ? { applied: [], pending: pending.map((m) => m.name), tables, contract, views } : { applied: pending.map((m) => m.name), pending: [], tables, contract, views };
 }

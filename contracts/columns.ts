@@ -9,10 +9,12 @@ import type { ColumnContract, ColumnType } from './types.ts';
 interface ColumnOptions {
   /** An empty field is accepted (stored as NULL). Columns are required unless said otherwise. */
   optional?: boolean;
+  /** The column joined a table that already had history (see ColumnContract.addedIn). */
+  addedIn?: string;
 }
 
 function column(source: string, name: string, type: ColumnType, description: string, options: ColumnOptions = {}): ColumnContract {
-  return { source, name, type, required: !options.optional, description };
+  return { source, name, type, required: !options.optional, description, ...(options.addedIn ? { addedIn: options.addedIn } : {}) };
 }
 
 /** A code or free text of at most `maxLength` characters. */

@@ -10,8 +10,12 @@ export type ColumnType =
   | { kind: 'text'; maxLength: number }
   /** Whole number, no separators; stored as INTEGER. */
   | { kind: 'integer'; min?: number; max?: number }
-  /** Decimal comma in the file (`1234,50`, optional leading `-`), at most `scale` decimals; stored as REAL, reconciled at that scale. */
-  | { kind: 'decimal'; scale: number; min?: number }
+  /**
+   * Decimal comma in the file (`1234,50`, optional leading `-`), at most `scale` decimals; stored as REAL, reconciled at
+   * that scale. `hashScale`: the scale the row hash was first computed at, set when `scale` is widened, so rows loaded
+   * before keep their hash (activities/row-hash.ts).
+   */
+  | { kind: 'decimal'; scale: number; min?: number; hashScale?: number }
   /** `dd/mm/yyyy` in the file; stored as ISO `YYYY-MM-DD` TEXT. */
   | { kind: 'date' }
   /** One of a closed list of codes; stored as TEXT. */
@@ -28,6 +32,12 @@ export interface ColumnContract {
   required: boolean;
   /** What the column means, for the contract reference and the analysts. */
   description: string;
+  /**
+   * Set on a column added to a table that already had history (the release or date it joined, e.g. `2027-01`): rows
+   * loaded before it hold NULL there, and its NULL is left out of the row hash so their hash stays the same
+   * (activities/row-hash.ts). `warehouse migrate` refuses to add a column without it.
+   */
+  addedIn?: string;
 }
 
 /** Everything about one table of the nightly export. */

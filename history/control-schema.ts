@@ -1,9 +1,11 @@
 import { tableContracts } from '../contracts/index.ts';
+import type { ViewDefinition } from './ddl.ts';
 import { readerViewsDdl } from './reports.ts';
 
 /**
  * The control schema of DESIGN §6: what every run and load writes about itself, and the
- * operator views over it. Idempotent DDL, applied at the start of every nightly run. Pure.
+ * operator views over it. Idempotent DDL: migration 0001, which adopts warehouses created
+ * before migrations existed. Pure.
  */
 export function controlSchemaDdl(): string[] {
   return [
@@ -118,31 +120,34 @@ export function controlSchemaDdl(): string[] {
   sodiwin_sha256 TEXT NOT NULL,
   loaded_through TEXT
 )`,
+    // The observability views and the reader views of DESIGN §9 (history/reports.ts); migrate keeps them current (history/views.ts).
+    ...controlViews().map((v) => `CREATE VIEW IF NOT EXISTS ${v.name} AS\n${v.sql}`),
+    ...readerViewsDdl(),
+  ];
+}
+
+/** The operator's views over the control tables (DESIGN §6), in dependency order. Pure. */
+export function controlViews(): ViewDefinition[] {
+  return [
     // Which tables D1 is authoritative for: signed off at least once through the parity gate.
-    `CREATE VIEW IF NOT EXISTS v_table_authority AS
-WITH tables(table_name) AS (VALUES ${tableContracts.map((c) => `('${c.table}')`).join(', ')})
+    { name: 'v_table_authority', sql: `WITH tables(table_name) AS (VALUES ${tableContracts.map((c) => `('${c.table}')`).join(', ')})
 SELECT t.table_name,
   CASE WHEN s.signoff_id IS NULL THEN 0 ELSE 1 END AS signed_off,
   s.query_name, s.signed_by, s.signed_at, s.loaded_through
 FROM tables t
-LEFT JOIN etl_parity_signoffs s ON s.signoff_id = (SELECT max(signoff_id) FROM etl_parity_signoffs x WHERE x.table_name = t.table_name AND x.result = 'match')`,
+LEFT JOIN etl_parity_signoffs s ON s.signoff_id = (SELECT max(signoff_id) FROM etl_parity_signoffs x WHERE x.table_name = t.table_name AND x.result = 'match')` },
     // The last business date loaded per table, and how the table's latest load ended.
-    `CREATE VIEW IF NOT EXISTS v_table_freshness AS
-SELECT w.table_name, w.business_date AS loaded_through, w.updated_at,
+    { name: 'v_table_freshness', sql: `SELECT w.table_name, w.business_date AS loaded_through, w.updated_at,
   (SELECT l.status FROM etl_loads l WHERE l.table_name = w.table_name ORDER BY l.started_at DESC LIMIT 1) AS last_status,
   (SELECT l.business_date FROM etl_loads l WHERE l.table_name = w.table_name ORDER BY l.started_at DESC LIMIT 1) AS last_attempted_date
-FROM etl_watermarks w`,
+FROM etl_watermarks w` },
     // Loads that did not end verified, newest first.
-    `CREATE VIEW IF NOT EXISTS v_recent_failures AS
-SELECT load_id, table_name, business_date, file_name, status, error_type, error_detail, started_at, finished_at
-FROM etl_loads WHERE status IN ('failed', 'reverted', 'quarantined') ORDER BY started_at DESC`,
+    { name: 'v_recent_failures', sql: `SELECT load_id, table_name, business_date, file_name, status, error_type, error_detail, started_at, finished_at
+FROM etl_loads WHERE status IN ('failed', 'reverted', 'quarantined') ORDER BY started_at DESC` },
     // How many days each table's watermark trails the newest business date any run attempted.
-    `CREATE VIEW IF NOT EXISTS v_watermark_lag AS
-SELECT w.table_name, w.business_date AS loaded_through,
+    { name: 'v_watermark_lag', sql: `SELECT w.table_name, w.business_date AS loaded_through,
   (SELECT max(business_date) FROM etl_runs) AS latest_run_date,
   CAST(julianday((SELECT max(business_date) FROM etl_runs)) - julianday(w.business_date) AS INTEGER) AS lag_days
-FROM etl_watermarks w`,
-    // The reader views of DESIGN §9 (history/reports.ts): each report's current state, for dashboards.
-    ...readerViewsDdl(),
+FROM etl_watermarks w` },
   ];
 }

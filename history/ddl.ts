@@ -11,6 +11,18 @@ export function sqlType(type: ColumnType): 'TEXT' | 'INTEGER' | 'REAL' {
 /** The history columns every table carries after its business columns (DESIGN §5). */
 export const historyColumns = ['_valid_from', '_valid_to', '_is_current', '_is_deleted', '_row_hash', '_loaded_by', '_closed_by'] as const;
 
+/** A view the warehouse defines: its name and the SELECT it stands for (history/views.ts keeps it current). */
+export interface ViewDefinition {
+  name: string;
+  sql: string;
+}
+
+/** `<t>_current`: the open, not deleted version of every key, with the business columns. */
+export function currentView(contract: TableContract): ViewDefinition {
+  const names = contract.columns.map((c) => q(c.name)).join(', ');
+  return { name: `${contract.table}_current`, sql: `SELECT ${names}, _valid_from, _loaded_by FROM ${q(contract.table)} WHERE _is_current = 1 AND _is_deleted = 0` };
+}
+
 /** The stage table a load's valid rows go to before the merge. */
 export function stageTable(contract: TableContract): string {
   return `_stage_${contract.table}`;
@@ -25,7 +37,7 @@ export function historyDdl(contract: TableContract): string[] {
   const t = contract.table;
   const business = contract.columns.map((c) => `${q(c.name)} ${sqlType(c.type)}`);
   const key = contract.key.map(q).join(', ');
-  const names = contract.columns.map((c) => q(c.name)).join(', ');
+  const current = currentView(contract);
   return [
     `CREATE TABLE IF NOT EXISTS ${q(t)} (
   _version_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -42,7 +54,7 @@ export function historyDdl(contract: TableContract): string[] {
     `CREATE INDEX IF NOT EXISTS ${q(`${t}__key_valid_from`)} ON ${q(t)} (${key}, _valid_from)`,
     `CREATE INDEX IF NOT EXISTS ${q(`${t}__loaded_by`)} ON ${q(t)} (_loaded_by)`,
     `CREATE INDEX IF NOT EXISTS ${q(`${t}__closed_by`)} ON ${q(t)} (_closed_by) WHERE _closed_by IS NOT NULL`,
-    `CREATE VIEW IF NOT EXISTS ${q(`${t}_current`)} AS SELECT ${names}, _valid_from, _loaded_by FROM ${q(t)} WHERE _is_current = 1 AND _is_deleted = 0`,
+    `CREATE VIEW IF NOT EXISTS ${q(current.name)} AS ${current.sql}`,
     `CREATE TABLE IF NOT EXISTS ${q(stageTable(contract))} (
   _load_id TEXT NOT NULL,
   _line INTEGER NOT NULL,

@@ -1,4 +1,7 @@
+import { sqlLiteral } from '../d1/pack.ts';
+import { contractBaseline } from './contract-baseline.ts';
 import { controlSchemaDdl } from './control-schema.ts';
+import { sqlType } from './ddl.ts';
 
 /**
  * The warehouse's schema as numbered migrations, applied in order and recorded in
@@ -68,11 +71,41 @@ FROM etl_approvals WHERE action = 'approve-incident'`,
   ],
 };
 
+/**
+ * 0003: the contract is recorded. etl_contract_columns holds, per table, the columns its
+ * history table was built and migrated with (warehouse name, Sodiwin header, type, position,
+ * addedIn); migrate compares the code's contract with it (history/contract-diff.ts). Filled
+ * with the contract as released (history/contract-baseline.ts): every warehouse built before
+ * this migration was built from it.
+ */
+const contractRecord: Migration = {
+  name: '0003_contract_record',
+  statements: [
+    `CREATE TABLE etl_contract_columns (
+  table_name TEXT NOT NULL,
+  column_name TEXT NOT NULL,
+  position INTEGER NOT NULL CHECK (position >= 0),
+  source_header TEXT NOT NULL,
+  sql_type TEXT NOT NULL CHECK (sql_type IN ('TEXT', 'INTEGER', 'REAL')),
+  type_json TEXT NOT NULL,
+  added_in TEXT,
+  PRIMARY KEY (table_name, column_name),
+  UNIQUE (table_name, position)
+)`,
+    `INSERT INTO etl_contract_columns (table_name, column_name, position, source_header, sql_type, type_json, added_in) VALUES
+${contractBaseline
+  .map(([table, column, source, type]) => [table, column, contractBaseline.filter((c) => c[0] === table).findIndex((c) => c[1] === column), source, sqlType(type), JSON.stringify(type), null])
+  .map((row) => `(${row.map(sqlLiteral).join(', ')})`)
+  .join(',\n')}`,
+  ],
+};
+
 /** Every migration, in order. */
 export const migrations: readonly Migration[] = [
   // 0001 adopts warehouses created before migrations existed: its DDL is `IF NOT EXISTS`.
   { name: '0001_control_schema', statements: controlSchemaDdl() },
   signedApprovals,
+  contractRecord,
 ];
 
 /** The migrations not yet applied, or the names the database knows and this code does not. Pure. */

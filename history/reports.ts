@@ -1,5 +1,6 @@
 import type { D1Param } from '../d1/client.ts';
 import { quoteIdentifier as q } from '../d1/pack.ts';
+import type { ViewDefinition } from './ddl.ts';
 
 /**
  * The reader reports of DESIGN §9 as pure SQL builders: revenue by customer, brand and rep,
@@ -548,14 +549,19 @@ export function reportColumns(report: ReportDefinition, options: ReportOptions):
 }
 
 /**
- * The reader views: each report's current state as `v_*`, built from the same SQL.
- * Idempotent DDL, applied with the control schema at the start of every nightly run; a view
- * may name a history table that no load has created yet (SQLite resolves it when read).
+ * The reader views: each report's current state as `v_*`, built from the same SQL. A view
+ * may name a history table that no load has created yet (SQLite resolves it when read);
+ * migrate replaces a view whose SQL changed (history/views.ts).
  */
-export function readerViewsDdl(): string[] {
+export function readerViews(): ViewDefinition[] {
   return reportDefinitions.map((report) => {
     const { sql, params } = report.build(report.viewOptions);
     if (params.length > 0) throw new Error(`view ${report.view} would need bound parameters`);
-    return `CREATE VIEW IF NOT EXISTS ${q(report.view)} AS\n${sql}`;
+    return { name: report.view, sql };
   });
+}
+
+/** The reader views as migration 0001 creates them: idempotent DDL. */
+export function readerViewsDdl(): string[] {
+  return readerViews().map((view) => `CREATE VIEW IF NOT EXISTS ${q(view.name)} AS\n${view.sql}`);
 }
