@@ -29,6 +29,19 @@ describe('replay of recorded workflow histories', async () => {
     expect(has(/^parity-signoff-.+\.json$/)).toBe(true);
   });
 
+  it('has recorded histories of the failure and maintenance paths: a quarantined load, a time-travel repair, re-checks, a rebuild, a scheduled night, a resumed backfill, the lease and a rollback that waited for it', () => {
+    const has = (pattern: RegExp) => files.some((f) => pattern.test(f));
+    expect(has(/^nightly-2026-08-05-orders\.json$/)).toBe(true); // RowValidationFailed: quarantined, incident opened
+    expect(has(/^incident-[a-z_]+-\d{4}-\d{2}-\d{2}~time-travel\.json$/)).toBe(true);
+    expect(has(/^recheck-\d{4}-\d{2}-\d{2}\.json$/)).toBe(true);
+    expect(has(/^nightly-\d{4}-\d{2}-\d{2}-recheck-\d{4}-\d{2}-\d{2}\.json$/)).toBe(true);
+    expect(has(/^rebuild-[0-9a-f-]{36}\.json$/)).toBe(true);
+    expect(has(/^scheduled-.+\.json$/)).toBe(true);
+    expect(has(/^backfill-\d{4}-\d{2}-\d{2}~resumed-after-kill\.json$/)).toBe(true);
+    expect(has(/^warehouse-lease-.+\.json$/)).toBe(true);
+    expect(has(/^rollback-.+~after-lease\.json$/)).toBe(true);
+  });
+
   it.each(files)('replays %s deterministically', async (file) => {
     const code = await readFile(inject('workflowBundlePath'), 'utf8');
     const history = historyFromJSON(JSON.parse(await readFile(join(historiesDir, file), 'utf8')));
