@@ -1,6 +1,8 @@
 import { capText, failureLimits, type RowIssue } from '../common/errors.ts';
+import type { MissingNight } from './night-inbox.ts';
+import { composeNightAlert } from './night-alert-message.ts';
 
-/** Everything an alert says about one quarantined table. */
+/** Everything an alert says about one quarantined table, or about a night none of whose exports arrived (`tables`, `night`). */
 export interface AlertFacts {
   incidentId: string;
   table: string;
@@ -12,6 +14,12 @@ export interface AlertFacts {
   /** The last business date whose data the table still shows, if any. */
   authoritativeDate?: string;
   quarantineDir: string;
+  /** A night incident: every table it holds back. */
+  tables?: string[];
+  /** A night incident: the inbox, the deadline and what was found there. */
+  night?: MissingNight;
+  /** A night incident: the last business date each table still shows. */
+  authoritativeDates?: Record<string, string>;
   workflowUrl: string;
   from: string;
   to: string[];
@@ -54,6 +62,7 @@ const plainWords: Record<string, string> = {
  * message and each value are capped (`failureLimits`): reason.json has the full detail.
  */
 export function composeAlert(facts: AlertFacts): AlertMessage {
+  if (facts.tables && facts.night) return composeNightAlert({ ...facts, tables: facts.tables, night: facts.night });
   const headline = plainWords[facts.errorType] ?? 'The load did not reconcile.';
   const still = facts.authoritativeDate
     ? `The warehouse still shows this table as of ${facts.authoritativeDate}; nothing from the bad file was kept.`

@@ -1,9 +1,11 @@
 import { activityInfo, log } from '@temporalio/activity';
 import type { RowIssue } from '../common/errors.ts';
 import type { D1Client } from '../d1/client.ts';
+import { incidentHoldsTable } from '../history/incident-tables.ts';
 import type { AlertDeps, AlertDelivery } from './alert.ts';
 import { createAlertActivities } from './alert.ts';
 import { composeAlert } from './alert-message.ts';
+import type { MissingNight } from './night-inbox.ts';
 
 /** What incident bookkeeping needs. */
 export interface IncidentDeps extends AlertDeps {
@@ -13,7 +15,7 @@ export interface IncidentDeps extends AlertDeps {
   temporalUi: { url: string; namespace: string };
 }
 
-/** A quarantined table's incident. */
+/** A quarantined table's incident, or a whole night's (`tables`, `night`) when none of its exports arrived. */
 export interface IncidentFacts {
   incidentId: string;
   table: string;
@@ -22,6 +24,10 @@ export interface IncidentFacts {
   message: string;
   issues?: RowIssue[];
   quarantineDir: string;
+  /** A night incident: every table it holds back. */
+  tables?: string[];
+  /** A night incident: the inbox it looked in, the deadline and what it found. */
+  night?: MissingNight;
 }
 
 /** A name-based approveRollback decision (before signed approvals) to record. */
@@ -40,9 +46,9 @@ export const createIncidentActivities = (deps: IncidentDeps) => {
     /** Records the incident as open (once), whatever happens to the alert afterwards; answers the date the table stays authoritative for. */
     async openIncident(facts: IncidentFacts & { workflowId: string }): Promise<{ authoritativeDate: string | null }> {
       await deps.d1.query(
-        `INSERT INTO etl_incidents (incident_id, table_name, business_date, status, error_type, error_detail, workflow_id, opened_at, quarantine_dir)
-         VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?) ON CONFLICT (incident_id) DO NOTHING`,
-        [facts.incidentId, facts.table, facts.businessDate, facts.errorType, facts.message, facts.workflowId, new Date().toISOString(), facts.quarantineDir],
+        `INSERT INTO etl_incidents (incident_id, table_name, business_date, status, error_type, error_detail, workflow_id, opened_at, quarantine_dir, tables_json)
+         VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?) ON CONFLICT (incident_id) DO NOTHING`,
+        [facts.incidentId, facts.table, facts.businessDate, facts.errorType, facts.message, facts.workflowId, new Date().toISOString(), facts.quarantineDir, facts.tables ? JSON.stringify(facts.tables) : null],
       );
       log.warn('incident opened', { incidentId: facts.incidentId, table: facts.table, businessDate: facts.businessDate, errorType: facts.errorType });
       const [watermark] = await deps.d1.query<{ business_date: string }>('SELECT business_date FROM etl_watermarks WHERE table_name = ?', [facts.table]);
@@ -63,8 +69,15 @@ export const createIncidentActivities = (deps: IncidentDeps) => {
               .query<{ business_date: string }>('SELECT business_date FROM etl_watermarks WHERE table_name = ?', [facts.table])
               .then(([watermark]) => watermark?.results[0]?.business_date)
               .catch(() => undefined);
+      // A night incident says, table by table, which day the warehouse still shows (left out without D1).
+      const authoritativeDates = facts.tables
+        ? await deps.d1
+            .query<{ table_name: string; business_date: string }>('SELECT table_name, business_date FROM etl_watermarks')
+            .then(([watermarks]) => Object.fromEntries((watermarks?.results ?? []).map((w) => [w.table_name, w.business_date])))
+            .catch(() => undefined)
+        : undefined;
       const workflowUrl = `${deps.temporalUi.url}/namespaces/${encodeURIComponent(deps.temporalUi.namespace)}/workflows/${encodeURIComponent(facts.workflowId)}`;
-      const message = composeAlert({ ...facts, authoritativeDate, workflowUrl, from: deps.mail.from, to: deps.mail.to });
+      const message = composeAlert({ ...facts, authoritativeDate, ...(authoritativeDates ? { authoritativeDates } : {}), workflowUrl, from: deps.mail.from, to: deps.mail.to });
       const delivery = await sendAlert(message);
       await deps.d1.query('UPDATE etl_incidents SET alert_via = ?, alert_sent_at = ? WHERE incident_id = ?', [delivery.via, new Date().toISOString(), facts.incidentId]).catch((error: unknown) => {
         log.error('alert sent but not noted in etl_incidents', { incidentId: facts.incidentId, via: delivery.via, error: (error as Error).message });
@@ -93,21 +106,21 @@ export const createIncidentActivities = (deps: IncidentDeps) => {
       log.info('legacy incident decision recorded', { ...decision });
     },
 
-    /** The open incident holding a table back, if any. */
+    /** The open incident holding a table back, if any: the table's own, or a night incident that lists it. */
     async openIncidentFor(input: { table: string }): Promise<{ incidentId: string; businessDate: string } | undefined> {
       const [open] = await deps.d1.query<{ incident_id: string; business_date: string }>(
-        "SELECT incident_id, business_date FROM etl_incidents WHERE table_name = ? AND status IN ('open', 'approved') ORDER BY business_date LIMIT 1",
+        `SELECT incident_id, business_date FROM etl_incidents i WHERE ${incidentHoldsTable('i', '?1')} AND status IN ('open', 'approved') ORDER BY business_date, incident_id LIMIT 1`,
         [input.table],
       );
       const row = open?.results[0];
       return row ? { incidentId: row.incident_id, businessDate: row.business_date } : undefined;
     },
 
-    /** Notes a validated, archived export that an open incident holds back. */
+    /** Notes a validated, archived export that an open incident holds back (a night incident holds several tables per night). */
     async recordDeferredLoad(input: { incidentId: string; table: string; businessDate: string; loadId: string; archivePath: string }): Promise<void> {
       await deps.d1.query(
         `INSERT INTO etl_deferred_loads (incident_id, table_name, business_date, load_id, archive_path, deferred_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (incident_id, business_date) DO UPDATE SET load_id = excluded.load_id, archive_path = excluded.archive_path, deferred_at = excluded.deferred_at`,
+         ON CONFLICT (incident_id, table_name, business_date) DO UPDATE SET load_id = excluded.load_id, archive_path = excluded.archive_path, deferred_at = excluded.deferred_at`,
         [input.incidentId, input.table, input.businessDate, input.loadId, input.archivePath, new Date().toISOString()],
       );
       await deps.d1.query("UPDATE etl_loads SET status = 'deferred' WHERE load_id = ?", [input.loadId]);

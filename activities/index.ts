@@ -6,6 +6,7 @@ import { createAuditTrailActivities } from './audit-trail.ts';
 import { createBackfillActivities } from './backfill.ts';
 import { createFetchActivities } from './fetch.ts';
 import type { NasLayout } from './nas.ts';
+import { createNightInboxActivities } from './night-inbox.ts';
 import { createProbeActivities } from './probe.ts';
 import { createPublishActivities } from './publish.ts';
 import { createQuarantineActivities } from './quarantine.ts';
@@ -44,6 +45,7 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createProbeActivities(deps),
   ...createRunActivities(deps),
   ...createFetchActivities(deps),
+  ...createNightInboxActivities(deps),
   ...createValidateActivities(deps),
   ...createStageActivities(deps),
   ...createPublishActivities(deps),

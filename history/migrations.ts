@@ -2,6 +2,7 @@ import { sqlLiteral } from '../d1/pack.ts';
 import { contractBaseline } from './contract-baseline.ts';
 import { controlSchemaDdl } from './control-schema.ts';
 import { sqlType } from './ddl.ts';
+import { nightIncidentsMigration } from './incident-tables.ts';
 
 /**
  * The warehouse's schema as numbered migrations, applied in order and recorded in
@@ -106,6 +107,7 @@ export const migrations: readonly Migration[] = [
   { name: '0001_control_schema', statements: controlSchemaDdl() },
   signedApprovals,
   contractRecord,
+  nightIncidentsMigration,
 ];
 
 /** The migrations not yet applied, or the names the database knows and this code does not. Pure. */

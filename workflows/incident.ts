@@ -1,5 +1,6 @@
 import { condition, defineQuery, defineSignal, executeChild, patched, proxyActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
+import type { MissingNight } from '../activities/night-inbox.ts';
 import type { ExpectedApproval, RollbackMode } from '../common/approval-statement.ts';
 import type { RowIssue } from '../common/errors.ts';
 import { businessDateKey, etlStatusKey } from '../common/search-attributes.ts';
@@ -19,12 +20,12 @@ const { alertIncident } = proxyActivities<Activities>(alertActivity);
 
 export type { RollbackMode } from '../common/approval-statement.ts';
 
-/** A later night's export of the table, archived and validated but held back. */
-export const exportDeferredSignal = defineSignal<[{ businessDate: string; loadId: string }]>('exportDeferred');
+/** A later night's export of the table, archived and validated but held back (`table`: which one, for a night incident). */
+export const exportDeferredSignal = defineSignal<[{ businessDate: string; loadId: string; table?: string }]>('exportDeferred');
 /** The incident as it stands. */
 export const incidentStateQuery = defineQuery<IncidentState>('incidentState');
 
-/** What starts an incident: a quarantined table's export. */
+/** What starts an incident: a quarantined table's export, or a night none of whose exports arrived (`tables`, `night`). */
 export interface IncidentInput {
   table: string;
   businessDate: string;
@@ -36,6 +37,10 @@ export interface IncidentInput {
   sha256?: string;
   /** Legacy: histories before signed approvals carried a list of names here. It is ignored. */
   approvers?: string[];
+  /** A night incident (`table` is then `inbox`): every table it holds back, loaded again by its repair. */
+  tables?: string[];
+  /** A night incident: the inbox looked in, the deadline and what was found there (for the alert). */
+  night?: MissingNight;
 }
 
 /** The incident's state, for the CLI and the Web UI. */
@@ -52,7 +57,10 @@ export interface IncidentState {
   alert: 'pending' | 'smtp' | 'file';
   /** The `.eml` file, when the alert was written to disk. */
   alertFile?: string;
-  deferred: { businessDate: string; loadId: string }[];
+  /** Later nights held back; a night incident's name their table. */
+  deferred: { businessDate: string; loadId: string; table?: string }[];
+  /** A night incident: the tables it holds back. */
+  tables?: string[];
   /** Refused approvals; `by` is the verified owner of the signing key, when the signature verified. */
   refusals: { by?: string; mode?: string; reason: string; decisionId?: string }[];
   /** The accepted approval: `by` comes from the approver's key. */
@@ -69,6 +77,11 @@ export interface IncidentState {
 
 /** The workflow id of a table's incident for a business date. */
 export const incidentWorkflowId = (table: string, businessDate: string) => `incident-${table}-${businessDate}`;
+
+/** What a night incident is about, in place of a table: the inbox, which held none of the night's exports. */
+export const nightIncidentSubject = 'inbox';
+/** The workflow id of the one incident of a night none of whose exports arrived: `incident-inbox-<date>`. */
+export const nightIncidentWorkflowId = (businessDate: string) => incidentWorkflowId(nightIncidentSubject, businessDate);
 
 /** One approval message waiting for its decision. */
 interface PendingApproval {
@@ -98,7 +111,12 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     deferred: [],
     refusals: [],
     replayed: [],
+    ...(input.tables ? { tables: input.tables } : {}),
   };
+  /** The tables the repair loads again: the incident's own, or every table of a night incident. */
+  const heldTables = input.tables ?? [input.table];
+  /** The later nights deferred for one of them (a one-table incident's deferrals name no table). */
+  const deferredDatesOf = (table: string) => state.deferred.filter((d) => d.table === undefined || d.table === table).map((d) => d.businessDate);
   const legacyDecisions: { by: string; mode: RollbackMode; accepted: boolean; reason?: string }[] = [];
   const approvals: PendingApproval[] = [];
   let received = 0;
@@ -108,8 +126,15 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
   setHandler(incidentStateQuery, () => state);
   setHandler(exportDeferredSignal, (deferred: unknown) => {
     // Sent by loadTable; a malformed one (anyone can signal) is ignored rather than failing the workflow task.
-    const { businessDate, loadId } = (deferred ?? {}) as { businessDate?: unknown; loadId?: unknown };
+    const { businessDate, loadId, table } = (deferred ?? {}) as { businessDate?: unknown; loadId?: unknown; table?: unknown };
     if (typeof businessDate !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(businessDate) || typeof loadId !== 'string') return;
+    if (input.tables) {
+      // A night incident defers each of its tables separately, and replays each for the nights it was held back.
+      if (typeof table !== 'string' || !input.tables.includes(table)) return;
+      if (!state.deferred.some((d) => d.businessDate === businessDate && d.table === table)) state.deferred.push({ businessDate, loadId, table });
+      state.deferred.sort((a, b) => a.businessDate.localeCompare(b.businessDate) || a.table!.localeCompare(b.table!));
+      return;
+    }
     if (!state.deferred.some((d) => d.businessDate === businessDate)) state.deferred.push({ businessDate, loadId });
     state.deferred.sort((a, b) => a.businessDate.localeCompare(b.businessDate));
   });
@@ -204,14 +229,17 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
   async function repair(mode: RollbackMode): Promise<string[]> {
     let items: { table: string; businessDate: string }[];
     if (mode === 'rewind') {
-      const { rewound } = await rewindTable({ table: input.table, fromDate: input.businessDate });
-      const dates = new Set([input.businessDate, ...state.deferred.map((d) => d.businessDate), ...rewound]);
-      items = [...dates].map((businessDate) => ({ table: input.table, businessDate }));
+      items = [];
+      for (const table of heldTables) {
+        const { rewound } = await rewindTable({ table, fromDate: input.businessDate });
+        const dates = new Set([input.businessDate, ...deferredDatesOf(table), ...rewound]);
+        items.push(...[...dates].map((businessDate) => ({ table, businessDate })));
+      }
     } else if (patched(signedApprovalsPatch)) {
       const point = await rollbackPointBefore({ businessDate: input.businessDate });
       if (!point) throw new Error(`no Time Travel bookmark was taken before the ${input.businessDate} run`);
       items = await loadsSince({ fromDate: input.businessDate });
-      if (!items.some((i) => i.table === input.table && i.businessDate === input.businessDate)) items.push({ table: input.table, businessDate: input.businessDate });
+      for (const table of heldTables) if (!items.some((i) => i.table === table && i.businessDate === input.businessDate)) items.push({ table, businessDate: input.businessDate });
       // No decision is recorded while the restore runs: it would be undone with everything else.
       restoring = true;
       await condition(() => !deciding);
@@ -247,7 +275,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     { key: businessDateKey, value: input.businessDate },
     { key: etlStatusKey, value: 'incident-open' },
   ]);
-  const facts = { incidentId: workflowId, workflowId, table: input.table, businessDate: input.businessDate, errorType: input.errorType, message: input.message, quarantineDir: input.quarantineDir, ...(input.issues ? { issues: input.issues } : {}) };
+  const facts = { incidentId: workflowId, workflowId, table: input.table, businessDate: input.businessDate, errorType: input.errorType, message: input.message, quarantineDir: input.quarantineDir, ...(input.issues ? { issues: input.issues } : {}), ...(input.tables ? { tables: input.tables } : {}), ...(input.night ? { night: input.night } : {}) };
   void decideApprovals();
   let alerted: Promise<void>;
   if (patched(alarmIndependentOfD1Patch)) {

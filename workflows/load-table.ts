@@ -64,7 +64,7 @@ export async function loadTable(input: LoadTableInput): Promise<LoadTableResult>
     if (held) {
       // Loading on top of a missing day would corrupt history: archive, validate, and leave it to the incident.
       await recordDeferredLoad({ incidentId: held.incidentId, table, businessDate, loadId: fetched.loadId, archivePath: fetched.archivePath });
-      await getExternalWorkflowHandle(held.incidentId).signal(exportDeferredSignal, { businessDate, loadId: fetched.loadId });
+      await getExternalWorkflowHandle(held.incidentId).signal(exportDeferredSignal, { businessDate, loadId: fetched.loadId, table });
       return { ...base, status: 'deferred', heldBy: held.incidentId, rowsRead: validated.rowsRead, rowsRejected: validated.rowsRejected, versionsInserted: 0, versionsClosed: 0, tombstones: 0 };
     }
     const load = { table, businessDate, loadId: fetched.loadId, fileName: fetched.fileName };

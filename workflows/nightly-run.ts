@@ -8,6 +8,7 @@ import { describeFailure } from './failures.ts';
 import { withWarehouseLease } from './lease-holder.ts';
 import { loadTable, type LoadTableResult } from './load-table.ts';
 import { mapWithConcurrency } from './concurrency.ts';
+import { holdMissingNight, nightIncidentPatch } from './missing-night.ts';
 import { recheck, type RecheckResult } from './recheck.ts';
 
 const { beginRun, finishRun, changedExports, recordLoadFailure } = proxyActivities<Activities>(shortActivity);
@@ -41,8 +42,9 @@ export interface NightlySummary {
 /**
  * The nightly run: take a Time Travel bookmark, load every table in a child
  * `loadTable` (bounded fan-out), then record the summary. One table failing
- * never stops the others. All of it holds the warehouse lease shared (its re-checks
- * write under it), so a whole-warehouse restore waits for the night to end.
+ * never stops the others; a night none of whose exports arrived is one incident for all
+ * its tables, not one per table (missing-night.ts). All of it holds the warehouse lease
+ * shared (its re-checks write under it), so a whole-warehouse restore waits for the night to end.
  */
 export async function nightlyRun(input: NightlyRunInput): Promise<NightlySummary> {
   const { businessDate } = input;
@@ -66,7 +68,11 @@ async function loadNight(input: NightlyRunInput, tables: string[], { workflowId,
   const { businessDate } = input;
   const { bookmark } = await beginRun({ runId, workflowId, businessDate, tablesTotal: tables.length });
   const { results: rechecked, failed: recheckFailed } = patched('late-corrections') ? await recheckCorrectedDays(businessDate, tables, input) : { results: [], failed: new Map<string, RecheckFailure>() };
+  const toFetch = tables.filter((table) => !recheckFailed.has(table));
+  const missingNight = patched(nightIncidentPatch) ? await holdMissingNight({ businessDate, runId, tables: toFetch }) : undefined;
   const outcomes = await mapWithConcurrency(tables, input.maxParallel ?? 4, async (table): Promise<TableOutcome> => {
+    const missing = missingNight?.get(table);
+    if (missing) return missing;
     const notRechecked = recheckFailed.get(table);
     if (notRechecked) {
       // Its history may be rewound half-way: tonight's file is not loaded on top of it.

@@ -54,7 +54,7 @@ export function registerIncidents(program: Command, loadConfig: () => Config): v
               i.state?.status ?? i.status,
               `${i.error_type ?? ''}: ${(i.error_detail ?? '').slice(0, 70)}`,
               i.alert_via ?? 'pending',
-              i.state?.deferred.map((d) => d.businessDate).join(' ') ?? '',
+              [...new Set(i.state?.deferred.map((d) => d.businessDate))].join(' '), // a night incident defers each of its tables
               i.approved_by ? `${i.approved_by} (${i.rollback_mode})` : '',
             ]),
           ),

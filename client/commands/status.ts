@@ -5,6 +5,7 @@ import { UserError } from '../cli-support.ts';
 import { formatTable } from '../format-table.ts';
 import { createReadD1Client } from '../read-d1.ts';
 import { daysBetween } from '../../common/business-dates.ts';
+import { incidentHoldsTable, tablesHeldBy } from '../../history/incident-tables.ts';
 import { expectedLoadedThrough } from '../../common/zoned-time.ts';
 import { isIsoDate } from './run.ts';
 
@@ -21,7 +22,7 @@ async function unaccountedDays(d1: ReturnType<typeof createReadD1Client>, expect
        nights AS (SELECT DISTINCT business_date FROM etl_loads WHERE status = 'verified' AND business_date > date(?, '-${gapWindowDays} days') AND business_date <= ?)
      SELECT t.table_name, n.business_date FROM tables t CROSS JOIN nights n
      WHERE NOT EXISTS (SELECT 1 FROM etl_loads l WHERE l.table_name = t.table_name AND l.business_date = n.business_date AND l.status = 'verified')
-       AND NOT EXISTS (SELECT 1 FROM etl_incidents i WHERE i.table_name = t.table_name AND i.status IN ('open', 'approved') AND i.business_date <= n.business_date)
+       AND NOT EXISTS (SELECT 1 FROM etl_incidents i WHERE ${incidentHoldsTable('i', 't.table_name')} AND i.status IN ('open', 'approved') AND i.business_date <= n.business_date)
      ORDER BY n.business_date, t.table_name`,
     [...tableContracts.map((c) => c.table), expected, expected],
   );
@@ -78,8 +79,9 @@ export function registerStatus(program: Command, loadConfig: () => Config): void
          FROM ranked r LEFT JOIN etl_watermarks w ON w.table_name = r.table_name WHERE r.rn = 1`,
         [options.date ?? null],
       );
-      const [incidents] = await d1.query<{ incident_id: string; table_name: string }>("SELECT incident_id, table_name FROM etl_incidents WHERE status IN ('open', 'approved') ORDER BY business_date");
-      const openIncident = new Map((incidents?.results ?? []).map((i) => [i.table_name, i.incident_id]));
+      const [incidents] = await d1.query<{ incident_id: string; table_name: string; tables_json: string | null }>("SELECT incident_id, table_name, tables_json FROM etl_incidents WHERE status IN ('open', 'approved') ORDER BY business_date");
+      // A night incident holds each of its tables (a table's latest open incident is the one shown).
+      const openIncident = new Map((incidents?.results ?? []).flatMap((i) => tablesHeldBy(i).map((table) => [table, i.incident_id] as const)));
       const expected = expectedLoadedThrough(new Date(), config.load.exportDeadline.timeOfDay, config.load.exportDeadline.timeZone, loadGraceMs);
       const byTable = new Map((result?.results ?? []).map((r) => [r.table_name, r]));
       const rows = tableContracts.map((c) => {

@@ -1,0 +1,70 @@
+import { readdir } from 'node:fs/promises';
+import { log } from '@temporalio/activity';
+import { exportDeadline } from '../common/zoned-time.ts';
+import { contractFor } from '../contracts/index.ts';
+import { exportFileName } from '../contracts/types.ts';
+import { whileHeartbeating } from './keep-alive.ts';
+import type { NasLayout } from './nas.ts';
+
+/** What looking at a night's inbox needs (the same settings as fetch). */
+export interface NightInboxDeps {
+  nas: NasLayout;
+  /** Until when a night's export may still arrive: the day after the business date at this local time. */
+  exportDeadline: { timeOfDay: string; timeZone: string };
+  /** How often to look again. */
+  pollMs: number;
+}
+
+/** Why no export of the night is in the inbox: the folder is not there, cannot be read, is not a folder, or holds none of the night's files. */
+export type InboxProblem = 'absent' | 'unreadable' | 'not-a-directory' | 'no-export';
+
+/** A night with nothing in the inbox at the deadline: where it looked, until when, and what it found. */
+export interface MissingNight {
+  inbox: string;
+  /** The export deadline, ISO. */
+  deadline: string;
+  problem: InboxProblem;
+  /** The system's own words, when the folder could not be listed (e.g. `EACCES: permission denied, scandir '…'`). */
+  detail?: string;
+}
+
+/** The night's export has begun to arrive (per-table fetches take it from here), or nothing of it came by the deadline. */
+export type NightArrival = { arrived: true; tables: string[] } | ({ arrived: false } & MissingNight);
+
+/**
+ * Whether any of the night's export files is in the inbox. Like fetch it waits until the
+ * export deadline (heartbeating), since Sodiwin may be late and the NAS may come back; it
+ * returns as soon as one file of the night is there. At the deadline, an inbox that is not
+ * there or cannot be listed, or holds no file of the night, is one problem for the whole
+ * night (a missing NAS mount, an export that did not run), not one per table.
+ */
+export const createNightInboxActivities = (deps: NightInboxDeps) => ({
+  awaitNightExport(input: { businessDate: string; tables: string[] }): Promise<NightArrival> {
+    return whileHeartbeating(async () => {
+      const deadline = exportDeadline(input.businessDate, deps.exportDeadline.timeOfDay, deps.exportDeadline.timeZone);
+      const expected = new Map(input.tables.map((table) => [exportFileName(contractFor(table), input.businessDate), table]));
+      for (;;) {
+        const seen = await listInbox(deps.nas.inbox);
+        const present = 'names' in seen ? seen.names.flatMap((name) => expected.get(name) ?? []) : [];
+        if (present.length > 0) return { arrived: true, tables: present.sort() };
+        if (Date.now() >= deadline.getTime()) {
+          const problem = 'names' in seen ? 'no-export' : seen.problem;
+          log.warn('no export of the night in the inbox at the deadline', { businessDate: input.businessDate, inbox: deps.nas.inbox, problem });
+          return { arrived: false, inbox: deps.nas.inbox, deadline: deadline.toISOString(), problem, ...('detail' in seen && seen.detail ? { detail: seen.detail } : {}) };
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(deps.pollMs, deadline.getTime() - Date.now())));
+      }
+    });
+  },
+});
+
+/** The inbox's entry names, or why they cannot be read. */
+async function listInbox(inbox: string): Promise<{ names: string[] } | { problem: Exclude<InboxProblem, 'no-export'>; detail: string }> {
+  try {
+    return { names: await readdir(inbox) };
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    const problem = code === 'ENOENT' ? 'absent' : code === 'ENOTDIR' ? 'not-a-directory' : 'unreadable';
+    return { problem, detail: message };
+  }
+}
