@@ -1,4 +1,4 @@
-import { copyFile, mkdir } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context, log } from '@temporalio/activity';
 import { etlFailure } from '../common/errors.ts';
@@ -9,9 +9,9 @@ import { D1SqlError } from '../d1/errors.ts';
 import { quoteIdentifier as q, type SqlValue } from '../d1/pack.ts';
 import { appliedChunksQuery, backfillChunkSql, backfillLoadId, revertBackfillStatements, type BackfillChunk } from '../history/backfill.ts';
 import { historyDdl } from '../history/ddl.ts';
-import { readDumpManifest, type DumpPart, type DumpPlan } from './dump-manifest.ts';
+import { openDumpFile, readDumpManifest, type DumpPart, type DumpPlan } from './dump-manifest.ts';
 import { scanExport } from './export-reader.ts';
-import { sha256Of } from './fetch.ts';
+import { copyHandleTo, sha256Of, sha256OfHandle } from './fetch.ts';
 import { whileHeartbeating } from './keep-alive.ts';
 import { archivedDumpDir, type NasLayout } from './nas.ts';
 import { rowHash } from './row-hash.ts';
@@ -163,7 +163,8 @@ export const createBackfillActivities = (deps: BackfillDeps) => {
     /**
      * Copies the validated dump into the archive (`archive/dump-<as-of>/`, never deleted), where
      * the import reads it and a rebuild finds it again. A file already there with the right
-     * sha256 is kept. Returns the plan pointing at the archived copy.
+     * sha256 is kept. Each file is read through one checked descriptor (`openDumpFile`) and
+     * what was copied is hashed. Returns the plan pointing at the archived copy.
      */
     archiveDump(input: { plan: DumpPlan }): Promise<DumpPlan> {
       return whileHeartbeating(async () => {
@@ -174,13 +175,9 @@ export const createBackfillActivities = (deps: BackfillDeps) => {
         for (const part of plan.parts) {
           const target = join(archiveDir, part.file);
           if ((await sha256Of(target).catch(() => undefined)) === part.sha256) continue;
-          await copyFile(join(plan.dumpDir, part.file), target);
-          const copied = await sha256Of(target);
-          if (copied !== part.sha256) {
-            throw etlFailure('ManifestMismatch', `the file changed while it was archived: sha256 ${copied}, the dump manifest says ${part.sha256}`, { table: part.table, businessDate: plan.asOf, file: part.file, column: 'SHA256', value: copied, rule: 'sha256 in the dump manifest' });
-          }
+          await copyDumpFile(plan.dumpDir, part.file, target, { table: part.table, businessDate: plan.asOf, file: part.file }, part.sha256);
         }
-        await copyFile(join(plan.dumpDir, plan.manifestFile), join(archiveDir, plan.manifestFile));
+        await copyDumpFile(plan.dumpDir, plan.manifestFile, join(archiveDir, plan.manifestFile), { table: 'dump', businessDate: plan.asOf, file: plan.manifestFile });
         log.info('dump archived', { asOf: plan.asOf, archiveDir });
         return { ...plan, dumpDir: archiveDir };
       });
@@ -191,11 +188,14 @@ export const createBackfillActivities = (deps: BackfillDeps) => {
       return whileHeartbeating(async () => {
         const { part } = input;
         const contract = contractFor(part.table);
-        const path = join(input.dumpDir, part.file);
         const where = { table: part.table, businessDate: input.asOf, file: part.file };
-        const sha256 = await sha256Of(path);
-        if (sha256 !== part.sha256) throw etlFailure('ManifestMismatch', `sha256 of the file is ${sha256}, the dump manifest says ${part.sha256}`, { ...where, column: 'SHA256', value: sha256, rule: 'sha256 in the dump manifest' });
-        const scan = await scanExport({ path, fileName: part.file, contract, dialect: deps.dialect, businessDate: input.asOf });
+        // One checked descriptor: what is hashed is what is scanned.
+        const opened = await openDumpFile(input.dumpDir, part.file, where);
+        const scan = await (async () => {
+          const sha256 = await sha256OfHandle(opened.handle);
+          if (sha256 !== part.sha256) throw etlFailure('ManifestMismatch', `sha256 of the file is ${sha256}, the dump manifest says ${part.sha256}`, { ...where, column: 'SHA256', value: sha256, rule: 'sha256 in the dump manifest' });
+          return scanExport({ path: join(input.dumpDir, part.file), opened, fileName: part.file, contract, dialect: deps.dialect, businessDate: input.asOf });
+        })().finally(() => opened.handle.close());
         if (scan.rowsRead !== part.rows) {
           throw etlFailure('ManifestMismatch', `the file has ${scan.rowsRead} data rows, the dump manifest says ${part.rows}`, { ...where, column: 'NB_LIGNES', value: String(scan.rowsRead), rule: 'row count in the dump manifest' });
         }
@@ -222,7 +222,12 @@ export const createBackfillActivities = (deps: BackfillDeps) => {
       const contract = contractFor(part.table);
       const loadId = backfillLoadId(asOf, part.table);
       const where = { table: part.table, businessDate: asOf, file: part.file };
-      const applied = await appliedChunks(loadId, part.file);
+      // Refused (a link, a FIFO, …) before anything is asked of D1; read through this descriptor only.
+      const opened = await openDumpFile(input.dumpDir, part.file, where);
+      const applied = await appliedChunks(loadId, part.file).catch(async (error: unknown) => {
+        await opened.handle.close();
+        throw error;
+      });
       const progress: ImportProgress = { file: part.file, chunk: 0, rows: 0 };
       const result: DumpPartImport = { rows: 0, chunks: 0, chunksSkipped: 0 };
       let chunk: BackfillChunk = emptyChunk(0);
@@ -250,6 +255,7 @@ export const createBackfillActivities = (deps: BackfillDeps) => {
       await whileHeartbeating(async () => {
         await scanExport({
           path: join(input.dumpDir, part.file),
+          opened,
           fileName: part.file,
           contract,
           dialect: deps.dialect,
@@ -263,7 +269,7 @@ export const createBackfillActivities = (deps: BackfillDeps) => {
           },
         });
         await flush();
-      }, progress);
+      }, progress).finally(() => opened.handle.close());
       log.info('dump file imported', { table: part.table, file: part.file, ...result });
       return result;
     },
@@ -326,3 +332,22 @@ export const createBackfillActivities = (deps: BackfillDeps) => {
     },
   };
 };
+
+/**
+ * Copies a dump file, read through one checked descriptor, to `target` via `<target>.partial`.
+ * With `sha256`, a copy whose bytes hash otherwise is not kept: ManifestMismatch.
+ */
+async function copyDumpFile(dumpDir: string, file: string, target: string, where: { table: string; businessDate: string; file: string }, sha256?: string): Promise<void> {
+  const opened = await openDumpFile(dumpDir, file, where);
+  const partial = `${target}.partial`;
+  try {
+    const copied = await copyHandleTo(opened.handle, partial);
+    if (sha256 !== undefined && copied !== sha256) {
+      await rm(partial, { force: true });
+      throw etlFailure('ManifestMismatch', `the file changed while it was archived: sha256 ${copied}, the dump manifest says ${sha256}`, { ...where, column: 'SHA256', value: copied, rule: 'sha256 in the dump manifest' });
+    }
+    await rename(partial, target);
+  } finally {
+    await opened.handle.close();
+  }
+}

@@ -1,12 +1,20 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import iconv from 'iconv-lite';
+import type { ApplicationFailure } from '@temporalio/common';
 import { etlFailure, type EtlErrorDetails } from '../common/errors.ts';
 import { dumpManifestHeader, dumpManifestPattern } from '../contracts/dump.ts';
 import { tableContracts } from '../contracts/index.ts';
 import type { Dialect } from '../contracts/types.ts';
 import { parseFrenchDate } from '../contracts/values.ts';
+import { openInside, type OpenedFile } from './nas.ts';
+
+/** How the dump directory is named in messages. */
+const dumpPlace = 'the dump directory';
+
+/** The largest dump manifest read, in bytes: a line of about 120 bytes per file, for thousands of files. */
+export const maxDumpManifestBytes = 1024 * 1024;
 
 /** One file of the dump, as its manifest announces it. */
 export interface DumpPart {
@@ -27,10 +35,12 @@ export interface DumpPlan {
 
 /**
  * Reads the one `MANIFEST_DUMP_<yyyymmdd>.csv` of a dump directory: every file it lists must
- * exist, name a known table, announce a whole row count and a sha256, and share the as-of date
- * of the manifest's name. Parts come back in contract order (reference tables first), then in
- * manifest order. A problem is a non-retryable ManifestMismatch (or UnknownTable) that names the
- * manifest, its line, column and value.
+ * be a plain name directly in the directory, exist there as a regular file (opened as the
+ * inbox's exports are: `openDumpFile`), name a known table, announce a whole row count and a
+ * sha256, and share the as-of date of the manifest's name. Parts come back in contract order
+ * (reference tables first), then in manifest order. A problem is a non-retryable
+ * ManifestMismatch, UnknownTable, NotARegularFile or ExportMissing that names the manifest,
+ * its line, column and value, or the dump file.
  */
 export async function readDumpManifest(dumpDir: string, dialect: Dialect): Promise<DumpPlan> {
   const names = await readdir(dumpDir).catch((error: NodeJS.ErrnoException) => {
@@ -47,7 +57,7 @@ export async function readDumpManifest(dumpDir: string, dialect: Dialect): Promi
   const where: EtlErrorDetails = { table: 'dump', businessDate: asOf, file: manifestFile };
   const fail = (problem: string, details: Partial<EtlErrorDetails>) => etlFailure('ManifestMismatch', problem, { ...where, rule: 'dump manifest format', ...details });
 
-  const text = iconv.decode(await readFile(join(dumpDir, manifestFile)), dialect.encoding === 'windows-1252' ? 'win1252' : 'utf8');
+  const text = iconv.decode(await readManifestBytes(dumpDir, manifestFile, where), dialect.encoding === 'windows-1252' ? 'win1252' : 'utf8');
   let records: string[][];
   try {
     records = parse(text, { delimiter: dialect.delimiter, quote: dialect.quote, skip_empty_lines: true });
@@ -68,12 +78,54 @@ export async function readDumpManifest(dumpDir: string, dialect: Dialect): Promi
     if (!/^[0-9a-f]{64}$/i.test(sha256)) throw fail('SHA256 is not 64 hexadecimal digits', { line, column: 'SHA256', value: sha256 });
     const date = parseFrenchDate(asOfText);
     if (!date.ok || date.value !== asOf) throw fail(`DATE_ARRETE must be the as-of date of the manifest's name (${asOf})`, { line, column: 'DATE_ARRETE', value: asOfText });
-    if (file.includes('/') || file.includes('\\') || seen.has(file)) throw fail('FICHIER must be a plain file name, listed once', { line, column: 'FICHIER', value: file });
+    if (!isPlainName(file)) {
+      throw etlFailure('NotARegularFile', `FICHIER is not a plain file name: a folder, "..", or an absolute path may point outside ${dumpPlace} ${dumpDir}, and only files directly inside it are read (nothing was read)`, {
+        ...where,
+        line,
+        column: 'FICHIER',
+        value: file,
+        rule: `a regular file inside ${dumpPlace}`,
+      });
+    }
+    if (seen.has(file)) throw fail('FICHIER must be listed once', { line, column: 'FICHIER', value: file });
     seen.add(file);
-    const size = await stat(join(dumpDir, file)).then((s) => s.size, () => undefined);
-    if (size === undefined) throw etlFailure('ExportMissing', `the manifest lists ${file}, which is not in ${dumpDir}`, { ...where, line, column: 'FICHIER', value: file });
+    const opened = await openDumpFile(dumpDir, file, { table, businessDate: asOf, file }).catch((error: unknown) => {
+      throw (error as ApplicationFailure).type === 'ExportMissing' ? etlFailure('ExportMissing', `the manifest lists ${file}, which is not in ${dumpDir}`, { ...where, line, column: 'FICHIER', value: file }) : error;
+    });
+    await opened.handle.close();
     parts.push({ table, file, rows: Number(rowsText), sha256: sha256.toLowerCase(), order });
   }
   const ordered = parts.map((p, index) => ({ p, index })).sort((a, b) => a.p.order - b.p.order || a.index - b.index).map(({ p: { order: _order, ...part } }) => part);
   return { dumpDir, manifestFile, asOf, parts: ordered, rowsTotal: ordered.reduce((sum, p) => sum + p.rows, 0) };
+}
+
+/**
+ * Opens a file of the dump by the name its manifest gives, with the inbox's discipline
+ * (`openInside`): a plain name, no link followed, the file's folder resolving to the dump
+ * directory, a regular file with a single link. Read everything through the handle it gives
+ * (hash, scan, copy). Refused: NotARegularFile naming the path and what it is; absent: ExportMissing.
+ */
+export async function openDumpFile(dumpDir: string, file: string, where: EtlErrorDetails): Promise<OpenedFile> {
+  if (!isPlainName(file)) throw etlFailure('NotARegularFile', `${JSON.stringify(file)} is not a plain file name; only a regular file directly inside ${dumpPlace} ${dumpDir} is read`, { ...where, rule: `a regular file inside ${dumpPlace}` });
+  const opened = await openInside(dumpDir, file, where, dumpPlace);
+  if (!opened) throw etlFailure('ExportMissing', `${file} is not in ${dumpDir}`, { ...where, rule: 'every file of the dump manifest' });
+  return opened;
+}
+
+/** True for a file name with no folder in it: not empty, not `.` or `..`, no separator, not absolute, no NUL byte. */
+function isPlainName(file: string): boolean {
+  return file !== '' && file !== '.' && file !== '..' && !isAbsolute(file) && !/[/\\\u0000]/.test(file);
+}
+
+/** The manifest's bytes, read through a checked descriptor and at most `maxDumpManifestBytes`. */
+async function readManifestBytes(dumpDir: string, manifestFile: string, where: EtlErrorDetails): Promise<Buffer> {
+  const opened = await openDumpFile(dumpDir, manifestFile, where);
+  try {
+    if (opened.stats.size > maxDumpManifestBytes) {
+      throw etlFailure('ManifestMismatch', `the manifest is ${opened.stats.size} bytes, more than the ${maxDumpManifestBytes} a dump manifest may have (it was not read)`, { ...where, rule: `at most ${maxDumpManifestBytes} bytes` });
+    }
+    return await opened.handle.readFile();
+  } finally {
+    await opened.handle.close();
+  }
 }

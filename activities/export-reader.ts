@@ -47,6 +47,11 @@ export interface ScanOptions {
   maxRecordBytes?: number;
   /** Default `maxHeaderBytes`; lower in tests. */
   maxHeaderBytes?: number;
+  /**
+   * The file already opened (and checked) by the caller, read from its first byte instead of
+   * opening `path` again: what was checked and hashed is what is scanned. The caller closes it.
+   */
+  opened?: OpenedFile;
 }
 
 const mojibakePattern = /Ã[\u0080-\u00ff€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ]|â‚¬|â€[™œ\u009d“”˜¦]|Å“/;
@@ -149,7 +154,7 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
     for (const issue of issues) if (scan.issues.length < maxIssues) scan.issues.push(issue);
   }
 
-  const opened = await openExport(options.path, where);
+  const opened = options.opened ?? (await openExport(options.path, where));
   try {
     await pipeline(opened.handle.createReadStream({ start: 0, autoClose: false }), encoding, iconv.decodeStream(dialect.encoding === 'windows-1252' ? 'win1252' : 'utf8'), parser, consume);
   } catch (error) {
@@ -169,7 +174,7 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
     const problem = error.code === 'CSV_QUOTE_NOT_CLOSED' ? `a quote opened on line ${line} is never closed` : error.message;
     throw etlFailure('CsvMalformed', `the CSV cannot be parsed: ${problem}`, { ...where, ...(line ? { line } : {}), rule: error.code });
   } finally {
-    await opened.handle.close();
+    if (!options.opened) await opened.handle.close();
   }
   if (!sawHeader) throw etlFailure('EmptyExport', 'the file is empty (no header row)', where);
   if (!encoding.endsWithLineBreak()) {

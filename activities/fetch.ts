@@ -12,7 +12,7 @@ import { contractFor } from '../contracts/index.ts';
 import { exportFileName, type Dialect } from '../contracts/types.ts';
 import type { D1Client } from '../d1/client.ts';
 import { manifestEntryFor, type ManifestEntry } from './manifest.ts';
-import { archivePathFor, entryKind, keepingFullDetail, loadIdFor, openInInbox, openRegularFile, type NasLayout } from './nas.ts';
+import { archivePathFor, entryKind, loadIdFor, openInInbox, openRegularFile, type NasLayout } from './nas.ts';
 
 /** What fetching needs. */
 export interface FetchDeps {
@@ -53,7 +53,8 @@ export interface FetchedExport {
  */
 export const createFetchActivities = (deps: FetchDeps) => ({
   fetchExport(input: FetchInput): Promise<FetchedExport> {
-    return whileHeartbeating(() => keepingFullDetail(deps.nas, input, async () => {
+    // A failure's full detail is kept for reason.json by recordingFailures (activities/index.ts).
+    return whileHeartbeating(async () => {
       const contract = contractFor(input.table);
       const fileName = exportFileName(contract, input.businessDate);
       const source = join(deps.nas.inbox, fileName);
@@ -102,7 +103,7 @@ export const createFetchActivities = (deps: FetchDeps) => ({
       } finally {
         await handle.close();
       }
-    }));
+    });
   },
 
   /** The archived file as a fetched export: its checksum is computed again, so a damaged archive cannot pass for the file once loaded. */
@@ -164,14 +165,14 @@ export async function sha256Of(path: string): Promise<string> {
 }
 
 /** The sha256 of an open file from its first byte, in hex; the descriptor stays open. */
-async function sha256OfHandle(handle: FileHandle): Promise<string> {
+export async function sha256OfHandle(handle: FileHandle): Promise<string> {
   const hash = createHash('sha256');
   await pipeline(handle.createReadStream({ start: 0, autoClose: false }), hash);
   return hash.digest('hex');
 }
 
 /** Copies an open file from its first byte to `target` (created or truncated, never through a link) and returns the sha256 of what was copied. */
-async function copyHandleTo(handle: FileHandle, target: string): Promise<string> {
+export async function copyHandleTo(handle: FileHandle, target: string): Promise<string> {
   const hash = createHash('sha256');
   const out = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
   const tap = new PassThrough();

@@ -4,6 +4,7 @@ import type { ApproverKey } from './approver-keys.ts';
 import { createApprovalActivities } from './approvals.ts';
 import { createAuditTrailActivities } from './audit-trail.ts';
 import { createBackfillActivities } from './backfill.ts';
+import { recordingFailures } from './failure-record.ts';
 import { createFetchActivities } from './fetch.ts';
 import type { NasLayout } from './nas.ts';
 import { createNightInboxActivities } from './night-inbox.ts';
@@ -44,12 +45,12 @@ export interface ActivityDeps {
 export const createActivities = (deps: ActivityDeps) => ({
   ...createProbeActivities(deps),
   ...createRunActivities(deps),
-  ...createFetchActivities(deps),
+  ...recordingFailures(deps.nas, 'fetch', createFetchActivities(deps)),
   ...createNightInboxActivities(deps),
-  ...createValidateActivities(deps),
-  ...createStageActivities(deps),
-  ...createPublishActivities(deps),
-  ...createVerifyActivities(deps),
+  ...recordingFailures(deps.nas, 'validate', createValidateActivities(deps)),
+  ...recordingFailures(deps.nas, 'stage', createStageActivities(deps)),
+  ...recordingFailures(deps.nas, 'publish', createPublishActivities(deps)),
+  ...recordingFailures(deps.nas, 'verify', createVerifyActivities(deps)),
   ...createQuarantineActivities(deps),
   ...createIncidentActivities(deps),
   ...createRepairActivities(deps),

@@ -88,16 +88,26 @@ function kindOf(stats: Stats): string {
 /**
  * Opens `name` in the inbox as a regular file that really is inside the inbox: no link
  * is followed at the last step, the folder it is in must resolve to the inbox (or under
- * it), and on Linux the descriptor's own path is checked too. Otherwise: NotARegularFile,
- * naming the table, the date, the path and what it is. Undefined when there is no such file.
+ * it), on Linux the descriptor's own path is checked too, and a file with more than one
+ * hard link is refused (another of its names may be outside the inbox: a hard link to a
+ * secret passes every other check). Otherwise: NotARegularFile, naming the table, the date,
+ * the path and what it is. Undefined when there is no such file.
  */
 export async function openInInbox(inbox: string, name: string, where: EtlErrorDetails): Promise<OpenedFile | undefined> {
-  const path = join(inbox, name);
-  const refuse = (what: string) => etlFailure('NotARegularFile', `${path} is ${what}; only a regular file inside the inbox is read`, { ...where, rule: 'a regular file inside the inbox' });
-  const realInbox = await realpath(inbox);
+  return openInside(inbox, name, where, 'the inbox');
+}
+
+/**
+ * `openInInbox` for any folder we are handed files in (`place` names it in messages, e.g.
+ * "the dump directory"): the same checks, on the descriptor that is then read.
+ */
+export async function openInside(root: string, name: string, where: EtlErrorDetails, place: string): Promise<OpenedFile | undefined> {
+  const path = join(root, name);
+  const refuse = (what: string) => etlFailure('NotARegularFile', `${path} is ${what}; only a regular file inside ${place} is read`, { ...where, rule: `a regular file inside ${place}` });
+  const realRoot = await realpath(root);
   const realFolder = await realpath(dirname(path)).catch(() => undefined);
   if (realFolder === undefined) return undefined;
-  if (!isInside(realInbox, realFolder)) throw refuse(`in a folder that resolves to ${realFolder}, outside the inbox ${realInbox}`);
+  if (!isInside(realRoot, realFolder)) throw refuse(`in a folder that resolves to ${realFolder}, outside ${place} ${realRoot}`);
   const opened = await openRegularFile(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
     throw error;
@@ -105,9 +115,13 @@ export async function openInInbox(inbox: string, name: string, where: EtlErrorDe
   if (!opened) return undefined;
   if ('notRegular' in opened) throw refuse(opened.notRegular);
   const fdPath = process.platform === 'linux' ? await readlink(`/proc/self/fd/${opened.handle.fd}`).catch(() => undefined) : undefined;
-  if (fdPath !== undefined && !isInside(realInbox, dirname(fdPath))) {
+  if (fdPath !== undefined && !isInside(realRoot, dirname(fdPath))) {
     await opened.handle.close();
-    throw refuse(`a file that resolves to ${fdPath}, outside the inbox ${realInbox}`);
+    throw refuse(`a file that resolves to ${fdPath}, outside ${place} ${realRoot}`);
+  }
+  if (opened.stats.nlink > 1) {
+    await opened.handle.close();
+    throw refuse(`a regular file with ${opened.stats.nlink} hard links (another of its names may be a file outside ${place}, so nothing of it was read)`);
   }
   return opened;
 }

@@ -1,10 +1,10 @@
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { mkdir, open, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { log } from '@temporalio/activity';
-import type { FullEtlDetail } from '../common/errors.ts';
 import type { D1Client } from '../d1/client.ts';
+import { failureRecordFor } from './failure-record.ts';
 import { openRegularFile, unfetchedLoadId, type NasLayout } from './nas.ts';
 
 /** What quarantining needs. */
@@ -37,8 +37,9 @@ export interface QuarantineResult {
  * Sets a failed export aside: a copy of the archived file (the archive itself is never
  * touched) and `reason.json` in `quarantine/<date>/<table>/`, and the load marked
  * `quarantined`. The previous day's data stays authoritative. Idempotent. The failure came
- * through the history capped; reason.json gets its full message and details when the
- * failing activity kept them (`fullDetailFile`).
+ * through the history capped; reason.json gets what the failing step recorded
+ * (`recordingFailures`): the step, the load id, the full message and details (every
+ * rejected row, each measure of a reconciliation) and, for a D1 error, what D1 answered.
  */
 export const createQuarantineActivities = (deps: QuarantineDeps) => ({
   async quarantineExport(input: QuarantineInput): Promise<QuarantineResult> {
@@ -47,17 +48,20 @@ export const createQuarantineActivities = (deps: QuarantineDeps) => ({
     const filePath = input.fetched ? join(dir, input.fetched.fileName) : undefined;
     if (input.fetched && filePath) await copyArchived(input.fetched.archivePath, filePath);
     const reasonPath = join(dir, 'reason.json');
-    const full = await fullDetail(deps.nas, input);
+    const full = await failureRecordFor(deps.nas, { ...input, ...(input.fetched ? { loadId: input.fetched.loadId } : {}) });
     const reason = {
       table: input.table,
       businessDate: input.businessDate,
-      file: input.fetched?.fileName ?? null,
+      file: input.fetched?.fileName ?? full?.file ?? null,
       sha256: input.fetched?.sha256 ?? null,
       archivedAt: input.fetched?.archivePath ?? null,
-      loadId: input.fetched?.loadId ?? null,
+      loadId: input.fetched?.loadId ?? full?.loadId ?? null,
+      step: full?.step ?? null,
       errorType: input.errorType,
       message: full?.message ?? input.message,
       details: full?.details ?? input.details ?? null,
+      ...(full?.d1 ? { d1: full.d1 } : {}),
+      ...(full?.activity ? { activity: full.activity, attempt: full.attempt } : {}),
       workflowId: input.workflowId,
       quarantinedAt: new Date().toISOString(),
     };
@@ -77,19 +81,5 @@ async function copyArchived(archivePath: string, target: string): Promise<void> 
     await pipeline(opened.handle.createReadStream({ start: 0, autoClose: false }), out.createWriteStream());
   } finally {
     await opened.handle.close();
-  }
-}
-
-/** The failure's full message and details, from the file the failing activity wrote under `reports/`, if it did. */
-async function fullDetail(nas: NasLayout, input: QuarantineInput): Promise<FullEtlDetail | undefined> {
-  const path = (input.details as { fullDetailFile?: unknown } | null | undefined)?.fullDetailFile;
-  if (typeof path !== 'string') return undefined;
-  const rel = relative(nas.reports, path);
-  if (rel.startsWith('..') || rel.startsWith('/')) return undefined;
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as FullEtlDetail;
-  } catch (error) {
-    log.warn('the full failure detail is unreadable; reason.json keeps the capped one', { table: input.table, businessDate: input.businessDate, path, error: String(error) });
-    return undefined;
   }
 }

@@ -1,6 +1,6 @@
 import { log } from '@temporalio/activity';
 import { whileHeartbeating } from './keep-alive.ts';
-import { etlFailure } from '../common/errors.ts';
+import { etlFailure, type ReconciledMeasure } from '../common/errors.ts';
 import { contractFor } from '../contracts/index.ts';
 import type { D1Client } from '../d1/client.ts';
 import { clearStageStatements } from '../history/revert.ts';
@@ -39,8 +39,6 @@ export const createVerifyActivities = (deps: VerifyDeps) => ({
       const stage = `"_stage_${contract.table}"`;
       const keyJoin = contract.key.map((k) => `h."${k}" = s."${k}"`).join(' AND ');
       const where = { table: input.table, businessDate: input.businessDate, file: input.fileName };
-      const mismatch = (what: string, expected: number | string, actual: number | string) =>
-        etlFailure('CountMismatch', `${what}: expected ${expected}, found ${actual} (load ${input.loadId})`, { ...where, rule: what });
 
       // The last batch below drops the stage rows and marks the load verified in one request: if D1
       // applied it and the answer was lost, this retry finds the load verified and has nothing to check.
@@ -51,8 +49,6 @@ export const createVerifyActivities = (deps: VerifyDeps) => ({
       }
 
       const { validated, staged, published } = input;
-      if (validated.rowsRead !== validated.rowsValid + validated.rowsRejected) throw mismatch('file rows = valid + rejected', validated.rowsRead, validated.rowsValid + validated.rowsRejected);
-      if (staged.rowsStaged !== validated.rowsValid) throw mismatch('staged rows = valid rows', validated.rowsValid, staged.rowsStaged);
 
       const scale = (name: string) => {
         const column = contract.columns.find((c) => c.name === name);
@@ -76,19 +72,26 @@ export const createVerifyActivities = (deps: VerifyDeps) => ({
       const n = (r: { results: { n: number }[] }[] | undefined) => r?.[0]?.results[0]?.n ?? 0;
 
       const matched = counts?.results[0]?.n ?? 0;
-      if (matched !== staged.rowsStaged) throw mismatch('staged rows that are the current version of their key', staged.rowsStaged, matched);
-      if (contract.mode === 'full' && n(current) !== staged.rowsStaged) throw mismatch('current rows of a full snapshot = staged rows', staged.rowsStaged, n(current));
-      if (n(inserted) !== published.versionsInserted) throw mismatch('versions inserted by the load', published.versionsInserted, n(inserted));
-      if (n(closed) !== published.versionsClosed) throw mismatch('versions closed by the load', published.versionsClosed, n(closed));
-      if (n(tombstones) !== published.tombstones) throw mismatch('tombstones written by the load', published.tombstones, n(tombstones));
-
       const loaded = loadedTotals[0]?.results[0] ?? {};
-      for (const name of contract.controlTotals) {
-        const expected = validated.controlTotals[name] ?? '0';
-        const actual = Number(loaded[name] ?? 0).toFixed(scale(name));
-        if (Number(actual) !== Number(expected)) {
-          throw etlFailure('ControlTotalMismatch', `control total of ${name}: file says ${expected}, warehouse has ${actual} (load ${input.loadId})`, { ...where, column: name, rule: 'control total' });
+      // Every measure, in the order checked: a mismatch carries all of them (reason.json shows the whole reconciliation).
+      const measure = (name: string, expected: number | string, actual: number | string): ReconciledMeasure => ({ measure: name, expected, actual, ok: Number(expected) === Number(actual) });
+      const reconciliation = [
+        measure('file rows = valid + rejected', validated.rowsRead, validated.rowsValid + validated.rowsRejected),
+        measure('staged rows = valid rows', validated.rowsValid, staged.rowsStaged),
+        measure('staged rows that are the current version of their key', staged.rowsStaged, matched),
+        ...(contract.mode === 'full' ? [measure('current rows of a full snapshot = staged rows', staged.rowsStaged, n(current))] : []),
+        measure('versions inserted by the load', published.versionsInserted, n(inserted)),
+        measure('versions closed by the load', published.versionsClosed, n(closed)),
+        measure('tombstones written by the load', published.tombstones, n(tombstones)),
+        ...contract.controlTotals.map((name) => measure(`control total of ${name}`, validated.controlTotals[name] ?? '0', Number(loaded[name] ?? 0).toFixed(scale(name)))),
+      ];
+      const failed = reconciliation.find((m) => !m.ok);
+      if (failed) {
+        const name = contract.controlTotals.find((c) => failed.measure === `control total of ${c}`);
+        if (name) {
+          throw etlFailure('ControlTotalMismatch', `control total of ${name}: file says ${failed.expected}, warehouse has ${failed.actual} (load ${input.loadId})`, { ...where, column: name, rule: 'control total', reconciliation });
         }
+        throw etlFailure('CountMismatch', `${failed.measure}: expected ${failed.expected}, found ${failed.actual} (load ${input.loadId})`, { ...where, rule: failed.measure, reconciliation });
       }
 
       await deps.d1.batch([

@@ -52,10 +52,22 @@ async function readSshSigningKey(path: string): Promise<SigningKey> {
   };
 }
 
-/** A workflow that ended because the worker refused its approval, as the CLI's one-line refusal; anything else unchanged. */
-export function refusalOf(error: unknown): unknown {
+/**
+ * A workflow that ended because the worker refused its approval, as the CLI's one-line
+ * refusal; anything else unchanged. The workflow's message already says what was refused and
+ * why ("rollback to … refused: key … is not one of the worker's approver keys"): it is shown
+ * as it is, `what` only names the request when the message does not.
+ */
+export function refusalOf(error: unknown, what: string): unknown {
   const cause = (error as { cause?: { type?: string; message?: string } }).cause;
-  return cause?.type === 'ApprovalRefused' ? new UserError(`refused: ${cause.message}`) : error;
+  if (cause?.type !== 'ApprovalRefused') return error;
+  const message = cause.message ?? '';
+  return / refused: /.test(message) ? new UserError(message) : refusal(what, message);
+}
+
+/** One refusal as the CLI prints it: what was refused, then why, each said once ("… refused: <why>"). */
+export function refusal(what: string, why: string): UserError {
+  return new UserError(`${what} refused: ${why.replace(/^(approval )?(refused|rejected): /i, '')}`);
 }
 
 /** What to sign: the action and its target, the mode, the evidence the approver was shown. */

@@ -53,6 +53,16 @@ export interface EtlErrorDetails {
   issuesOmitted?: number;
   /** Where the failure's uncapped message and details were written, when they had to be capped (quarantine copies them into reason.json). */
   fullDetailFile?: string;
+  /** For a failed reconciliation (verify): every measure compared, what was expected and what was found. */
+  reconciliation?: ReconciledMeasure[];
+}
+
+/** One measure of verify's reconciliation: e.g. "versions inserted by the load", expected 120, found 119. */
+export interface ReconciledMeasure {
+  measure: string;
+  expected: number | string;
+  actual: number | string;
+  ok: boolean;
 }
 
 /**

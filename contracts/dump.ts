@@ -4,7 +4,8 @@ import type { TableContract } from './types.ts';
  * Sodiwin's historical dump, as handed over once before the nightly exports take over:
  * several files per table (`COMMANDES_20251231_P001.csv`, …) in the export dialect, and a
  * manifest `MANIFEST_DUMP_<yyyymmdd>.csv` listing every file with its table, data rows,
- * sha256 and the as-of date (DATE_ARRETE, `dd/mm/yyyy`) of the whole dump.
+ * sha256 and the as-of date (DATE_ARRETE, `dd/mm/yyyy`) of the whole dump. FICHIER is a plain
+ * file name: every file lies directly in the dump directory, as a regular file (no link).
  */
 export const dumpManifestHeader = ['FICHIER', 'TABLE', 'NB_LIGNES', 'SHA256', 'DATE_ARRETE'] as const;
 

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { rollbackModes, type RollbackMode } from '../../common/approval-statement.ts';
 import type { Config } from '../../worker/config.ts';
 import { approveRollbackUpdate, incidentStateQuery, type IncidentState } from '../../workflows/index.ts';
-import { readSigningKey, signApproval } from '../approval-signing.ts';
+import { readSigningKey, refusal, signApproval } from '../approval-signing.ts';
 import { UserError } from '../cli-support.ts';
 import { connectClient, workflowUiLink } from '../temporal-client.ts';
 
@@ -36,11 +36,12 @@ export function registerApprove(program: Command, loadConfig: () => Config): voi
         const { evidence } = before;
         console.log(`signing with ${signer.fingerprint}: ${mode} repair of ${incidentId} (${evidence.table} ${evidence.businessDate}, file sha256 ${evidence.sha256 ?? 'none: the export was missing'})`);
         const approval = { ...signApproval(config, signer, { action: 'approve-incident', target: incidentId, mode, evidence }), mode };
+        const what = `the ${mode} repair of ${incidentId}`;
         const outcome = await handle.executeUpdate(approveRollbackUpdate, { args: [approval] }).catch((error: unknown) => {
-          if (error instanceof WorkflowUpdateFailedError) throw new UserError(`refused: ${error.cause?.message ?? error.message}`);
+          if (error instanceof WorkflowUpdateFailedError) throw refusal(what, error.cause?.message ?? error.message);
           throw error;
         });
-        if (!outcome.accepted) throw new UserError(`refused: ${outcome.reason}`);
+        if (!outcome.accepted) throw refusal(what, outcome.reason ?? 'no reason given');
         console.log(`accepted: ${outcome.approver} approved the ${mode} repair of ${incidentId}; follow it at ${workflowUiLink(config, incidentId)}`);
         if (!options.wait) return;
         const done = await poll(() => handle.query(incidentStateQuery), (s) => s.status === 'resolved' || (s.status === 'open' && s.lastRepairError !== before.lastRepairError), 3_600_000);

@@ -3,7 +3,7 @@ import { createReadD1Client } from '../read-d1.ts';
 import { parityQueries, parityQueryFor } from '../../history/parity-queries.ts';
 import type { Config } from '../../worker/config.ts';
 import { paritySignOff } from '../../workflows/index.ts';
-import { readSigningKey, refusalOf, signApproval } from '../approval-signing.ts';
+import { readSigningKey, refusal, refusalOf, signApproval } from '../approval-signing.ts';
 import { UserError } from '../cli-support.ts';
 import { connectClient } from '../temporal-client.ts';
 import { formatTable } from '../format-table.ts';
@@ -58,7 +58,7 @@ export function registerParity(program: Command, loadConfig: () => Config): void
         if (differences > 0) console.log(formatDiff(diff));
         else console.log('Sodiwin and D1 agree.');
       }
-      if (options.signOff && differences > 0) throw new UserError(`sign-off refused: ${differences} difference(s) between Sodiwin and D1 for ${query.name}`);
+      if (options.signOff && differences > 0) throw refusal('sign-off', `${differences} difference(s) between Sodiwin and D1 for ${query.name}`);
       if (signedOff && !options.json) console.log(`signed off by ${signed!.signedBy}: D1 is authoritative for ${query.table} (see v_table_authority; recorded by ${signed!.workflowId})`);
     });
 }
@@ -86,7 +86,7 @@ async function signOff(
     });
     return { signedBy: result.signedBy, workflowId };
   } catch (error) {
-    throw refusalOf(error);
+    throw refusalOf(error, `sign-off of ${seen.table} (${seen.query})`);
   } finally {
     await connection.close();
   }

@@ -29,7 +29,7 @@ export function registerRollback(program: Command, loadConfig: () => Config): vo
         });
         console.log(`rollback to ${to} signed with ${signer.fingerprint}: ${workflowUiLink(config, workflowId)}`);
         const result = await handle.result().catch((error: unknown) => {
-          throw refusalOf(error);
+          throw refusalOf(error, `rollback to ${to}`);
         });
         console.log(`approved by ${result.approvedBy}`);
         console.log(`restored to bookmark ${result.bookmark} (taken ${result.takenAt}, before the nightly run that followed); replayed ${result.replayed.length} loads: ${[...new Set(result.replayed.map((r) => r.businessDate))].join(', ') || 'none'}`);

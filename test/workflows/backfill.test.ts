@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
@@ -8,6 +8,7 @@ import { startBackfill } from '../../client/backfill.ts';
 import { rebuildAndCompare } from '../../client/rebuild.ts';
 import { dumpManifestName } from '../../contracts/dump.ts';
 import { tableContracts } from '../../contracts/index.ts';
+import { backfill } from '../../workflows/index.ts';
 import { generateDump, type DumpSummary } from '../../generator/dump.ts';
 import { runWarehouse } from '../support/cli.ts';
 import { currentState } from '../support/truth.ts';
@@ -167,6 +168,45 @@ describe('the historical backfill through the import API', () => {
     } finally {
       await worker.stop();
     }
+  }, 300_000);
+
+  it('reads no dump file outside the dump directory or behind a link: the CLI refuses ../secret, the worker a file swapped for a link', async () => {
+    const canary = 'sekret-canary-backfill-789';
+    const secret = join(dumpRoot, 'secret');
+    await writeFile(secret, `CLOUDFLARE_API_TOKEN=${canary}\n`);
+    const archive = join(bad.dir, 'nas', 'archive');
+    const archivedBefore = await readdir(archive).catch(() => []);
+
+    // The manifest names ../secret: refused by the CLI before anything starts, naming the manifest line and the value.
+    const escaping = join(dumpRoot, 'escaping');
+    await cp(dump.outDir, escaping, { recursive: true });
+    const manifest = await readManifest(escaping);
+    const target = manifest[1]![0]!;
+    manifest[1]![0] = '../secret';
+    await writeFile(join(escaping, dumpManifestName(asOf)), iconv.encode(`${manifest.map((f) => f.join(';')).join('\r\n')}\r\n`, 'win1252'));
+    const refused = await runWarehouse(['backfill', '--dump', escaping, '--wait'], bad.env);
+    expect(refused.code).toBe(1);
+    expect(lines0(refused.stderr)).toBe(
+      `warehouse: dump ${asOf} [${dumpManifestName(asOf)}, line 2, column FICHIER]: FICHIER is not a plain file name: a folder, "..", or an absolute path may point outside the dump directory ${escaping}, and only files directly inside it are read (nothing was read) (value "../secret")`,
+    );
+
+    // A dump file replaced by a link after the CLI read the manifest: the worker's own check refuses it.
+    const linked = join(dumpRoot, 'linked');
+    await cp(dump.outDir, linked, { recursive: true });
+    await rm(join(linked, target));
+    await symlink(secret, join(linked, target));
+    const worker = await startWorker(bad.config);
+    try {
+      const handle = await bad.client.workflow.start(backfill, { workflowId: `backfill-linked-${Date.now()}`, taskQueue: bad.config.temporal.taskQueue, args: [{ dumpDir: linked }] });
+      const failure = await handle.result().then(() => undefined, (e: unknown) => e as { cause?: { cause?: { type?: string; message?: string } } });
+      expect(failure?.cause?.cause?.type).toBe('NotARegularFile');
+      expect(failure?.cause?.cause?.message).toContain(`${join(linked, target)} is a symbolic link to ${secret} (not followed); only a regular file inside the dump directory is read`);
+      expect(JSON.stringify(await handle.fetchHistory()).includes(canary)).toBe(false);
+    } finally {
+      await worker.stop();
+    }
+    expect(`${refused.stdout}${refused.stderr}`.includes(canary)).toBe(false);
+    expect(await readdir(archive).catch(() => [])).toEqual(archivedBefore);
   }, 300_000);
 });
 

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -13,7 +13,7 @@ import { eventually } from '../support/eventually.ts';
 import { startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
 
 /**
- * What lies in the inbox is not trusted: links, FIFOs, directories and monstrous records
+ * What lies in the inbox is not trusted: symbolic and hard links, FIFOs, directories and monstrous records
  * under an export's name. Each is quarantined with a typed error naming the path and what
  * it is, nothing behind a link is read, and no failure outgrows the Temporal history.
  */
@@ -66,6 +66,14 @@ const cases: InboxCase[] = [
       await writeFile(join(inbox, file('products', day1)), await readFile(join(baselines, 'products.csv')));
       await symlink(join(inbox, file('products', day1)), path);
     },
+  },
+  {
+    table: 'invoices',
+    name: 'a hard link to a secret outside the inbox (a regular file, another name for it)',
+    errorType: 'NotARegularFile',
+    says: () => ['is a regular file with 2 hard links (another of its names may be a file outside the inbox, so nothing of it was read)'],
+    archived: false,
+    make: (path, { secret }) => link(secret, path),
   },
   {
     table: 'brands',

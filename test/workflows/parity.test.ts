@@ -92,7 +92,7 @@ describe('the parity gate: a Sodiwin screen against the same question on D1, the
     // mallory's key is not in the worker's list: the worker refuses and records the refusal; no sign-off.
     const stranger = await runWarehouse([...args, '--sign-off', '--key', warehouse.keys.mallory], warehouse.env);
     expect(stranger.code).toBe(1);
-    expect(stranger.stderr).toMatch(/refused: sign-off of receivables \(customer-balance\) refused: key SHA256:\S+ is not one of the worker's approver keys/);
+    expect(stranger.stderr.split('\n')[0]).toMatch(/^warehouse: sign-off of receivables \(customer-balance\) refused: key SHA256:\S+ is not one of the worker's approver keys$/);
     const [none] = await warehouse.d1.query('SELECT count(*) AS n FROM etl_parity_signoffs');
     expect(none?.results).toEqual([{ n: 0 }]);
     const [refusal] = await warehouse.d1.query('SELECT action, target, accepted, approver FROM etl_approvals');
