@@ -1,17 +1,29 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { inject } from 'vitest';
 import { cliEntry } from '../../client/cli-support.ts';
 import type { FaultRequest } from '../../d1/local-service/faults.ts';
+import type { RandomFaultStats, RandomFaultsInput } from '../../d1/local-service/random-faults.ts';
 import type { IsolatedWarehouse } from './warehouse.ts';
 
-/** `warehouse worker` as its own process, as in production, so it can be killed with SIGKILL. */
-export function spawnWorker(warehouse: IsolatedWarehouse): ChildProcess {
+/**
+ * `warehouse worker` as its own process, as in production, so it can be killed with SIGKILL.
+ * `logFile`: append its output there (to read after a failure) instead of discarding it.
+ */
+export function spawnWorker(warehouse: IsolatedWarehouse, options: { logFile?: string } = {}): ChildProcess {
   const child = spawn(process.execPath, [cliEntry, 'worker'], {
     env: { ...process.env, ...warehouse.env, WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout?.resume();
-  child.stderr?.resume();
+  if (options.logFile) {
+    const log = createWriteStream(options.logFile, { flags: 'a' });
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+    child.once('close', () => log.end());
+  } else {
+    child.stdout?.resume();
+    child.stderr?.resume();
+  }
   return child;
 }
 
@@ -23,14 +35,25 @@ export async function killHard(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** The local D1 service's admin route for faults. */
-export async function faults(warehouse: IsolatedWarehouse, method: 'GET' | 'POST', body?: FaultRequest): Promise<{ applied: number; pending: unknown[] }> {
+/** What the local D1 service's fault route reports: queued faults, and random mode's counts (null if never on). */
+export interface FaultState {
+  applied: number;
+  pending: unknown[];
+  random: RandomFaultStats | null;
+}
+
+/** The local D1 service's admin route for faults: queue one, or turn random mode on (`{random: …}`) or off (`{random: null}`). */
+export async function faults(
+  warehouse: IsolatedWarehouse,
+  method: 'GET' | 'POST',
+  body?: FaultRequest | { random: RandomFaultsInput | null },
+): Promise<FaultState> {
   const response = await fetch(`${warehouse.service.origin}/__local/faults`, {
     method,
     headers: { authorization: `Bearer ${warehouse.service.apiToken}`, 'content-type': 'application/json' },
     body: body ? JSON.stringify(body) : undefined,
   });
-  const envelope = (await response.json()) as { result: { applied: number; pending: unknown[] } };
+  const envelope = (await response.json()) as { result: FaultState };
   return envelope.result;
 }
 
