@@ -118,5 +118,5 @@ describe('a whole-warehouse restore never runs while a load writes (the warehous
     expect(await lease.query(leaseStateQuery)).toEqual({ holders: [], queue: [] });
     await recordHistoriesOf(warehouse, 'warehouseLease', { status: 'Running' });
     await recordHistoriesOf(warehouse, 'manualRollback', { status: 'Completed', variant: 'after-lease' });
-  }, 120_000);
+  }, 300_000);
 });
