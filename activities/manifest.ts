@@ -1,9 +1,8 @@
 import { parse } from 'csv-parse/sync';
 import iconv from 'iconv-lite';
+import { decimalText, parseDecimal } from '../common/decimal.ts';
 import { etlFailure } from '../common/errors.ts';
-import { parseDecimal } from '../contracts/values.ts';
 import type { Dialect, TableContract } from '../contracts/types.ts';
-import { formatScaled } from './export-reader.ts';
 import { openInInbox } from './nas.ts';
 
 /**
@@ -79,9 +78,9 @@ function parseTotals(text: string, contract: TableContract, where: { table: stri
       throw etlFailure('ManifestMismatch', `TOTAUX_CONTROLE names ${source}, which is not a control-total column of ${contract.table} (${contract.controlTotals.join(', ') || 'none'})`, { ...where, column: 'TOTAUX_CONTROLE', value: pair, rule: 'manifest format' });
     }
     const scale = column.type.kind === 'decimal' ? column.type.scale : 0;
-    const parsed = parseDecimal(value, scale);
+    const parsed = parseDecimal(value, { scale });
     if (!parsed.ok) throw etlFailure('ManifestMismatch', `the total of ${source} is not a number: ${parsed.rule}`, { ...where, column: 'TOTAUX_CONTROLE', value: pair, rule: 'manifest format' });
-    totals[column.name] = formatScaled(BigInt(Math.round(parsed.value * 10 ** scale)), scale);
+    totals[column.name] = decimalText(parsed.value);
   }
   return totals;
 }

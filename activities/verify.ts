@@ -1,5 +1,6 @@
 import { log } from '@temporalio/activity';
 import { whileHeartbeating } from './keep-alive.ts';
+import { decimalFromNumber, decimalText, equalDecimals, parseDecimal } from '../common/decimal.ts';
 import { etlFailure, type ReconciledMeasure } from '../common/errors.ts';
 import { contractFor } from '../contracts/index.ts';
 import type { D1Client } from '../d1/client.ts';
@@ -74,7 +75,7 @@ export const createVerifyActivities = (deps: VerifyDeps) => ({
       const matched = counts?.results[0]?.n ?? 0;
       const loaded = loadedTotals[0]?.results[0] ?? {};
       // Every measure, in the order checked: a mismatch carries all of them (reason.json shows the whole reconciliation).
-      const measure = (name: string, expected: number | string, actual: number | string): ReconciledMeasure => ({ measure: name, expected, actual, ok: Number(expected) === Number(actual) });
+      const measure = (name: string, expected: number, actual: number): ReconciledMeasure => ({ measure: name, expected, actual, ok: expected === actual });
       const reconciliation = [
         measure('file rows = valid + rejected', validated.rowsRead, validated.rowsValid + validated.rowsRejected),
         measure('staged rows = valid rows', validated.rowsValid, staged.rowsStaged),
@@ -83,7 +84,7 @@ export const createVerifyActivities = (deps: VerifyDeps) => ({
         measure('versions inserted by the load', published.versionsInserted, n(inserted)),
         measure('versions closed by the load', published.versionsClosed, n(closed)),
         measure('tombstones written by the load', published.tombstones, n(tombstones)),
-        ...contract.controlTotals.map((name) => measure(`control total of ${name}`, validated.controlTotals[name] ?? '0', Number(loaded[name] ?? 0).toFixed(scale(name)))),
+        ...contract.controlTotals.map((name) => reconcileControlTotal(name, validated.controlTotals[name] ?? '0', loaded[name] ?? 0, scale(name))),
       ];
       const failed = reconciliation.find((m) => !m.ok);
       if (failed) {
@@ -102,3 +103,19 @@ export const createVerifyActivities = (deps: VerifyDeps) => ({
     });
   },
 });
+
+/**
+ * One control total reconciled exactly: the file's sum (the validate report's text, e.g.
+ * `1234.50`) against D1's `ROUND(SUM(…), scale)`, read at the column's scale. A total that
+ * cannot be read exactly on either side does not match, and the measure says why.
+ */
+export function reconcileControlTotal(name: string, fileTotal: string, warehouseTotal: number, scale: number): ReconciledMeasure {
+  const expected = parseDecimal(fileTotal, { scale, decimalSeparator: '.' });
+  const actual = decimalFromNumber(Number(warehouseTotal), scale);
+  return {
+    measure: `control total of ${name}`,
+    expected: expected.ok ? fileTotal : `${fileTotal} (${expected.rule})`,
+    actual: actual.ok ? decimalText(actual.value) : `${warehouseTotal} (${actual.rule})`,
+    ok: expected.ok && actual.ok && equalDecimals(expected.value, actual.value),
+  };
+}

@@ -4,7 +4,8 @@ import { basename } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import iconv from 'iconv-lite';
 import type { Dialect } from '../contracts/types.ts';
-import { parseDecimal, parseInteger } from '../contracts/values.ts';
+import { decimalFromNumber, decimalText, parseDecimal } from '../common/decimal.ts';
+import { parseInteger } from '../contracts/values.ts';
 import type { D1Client } from '../d1/client.ts';
 import type { ParityQuery, ScreenColumn } from '../history/parity-queries.ts';
 import { UserError } from './cli-support.ts';
@@ -23,15 +24,26 @@ export interface ParityDiff {
 /** The number of differences (rows on one side only, plus differing values). */
 export const differenceCount = (diff: ParityDiff) => diff.onlyInSodiwin.length + diff.onlyInD1.length + diff.different.length;
 
-/** A value as compared: decimals at their scale (`12.50`), integers as digits, text trimmed. */
+/**
+ * A value as compared: decimals as exact text at their scale (`12.50`), integers as digits,
+ * text trimmed. Both sides of a decimal go through common/decimal.ts: Sodiwin's text is read
+ * exactly (more decimals than the scale is refused), D1's number is read at the scale
+ * (nearest unit, half away from zero), so equal texts are equal amounts.
+ */
 function normalise(column: ScreenColumn, value: unknown, fromSodiwin: boolean, where: () => string): string {
   if (value === null || value === undefined || value === '') return '';
   if (column.kind === 'text') return String(value).trim();
-  if (!fromSodiwin) return column.kind === 'decimal' ? Number(value).toFixed(column.scale ?? 0) : String(Math.round(Number(value)));
+  const scale = column.scale ?? 0;
+  if (!fromSodiwin) {
+    if (column.kind !== 'decimal') return String(Math.round(Number(value)));
+    const read = decimalFromNumber(Number(value), scale);
+    if (!read.ok) throw new UserError(`${where()}, column ${column.header}: ${read.rule} (value ${JSON.stringify(value)})`);
+    return decimalText(read.value);
+  }
   const text = String(value).trim();
-  const parsed = column.kind === 'decimal' ? parseDecimal(text, column.scale ?? 0) : parseInteger(text);
+  const parsed = column.kind === 'decimal' ? parseDecimal(text, { scale }) : parseInteger(text);
   if (!parsed.ok) throw new UserError(`${where()}, column ${column.header}: ${parsed.rule} (value "${text}")`);
-  return column.kind === 'decimal' ? parsed.value.toFixed(column.scale ?? 0) : String(parsed.value);
+  return typeof parsed.value === 'number' ? String(parsed.value) : decimalText(parsed.value);
 }
 
 /** Reads Sodiwin's screen export (the nightly files' dialect) and checks its header against the query. */

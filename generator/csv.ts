@@ -1,5 +1,6 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import iconv from 'iconv-lite';
+import { formatDecimal } from '../common/decimal.ts';
 import type { ColumnContract, TableContract } from '../contracts/types.ts';
 import { sodiwinDialect } from '../contracts/types.ts';
 import { frenchDate } from './calendar.ts';
@@ -20,16 +21,6 @@ const FLUSH_AT = 1 << 20;
 const { delimiter, recordDelimiter, quote } = sodiwinDialect;
 const needsQuotes = /[;"\r\n]/;
 
-/** A scaled integer as a decimal-comma string: 123450, 2 → `1234,50`; -1200, 2 → `-12,00`. */
-export function formatScaled(units: number, scale: number): string {
-  if (!Number.isSafeInteger(units)) throw new Error(`not a whole number of units: ${units}`);
-  const negative = units < 0;
-  const digits = String(Math.abs(units));
-  if (scale === 0) return `${negative ? '-' : ''}${digits}`;
-  const padded = digits.padStart(scale + 1, '0');
-  return `${negative ? '-' : ''}${padded.slice(0, -scale)},${padded.slice(-scale)}`;
-}
-
 /** A text field, quoted (inner quotes doubled) when it holds a separator, a quote or a line break. */
 export function quoteField(text: string): string {
   return needsQuotes.test(text) ? `${quote}${text.replaceAll(quote, quote + quote)}${quote}` : text;
@@ -42,7 +33,7 @@ function formatValue(column: ColumnContract, value: CsvValue): string {
   }
   switch (column.type.kind) {
     case 'decimal':
-      return formatScaled(value as number, column.type.scale);
+      return formatDecimal(value as number, column.type.scale, ',');
     case 'integer':
       return String(value);
     case 'date':
