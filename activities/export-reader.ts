@@ -6,6 +6,7 @@ import iconv from 'iconv-lite';
 import { ApplicationFailure } from '@temporalio/common';
 import { capText, etlFailure, type EtlErrorDetails, type RowIssue } from '../common/errors.ts';
 import type { Dialect, TableContract } from '../contracts/types.ts';
+import { headerLayout } from './header-layout.ts';
 import { openRegularFile, type OpenedFile } from './nas.ts';
 import { rowValidatorFor, type NormalisedRow } from './row-validator.ts';
 
@@ -68,8 +69,10 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
   const file = options.fileName ?? basename(options.path);
   const where: EtlErrorDetails = { table: contract.table, businessDate, file };
   const maxIssues = options.maxIssues ?? 100;
-  const validate = rowValidatorFor(contract);
-  const expectedHeader = contract.columns.map((c) => c.source);
+  // Until the header is read: the contract's. An older archived file may name or hold fewer columns (header-layout.ts).
+  let validate = rowValidatorFor(contract);
+  let fileHeader: string[] = contract.columns.map((c) => c.source);
+  let fieldSources = fileHeader;
   const totals = new Map(contract.controlTotals.map((name) => [name, 0n]));
   const scales = new Map(contract.columns.map((c) => [c.name, c.type.kind === 'decimal' ? c.type.scale : 0]));
   const scan: ExportScan = { rowsRead: 0, rowsValid: 0, rowsRejected: 0, issues: [], controlTotals: {} };
@@ -114,14 +117,14 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
     }
     if (record.length === 1 && record[0] === '') return; // a blank line (e.g. the final CRLF)
     scan.rowsRead += 1;
-    if (record.length !== expectedHeader.length) {
-      return reject([{ line, rule: `expected ${expectedHeader.length} fields, found ${record.length}` }]);
+    if (record.length !== fileHeader.length) {
+      return reject([{ line, rule: `expected ${fileHeader.length} fields, found ${record.length}` }]);
     }
-    if (record.join('\u0000') === expectedHeader.join('\u0000')) return reject([{ line, rule: 'the header row is repeated inside the file (two exports joined?)' }]);
+    if (record.join('\u0000') === fileHeader.join('\u0000')) return reject([{ line, rule: 'the header row is repeated inside the file (two exports joined?)' }]);
     const raw: Record<string, string> = {};
     const problems: RowIssue[] = [];
     record.forEach((value, i) => {
-      const column = expectedHeader[i]!;
+      const column = fieldSources[i]!;
       if (controlCharacter.test(value)) problems.push({ line, column, value: printable(value), rule: 'control character or NUL byte in a field' });
       else if (value.includes('\ufffd')) throw etlFailure('EncodingMismatch', `bytes that are not valid ${dialect.encoding} (the file is in another encoding)`, { ...where, line, column, value });
       else if (!firstMojibake && mojibakePattern.test(value)) firstMojibake = { line, column, value: capText(value) };
@@ -141,12 +144,12 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
     if (record.length === 1 && first.includes(dialect.delimiter === ';' ? ',' : ';')) {
       throw etlFailure('CsvHeaderMismatch', `the header is not separated by "${dialect.delimiter}"`, { ...where, line, value: capText(first) });
     }
-    const missing = expectedHeader.filter((h) => !record.includes(h));
-    const extra = record.filter((h) => !expectedHeader.includes(h));
-    if (missing.length || extra.length || record.join(';') !== expectedHeader.join(';')) {
-      const parts = [missing.length ? `missing ${missing.join(', ')}` : '', extra.length ? `unexpected ${extra.join(', ')}` : '', !missing.length && !extra.length ? 'columns in the wrong order' : ''].filter(Boolean);
-      throw etlFailure('CsvHeaderMismatch', `header does not match the ${contract.table} contract: ${parts.join('; ')} (expected ${expectedHeader.join(';')})`, { ...where, line, rule: 'header' });
-    }
+    const layout = headerLayout(contract, record, businessDate);
+    if (!layout.ok) throw etlFailure('CsvHeaderMismatch', layout.problem, { ...where, line, rule: 'header' });
+    fileHeader = record;
+    fieldSources = layout.sources;
+    // A column the (older) file predates is NULL in every row, as in the rows first loaded from it, even if required now.
+    if (layout.absent.length > 0) validate = rowValidatorFor({ ...contract, columns: contract.columns.map((c) => (layout.absent.includes(c.name) ? { ...c, required: false } : c)) });
   }
 
   function reject(issues: RowIssue[]): void {

@@ -11,10 +11,13 @@ interface ColumnOptions {
   optional?: boolean;
   /** The column joined a table that already had history (see ColumnContract.addedIn). */
   addedIn?: string;
+  /** Headers Sodiwin used for the column before (see ColumnContract.previousSources). */
+  previousSources?: readonly string[];
 }
 
 function column(source: string, name: string, type: ColumnType, description: string, options: ColumnOptions = {}): ColumnContract {
-  return { source, name, type, required: !options.optional, description, ...(options.addedIn ? { addedIn: options.addedIn } : {}) };
+  return { source, name, type, required: !options.optional, description, ...(options.addedIn ? { addedIn: options.addedIn } : {}),
+    ...(options.previousSources ? { previousSources: options.previousSources } : {}) };
 }
 
 /** A code or free text of at most `maxLength` characters. */

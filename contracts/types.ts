@@ -33,11 +33,19 @@ export interface ColumnContract {
   /** What the column means, for the contract reference and the analysts. */
   description: string;
   /**
-   * Set on a column added to a table that already had history (the release or date it joined, e.g. `2027-01`): rows
-   * loaded before it hold NULL there, and its NULL is left out of the row hash so their hash stays the same
-   * (activities/row-hash.ts). `warehouse migrate` refuses to add a column without it.
+   * Set on a column added to a table that already had history: the first business date whose file carries it
+   * (`YYYY-MM-DD`, or `YYYY-MM` for the whole month). Rows loaded before it hold NULL there, and its NULL is left out
+   * of the row hash and the checksum so theirs stay the same (contracts/hashed-values.ts). An archived file of an
+   * earlier business date, replayed by a rewind or a rebuild, may lack it and is read with NULL there
+   * (activities/header-layout.ts). `warehouse migrate` refuses to add a column without it.
    */
   addedIn?: string;
+  /**
+   * Headers Sodiwin used for this column before `source`, oldest first, e.g. `['NOM']` once `NOM` became `LIBELLE`:
+   * an archived file with an earlier header is read, by position, as this column. `warehouse migrate` refuses a
+   * renamed header that is not listed here (history/contract-diff.ts).
+   */
+  previousSources?: readonly string[];
 }
 
 /** Everything about one table of the nightly export. */
@@ -51,7 +59,7 @@ export interface TableContract {
   mode: 'full' | 'delta';
   /** Warehouse names of the key columns. */
   key: readonly string[];
-  /** Columns in Sodiwin's order (the header must match it exactly). */
+  /** Columns in Sodiwin's order (the header must match it exactly, but for the earlier headers of archived files). */
   columns: readonly ColumnContract[];
   /** Numeric columns whose sums over the file must equal the sums loaded (verify). */
   controlTotals: readonly string[];

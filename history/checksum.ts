@@ -1,4 +1,4 @@
-import { canonicalValue, type BusinessValue } from '../contracts/row-schema.ts';
+import { hashedValues } from '../contracts/hashed-values.ts';
 import type { TableContract } from '../contracts/types.ts';
 import { quoteIdentifier as q } from '../d1/pack.ts';
 
@@ -16,8 +16,11 @@ export function checksumPageSql(contract: TableContract): string {
  * The text of one version in the checksum: the stored values (canonical, so 12.5 and 12.50
  * agree), the row hash and the validity. The same history gives the same lines whatever
  * the load ids, and a value edited in D1 behind the loads' back changes the line.
+ * The values are the row hash's (contracts/hashed-values.ts): a migration that adds an
+ * `addedIn` column (NULL in every row before it) or widens a decimal (`hashScale`) leaves
+ * every line, and so every checksum, as it was.
  */
 export function checksumLine(contract: TableContract, row: Record<string, unknown>): string {
-  const values = contract.columns.map((c) => canonicalValue(c.type, row[c.name] as BusinessValue));
+  const values = hashedValues(contract, row);
   return JSON.stringify([...values, row._row_hash, row._valid_from, row._valid_to ?? null, row._is_current, row._is_deleted]);
 }

@@ -6,7 +6,8 @@ import { sqlType, stageTable } from './ddl.ts';
  * A contract edit as a migration: the code's contracts compared with the one recorded in
  * etl_contract_columns (what each history table was built and migrated with). What is safe is
  * applied without touching a row: a new column is added (rows before it hold NULL), a widened
- * type or a renamed Sodiwin header is only recorded. What would lose or reinterpret history is
+ * type or a renamed Sodiwin header (its old name kept in previousSources, so archived files still
+ * read) is only recorded. What would lose or reinterpret history is
  * refused with the table, the column, the old and new definition and what to do. Pure.
  */
 
@@ -97,6 +98,7 @@ export function diffContracts(recorded: readonly RecordedColumn[], contracts: re
   const changes: ContractChange[] = [];
   const refusals: ContractRefusal[] = [];
   for (const contract of contracts) {
+    refusals.push(...ambiguousHeaders(contract));
     const was = recorded.filter((r) => r.table === contract.table);
     if (was.length === 0) {
       changes.push({ kind: 'table-recorded', table: contract.table });
@@ -139,8 +141,21 @@ function diffTable(contract: TableContract, was: readonly RecordedColumn[], chan
       refusals.push({ table: t, column: old.column, was: describe(old), now: describe(now), why: 'addedIn decides whether a NULL is part of the row hash: changing it changes the hash of rows already loaded',
         advice: old.addedIn ? `put back addedIn: '${old.addedIn}'` : 'remove addedIn from this column (it was there from the start)' });
     }
-    if (now.source !== old.source) changes.push({ kind: 'header-renamed', table: t, column: old.column, from: old.source, to: now.source });
+    if (now.source !== old.source && !(now.previousSources ?? []).includes(old.source)) {
+      refusals.push({ table: t, column: old.column, was: describe(old), now: describe(now), why: `the files archived so far carry the header "${old.source}": a rewind or a rebuild replaying them would refuse them`,
+        advice: `list the earlier header on the column: previousSources: [${[...(now.previousSources ?? []), old.source].map((h) => `'${h}'`).join(', ')}]` });
+    } else if (now.source !== old.source) {
+      changes.push({ kind: 'header-renamed', table: t, column: old.column, from: old.source, to: now.source });
+    }
     if (position !== old.position) changes.push({ kind: 'column-moved', table: t, column: old.column, from: old.position, to: position });
+  }
+  const oldOrder = [...was].sort((a, b) => a.position - b.position).map((r) => r.column).filter((name) => contract.columns.some((c) => c.name === name));
+  const newOrder = contract.columns.map((c) => c.name).filter((name) => oldOrder.includes(name));
+  const firstMoved = newOrder.findIndex((name, i) => oldOrder[i] !== name);
+  if (firstMoved >= 0) {
+    refusals.push({ table: t, column: newOrder[firstMoved]!, was: `columns in the order ${oldOrder.join(', ')}`, now: `${newOrder.join(', ')}`,
+      why: 'the row hash and the checksum take the columns in contract order: every row already loaded would hash differently and get a spurious version',
+      advice: 'keep the columns already loaded in their order (a new column may go anywhere); if Sodiwin really reordered its file, that needs a numbered migration recomputing _row_hash, after a D1 export' });
   }
   for (const column of added) {
     if (was.some((r) => r.source === column.source && !contract.columns.some((c) => c.name === r.column))) continue; // refused above as a rename
@@ -151,6 +166,26 @@ function diffTable(contract: TableContract, was: readonly RecordedColumn[], chan
     }
     changes.push({ kind: 'column-added', table: t, column: column.name, definition: describe(column) });
   }
+}
+
+/**
+ * A header (current or earlier) that two columns of a table answer to: an archived file using it
+ * could not be read without guessing which column it is.
+ */
+function ambiguousHeaders(contract: TableContract): ContractRefusal[] {
+  const refusals: ContractRefusal[] = [];
+  const owner = new Map<string, string>();
+  for (const column of contract.columns) {
+    for (const header of [column.source, ...(column.previousSources ?? [])]) {
+      const other = owner.get(header);
+      if (other !== undefined && other !== column.name) {
+        refusals.push({ table: contract.table, column: column.name, was: `"${header}" a header of ${other}`, now: `"${header}" also a header of ${column.name}`,
+          why: 'a file with that header could be read as either column', advice: `keep "${header}" in one column's source or previousSources only` });
+      }
+      owner.set(header, owner.get(header) ?? column.name);
+    }
+  }
+  return refusals;
 }
 
 /** The refusals as one message, each naming table, column, old and new definition and what to do. */

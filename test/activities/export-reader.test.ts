@@ -7,8 +7,9 @@ import { symlink } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanExport } from '../../activities/export-reader.ts';
 import { capText, etlFailure, failureLimits, fullDetailOf } from '../../common/errors.ts';
+import { text } from '../../contracts/columns.ts';
 import { contractFor } from '../../contracts/index.ts';
-import { sodiwinDialect } from '../../contracts/types.ts';
+import { sodiwinDialect, type TableContract } from '../../contracts/types.ts';
 
 const contract = contractFor('payments');
 const header = 'ID_REGLEMENT;CODE_CLIENT;NUM_FACTURE;DATE_REGLEMENT;MONTANT;MODE_REGLEMENT';
@@ -105,6 +106,66 @@ describe('scanExport on Windows-1252 files', () => {
     const error = await scanExport({ path: link, contract, dialect: sodiwinDialect, businessDate: '2026-03-02' }).then(() => undefined, (e: unknown) => e as ApplicationFailure);
     expect(error?.type).toBe('NotARegularFile');
     expect(error?.message).toContain(`${link} is a symbolic link to ${target} (not followed)`);
+  });
+});
+
+describe('scanExport on archived files older than the contract (a rewind or a rebuild replays them)', () => {
+  // The payments contract two releases later: Sodiwin renamed MONTANT to MONTANT_TTC, and REFERENCE joined on 2026-04-01 (required from then).
+  const later: TableContract = {
+    ...contract,
+    columns: [
+      ...contract.columns.map((c) => (c.source === 'MONTANT' ? { ...c, source: 'MONTANT_TTC', previousSources: ['MONTANT'] } : c)),
+      text('REFERENCE', 'reference', 20, 'Bank reference', { addedIn: '2026-04-01' }),
+    ],
+  };
+  const laterHeader = 'ID_REGLEMENT;CODE_CLIENT;NUM_FACTURE;DATE_REGLEMENT;MONTANT_TTC;MODE_REGLEMENT;REFERENCE';
+  const body = 'R1;CL1;F1;02/03/2026;1234,50;VIREMENT\r\nR2;CL2;;03/03/2026;0,25;CB\r\n';
+
+  async function scanAs(contractUsed: TableContract, businessDate: string, content: string, rows: unknown[] = []) {
+    const path = join(dir, `REGLEMENTS_${Math.random().toString(36).slice(2)}.csv`);
+    await writeFile(path, iconv.encode(content, 'win1252'));
+    return scanExport({ path, contract: contractUsed, dialect: sodiwinDialect, businessDate, onRow: (row, line) => void rows.push({ line, ...row }) });
+  }
+  const refusal = (promise: Promise<unknown>) => promise.then(() => undefined, (e: ApplicationFailure) => ({ type: e.type, message: e.message }));
+
+  it('reads a file with the earlier header and without the later column as the same rows, the new column NULL', async () => {
+    const then: unknown[] = [];
+    const now: unknown[] = [];
+    const thenScan = await scanAs(contract, '2026-03-02', `${header}\r\n${body}`, then);
+    const nowScan = await scanAs(later, '2026-03-02', `${header}\r\n${body}`, now);
+    expect(nowScan).toEqual(thenScan);
+    expect(nowScan).toMatchObject({ rowsValid: 2, rowsRejected: 0, controlTotals: { amount: '1234.75' } });
+    expect(now).toEqual(then.map((row) => ({ ...(row as object), reference: null })));
+  });
+
+  it("reads today's header, and an archive from before the column that already carries it, with their values", async () => {
+    const rows: unknown[] = [];
+    await scanAs(later, '2026-04-02', `${laterHeader}\r\nR3;CL3;F3;02/04/2026;10,00;CB;VIR-77\r\n`, rows);
+    await scanAs(later, '2026-03-30', `ID_REGLEMENT;CODE_CLIENT;NUM_FACTURE;DATE_REGLEMENT;MONTANT;MODE_REGLEMENT;REFERENCE\r\nR4;CL4;F4;30/03/2026;5,00;CB;VIR-78\r\n`, rows);
+    expect(rows).toEqual([
+      { line: 2, payment_id: 'R3', customer_code: 'CL3', invoice_no: 'F3', payment_date: '2026-04-02', amount: 10, method: 'CB', reference: 'VIR-77' },
+      { line: 2, payment_id: 'R4', customer_code: 'CL4', invoice_no: 'F4', payment_date: '2026-03-30', amount: 5, method: 'CB', reference: 'VIR-78' },
+    ]);
+  });
+
+  it('refuses a file from the day the column joined on that lacks it: Sodiwin dropped it, and the warehouse must hear of it', async () => {
+    expect(await refusal(scanAs(later, '2026-04-01', `${header}\r\n${body}`))).toEqual({
+      type: 'CsvHeaderMismatch',
+      message: expect.stringContaining(`header does not match the payments contract: missing REFERENCE (expected ${laterHeader})`),
+    });
+    // An addedIn that is not a date says nothing about which files predate the column: no leniency.
+    const byRelease = { ...later, columns: later.columns.map((c) => (c.addedIn ? { ...c, addedIn: 'release-7' } : c)) };
+    expect((await refusal(scanAs(byRelease, '2026-03-02', `${header}\r\n${body}`)))?.message).toContain('contract: missing REFERENCE (expected');
+    // The same archive is still refused by a contract that does not know the old header (no previousSources).
+    const forgotten = { ...later, columns: later.columns.map(({ previousSources: _, ...c }) => c) };
+    expect((await refusal(scanAs(forgotten, '2026-03-02', `${header}\r\n${body}`)))?.message).toContain('missing MONTANT_TTC; unexpected MONTANT');
+  });
+
+  it('refuses a header naming one column twice (old and new name) or out of order', async () => {
+    const twice = 'ID_REGLEMENT;CODE_CLIENT;NUM_FACTURE;DATE_REGLEMENT;MONTANT;MONTANT_TTC;MODE_REGLEMENT';
+    expect((await refusal(scanAs(later, '2026-03-02', `${twice}\r\n`)))?.message).toContain('contract: repeated MONTANT_TTC (expected');
+    const swapped = 'ID_REGLEMENT;CODE_CLIENT;NUM_FACTURE;MONTANT;DATE_REGLEMENT;MODE_REGLEMENT';
+    expect((await refusal(scanAs(later, '2026-03-02', `${swapped}\r\n`)))?.message).toContain('contract: columns in the wrong order (expected');
   });
 });
 

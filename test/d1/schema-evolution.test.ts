@@ -28,7 +28,7 @@ const sites = (columns: TableContract['columns']): TableContract => ({
 });
 const v1 = sites([text('CODE_SITE', 'site_code', 6, 'code'), text('NOM', 'name', 40, 'name')]);
 const v2 = sites([...v1.columns, text('TELEPHONE', 'phone', 20, 'phone', { optional: true, addedIn: '2027-01' })]);
-const v3 = sites([v2.columns[0]!, text('LIBELLE', 'name', 40, 'name'), v2.columns[2]!]);
+const v3 = sites([v2.columns[0]!, text('LIBELLE', 'name', 40, 'name', { previousSources: ['NOM'] }), v2.columns[2]!]);
 
 describe('schema evolution at migrate', () => {
   let service: LocalD1Service;

@@ -13,11 +13,12 @@ const warehouseVariable = /^(TEMPORAL_|D1_|CLOUDFLARE_|WAREHOUSE_|SMTP_|ALERT_)/
 /**
  * Runs the `warehouse` CLI as a separate process, as an operator would. The
  * process sees only the warehouse settings given here, never the caller's.
+ * `entry`: another release's client/cli.ts (test/workflows/upgrade.test.ts); default this one's.
  */
-export function runWarehouse(args: string[], env: Record<string, string>, timeoutMs = 300_000): Promise<CliRun> {
+export function runWarehouse(args: string[], env: Record<string, string>, timeoutMs = 300_000, entry = cliEntry): Promise<CliRun> {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !warehouseVariable.test(key)));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliEntry, ...args], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [entry, ...args], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -3,6 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { tableChecksum } from '../../client/checksum.ts';
 import type { D1Client } from '../../d1/client.ts';
 import { contractFor } from '../../contracts/index.ts';
+import { text } from '../../contracts/columns.ts';
+import type { TableContract } from '../../contracts/types.ts';
+import { rowHash } from '../../activities/row-hash.ts';
 import { checksumLine } from '../../history/checksum.ts';
 
 const stock = contractFor('stock');
@@ -20,6 +23,42 @@ describe('checksumLine: one version of a history table in the checksum', () => {
     expect(checksumLine(stock, { ...version, depot_code: 'PARIS' })).not.toBe(line);
     expect(checksumLine(stock, { ...version, _valid_to: '2026-03-03' })).not.toBe(line);
     expect(checksumLine(stock, { ...version, _is_deleted: 1 })).not.toBe(line);
+  });
+});
+
+describe('checksumLine after a contract change: no row changed, so no line does', () => {
+  // The same stock table after two migrations: on_hand widened from 3 to 4 decimals (hashed at 3), and two columns added.
+  const widened: TableContract = {
+    ...stock,
+    columns: [
+      ...stock.columns.map((c) => (c.name === 'on_hand' ? { ...c, type: { kind: 'decimal' as const, scale: 4, hashScale: 3 } } : c)),
+      text('EMPLACEMENT', 'bin', 10, 'Bin', { optional: true, addedIn: '2027-01' }),
+      text('ALLEE', 'aisle', 10, 'Aisle', { optional: true, addedIn: '2027-02' }),
+    ],
+  };
+
+  it('is, for a contract without addedIn or hashScale, the stored values at their scale, then the hash, validity and flags', () => {
+    expect(checksumLine(stock, version)).toBe('["LYON","A1","12.500","0.000","3.000","abc","2026-03-02",null,1,0]');
+  });
+
+  it('leaves out an added column while it is NULL, and gives a widened decimal at its first scale when it fits', () => {
+    expect(checksumLine(widened, { ...version, bin: null, aisle: null })).toBe(checksumLine(stock, version));
+    expect(checksumLine(widened, version)).toBe(checksumLine(stock, version)); // the column as D1 returns it before any value
+    expect(checksumLine(widened, { ...version, on_hand: 12.5 })).toBe(checksumLine(stock, { ...version, on_hand: 12.5 }));
+  });
+
+  it('changes once the added column holds a value or the decimal uses its new scale, and tells two added columns apart', () => {
+    const line = checksumLine(widened, version);
+    expect(checksumLine(widened, { ...version, bin: 'A-12' })).not.toBe(line);
+    expect(checksumLine(widened, { ...version, on_hand: 12.5005 })).not.toBe(line);
+    expect(checksumLine(widened, { ...version, on_hand: 12.5005 })).toContain('"12.5005"');
+    expect(checksumLine(widened, { ...version, bin: 'A-12' })).not.toBe(checksumLine(widened, { ...version, aisle: 'A-12' }));
+  });
+
+  it('agrees with the row hash: the rows a load keeps as unchanged are the lines the checksum keeps', () => {
+    const row = { depot_code: 'LYON', product_code: 'A1', on_hand: 12.5, reserved: 0, on_order: 3 };
+    expect(rowHash(widened, { ...row, bin: null, aisle: null })).toBe(rowHash(stock, row));
+    expect(rowHash(widened, { ...row, bin: 'A-12', aisle: null })).not.toBe(rowHash(widened, { ...row, bin: null, aisle: 'A-12' }));
   });
 });
 

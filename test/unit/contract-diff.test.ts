@@ -34,7 +34,7 @@ describe('the contract diff: what migrate applies, what it refuses', () => {
   });
 
   it('a widened type and a renamed Sodiwin header are recorded only', () => {
-    const next = depots([text('CODE_DEPOT', 'depot_code', 6, 'code'), text('LIBELLE', 'name', 120, 'name'), decimal('SURFACE', 'area', 3, 'm²', { min: 0 })].map((c) =>
+    const next = depots([text('CODE_DEPOT', 'depot_code', 6, 'code'), text('LIBELLE', 'name', 120, 'name', { previousSources: ['NOM'] }), decimal('SURFACE', 'area', 3, 'm²', { min: 0 })].map((c) =>
       c.name === 'area' ? { ...c, type: { kind: 'decimal' as const, scale: 3, min: 0, hashScale: 2 } } : c));
     const result = diff(next);
     expect(result.refusals).toEqual([]);
@@ -59,6 +59,17 @@ describe('the contract diff: what migrate applies, what it refuses', () => {
       'depots.phone: a new column needs addedIn, or its NULL in the rows already loaded would change their row hash and open a spurious version of each',
     ]);
     expect(diffContracts(record(today), []).refusals.map((r) => r.table)).toEqual(['depots']);
+    expect(refusals(depots([today.columns[0]!, text('LIBELLE', 'name', 80, 'name'), today.columns[2]!]))).toEqual([
+      'depots.name: the files archived so far carry the header "NOM": a rewind or a rebuild replaying them would refuse them',
+    ]);
+    expect(diff(depots([today.columns[0]!, text('LIBELLE', 'name', 80, 'name'), today.columns[2]!])).refusals[0]?.advice).toBe("list the earlier header on the column: previousSources: ['NOM']");
+    expect(refusals(depots([today.columns[0]!, today.columns[2]!, today.columns[1]!]))).toEqual([
+      'depots.area: the row hash and the checksum take the columns in contract order: every row already loaded would hash differently and get a spurious version',
+    ]);
+    expect(diff(depots([today.columns[0]!, text('TELEPHONE', 'phone', 20, 'phone', { optional: true, addedIn: '2027-01' }), ...today.columns.slice(1)])).refusals).toEqual([]);
+    expect(refusals(depots([today.columns[0]!, text('LIBELLE', 'name', 80, 'name', { previousSources: ['NOM', 'SURFACE'] }), today.columns[2]!]))).toEqual([
+      'depots.area: a file with that header could be read as either column',
+    ]);
   });
 
   it('a refusal reads as what changed and what to do', () => {
