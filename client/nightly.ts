@@ -1,9 +1,9 @@
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { Config } from '../worker/config.ts';
-import { nightlyRun, type NightlySummary, type RecheckResult } from '../workflows/index.ts';
+import { nightlyRun, nightlyWorkflowId, type NightlySummary, type RecheckResult } from '../workflows/index.ts';
 
-/** The workflow id of a business date's nightly run: a date runs once at a time. */
-export const nightlyWorkflowId = (businessDate: string) => `nightly-${businessDate}`;
+/** The workflow id of a business date's nightly run (defined with the other ids in workflows/messages.ts). */
+export { nightlyWorkflowId };
 
 /** Starts nightly-<date>, or attaches to it if it is already running. */
 export async function startNightly(client: Client, config: Config, businessDate: string) {

@@ -1,4 +1,4 @@
-import { ContinueAsNew, continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ContinueAsNew, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { BackfilledTable } from '../activities/backfill.ts';
 import type { DumpPart, DumpPlan } from '../activities/dump-manifest.ts';
@@ -6,6 +6,7 @@ import { etlErrorTypes } from '../common/errors.ts';
 import { backfillActivity, shortActivity } from './activity-profiles.ts';
 import { describeFailure } from './failures.ts';
 import { acquireWarehouseLease, releaseWarehouseLease, type LeaseTicket } from './lease-holder.ts';
+import { backfillProgressQuery, type BackfillProgress } from './messages.ts';
 
 const { planBackfill, prepareBackfill, finishBackfill, revertBackfill, beginRun, finishRun } = proxyActivities<Activities>(shortActivity);
 const { validateDumpPart, archiveDump, importDumpPart } = proxyActivities<Activities>(backfillActivity);
@@ -36,21 +37,6 @@ export interface BackfillState {
   runs: number;
 }
 
-/** What `warehouse backfill` shows: the phase, files and rows. */
-export interface BackfillProgress {
-  asOf?: string;
-  phase: 'planning' | 'validating' | 'importing' | 'finishing' | 'done' | 'reverting' | 'failed';
-  filesTotal: number;
-  filesValidated: number;
-  filesImported: number;
-  rowsTotal: number;
-  currentFile?: string;
-  startedAt?: string;
-  error?: { type: string; message: string };
-  /** Before it starts: what it waits for, e.g. `warehouse lease (held by rollback-…)`. */
-  waitingFor?: string;
-}
-
 /** What the backfill loaded. */
 export interface BackfillResult {
   asOf: string;
@@ -60,9 +46,6 @@ export interface BackfillResult {
   chunksSkipped: number;
   runs: number;
 }
-
-/** The backfill's progress, for the CLI's progress bar and the Web UI. */
-export const backfillProgressQuery = defineQuery<BackfillProgress>('backfillProgress');
 
 /** Files one run handles before continuing as new: about 12 history events each, far below 10,000. */
 const defaultFilesPerRun = 20;

@@ -1,87 +1,33 @@
-import { condition, defineQuery, defineSignal, executeChild, patched, proxyActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { condition, patched, proxyActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import type { MissingNight } from '../activities/night-inbox.ts';
-import type { ExpectedApproval, RollbackMode } from '../common/approval-statement.ts';
-import type { RowIssue } from '../common/errors.ts';
+import type { RollbackMode } from '../common/approval-statement.ts';
 import { businessDateKey, etlStatusKey } from '../common/search-attributes.ts';
 import { alertActivity, shortActivity } from './activity-profiles.ts';
-import { approvalPayloadProblem, approveRollbackSignal, approveRollbackUpdate, signedApprovalsPatch, type ApprovalOutcome, type ApprovalPayload } from './approval-messages.ts';
-
-/** Patch marker: the alert no longer waits for the incident's D1 row (histories before it did). */
-const alarmIndependentOfD1Patch = 'alarm-independent-of-d1';
+import { signedApprovalsPatch } from './approval-messages.ts';
 import { restoreKeepingAuditTrail } from './audit-restore.ts';
 import { describeFailure } from './failures.ts';
 import { withWarehouseLease } from './lease-holder.ts';
-import { loadTable } from './load-table.ts';
-import { mapWithConcurrency } from './concurrency.ts';
+import {
+  approvalPayloadProblem,
+  approveRollbackSignal,
+  approveRollbackUpdate,
+  exportDeferredSignal,
+  incidentStateQuery,
+  type ApprovalOutcome,
+  type ApprovalPayload,
+  type IncidentInput,
+  type IncidentState,
+} from './messages.ts';
+import { replayLoads } from './replay-loads.ts';
+
+/** Patch marker: the alert no longer waits for the incident's D1 row (histories before it did). */
+const alarmIndependentOfD1Patch = 'alarm-independent-of-d1';
 
 const { openIncident, recordIncidentDecision, decideApproval, rewindTable, loadsSince, bookmarkBefore, rollbackPointBefore, restoreWarehouse, resolveIncident } = proxyActivities<Activities>(shortActivity);
 const { alertIncident } = proxyActivities<Activities>(alertActivity);
 
-export type { RollbackMode } from '../common/approval-statement.ts';
-
-/** A later night's export of the table, archived and validated but held back (`table`: which one, for a night incident). */
-export const exportDeferredSignal = defineSignal<[{ businessDate: string; loadId: string; table?: string }]>('exportDeferred');
-/** The incident as it stands. */
-export const incidentStateQuery = defineQuery<IncidentState>('incidentState');
-
-/** What starts an incident: a quarantined table's export, or a night none of whose exports arrived (`tables`, `night`). */
-export interface IncidentInput {
-  table: string;
-  businessDate: string;
-  errorType: string;
-  message: string;
-  issues?: RowIssue[];
-  quarantineDir: string;
-  /** sha256 of the quarantined file (none when the export was missing): what an approver signs they saw. */
-  sha256?: string;
-  /** Legacy: histories before signed approvals carried a list of names here. It is ignored. */
-  approvers?: string[];
-  /** A night incident (`table` is then `inbox`): every table it holds back, loaded again by its repair. */
-  tables?: string[];
-  /** A night incident: the inbox looked in, the deadline and what was found there (for the alert). */
-  night?: MissingNight;
-}
-
-/** The incident's state, for the CLI and the Web UI. */
-export interface IncidentState {
-  incidentId: string;
-  table: string;
-  businessDate: string;
-  status: 'opening' | 'open' | 'repairing' | 'resolved';
-  errorType: string;
-  message: string;
-  quarantineDir: string;
-  /** What an approval must be signed for. */
-  evidence: ExpectedApproval['evidence'];
-  alert: 'pending' | 'smtp' | 'file';
-  /** The `.eml` file, when the alert was written to disk. */
-  alertFile?: string;
-  /** Later nights held back; a night incident's name their table. */
-  deferred: { businessDate: string; loadId: string; table?: string }[];
-  /** A night incident: the tables it holds back. */
-  tables?: string[];
-  /** Refused approvals; `by` is the verified owner of the signing key, when the signature verified. */
-  refusals: { by?: string; mode?: string; reason: string; decisionId?: string }[];
-  /** The accepted approval: `by` comes from the approver's key. */
-  approval?: { by: string; mode: RollbackMode; fingerprint?: string; decisionId?: string };
-  /** Why recording the incident in D1 failed last (it is retried; the alert does not wait for it). */
-  lastRecordError?: string;
-  /** Why the last approved repair did not complete (the incident is open again). */
-  lastRepairError?: string;
-  /** Business dates replayed by the repair, in order. */
-  replayed: string[];
-  /** What the approved repair waits for before it starts, e.g. `warehouse lease (held by nightly-2026-03-05)`. */
-  waitingFor?: string;
-}
-
-/** The workflow id of a table's incident for a business date. */
-export const incidentWorkflowId = (table: string, businessDate: string) => `incident-${table}-${businessDate}`;
-
-/** What a night incident is about, in place of a table: the inbox, which held none of the night's exports. */
-export const nightIncidentSubject = 'inbox';
-/** The workflow id of the one incident of a night none of whose exports arrived: `incident-inbox-<date>`. */
-export const nightIncidentWorkflowId = (businessDate: string) => incidentWorkflowId(nightIncidentSubject, businessDate);
+/** Defined in messages.ts; still exported here for test/workflows/missing-inbox.test.ts, which imports it from this file. */
+export { nightIncidentWorkflowId } from './messages.ts';
 
 /** One approval message waiting for its decision. */
 interface PendingApproval {
@@ -258,17 +204,13 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
       for (const refusal of state.refusals) await recordIncidentDecision({ incidentId: workflowId, by: refusal.by ?? '', mode: refusal.mode ?? '', reason: refusal.reason, accepted: false });
       await recordIncidentDecision({ incidentId: workflowId, ...state.approval!, accepted: true });
     }
-    const dates = [...new Set(items.map((i) => i.businessDate))].sort();
-    for (const businessDate of dates) {
-      const tables = items.filter((i) => i.businessDate === businessDate).map((i) => i.table);
-      await mapWithConcurrency(tables, 4, (table) =>
-        executeChild(loadTable, {
-          workflowId: `${workflowId}-replay-${businessDate}-${table}`,
-          args: [{ table, businessDate, runId: workflowId, repairOf: workflowId }],
-        }),
-      );
-    }
-    return dates;
+    const report = await replayLoads(items, {
+      childId: ({ table, businessDate }) => `${workflowId}-replay-${businessDate}-${table}`,
+      input: ({ table, businessDate }) => ({ table, businessDate, runId: workflowId, repairOf: workflowId }),
+      released: 'abandon',
+    });
+    if (report.failed[0]) throw report.failed[0].error;
+    return report.dates;
   }
 
   upsertSearchAttributes([

@@ -1,11 +1,11 @@
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ApplicationFailure, getExternalWorkflowHandle, log, ParentClosePolicy, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, getExternalWorkflowHandle, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { ArchivedExportInput, FetchedExport } from '../activities/fetch.ts';
 import type { RowIssue } from '../common/errors.ts';
 import { fetchActivity, longActivity, shortActivity } from './activity-profiles.ts';
 import { describeFailure } from './failures.ts';
-import { exportDeferredSignal, incident, incidentWorkflowId } from './incident.ts';
+import { exportDeferredSignal, incidentWorkflowId } from './messages.ts';
+import { openIncidentWorkflow } from './open-incident.ts';
 
 const { fetchExport } = proxyActivities<Activities>(fetchActivity);
 const { archivedExport } = proxyActivities<Activities>(shortActivity);
@@ -120,7 +120,8 @@ export async function loadTable(input: LoadTableInput): Promise<LoadTableResult>
       quarantineDir = quarantined.dir;
     });
     const message = alsoFailed.length > 0 ? `${failure.message} [and: ${alsoFailed.join('; ')}]` : failure.message;
-    await openIncidentWorkflow({
+    // incident-<table>-<date> outlives this run; a second failure of the same day finds it open.
+    await openIncidentWorkflow(incidentWorkflowId(table, businessDate), {
       table,
       businessDate,
       errorType: failure.type,
@@ -130,15 +131,6 @@ export async function loadTable(input: LoadTableInput): Promise<LoadTableResult>
       ...(fetched?.sha256 ? { sha256: fetched.sha256 } : {}),
     });
     throw ApplicationFailure.create({ type: failure.type, message: `${message} (quarantined in ${quarantineDir}; incident ${incidentWorkflowId(table, businessDate)})`, nonRetryable: true, details: [failure.details ?? null] });
-  }
-}
-
-/** Starts incident-<table>-<date>, which outlives this run; a second failure of the same day finds it open. */
-async function openIncidentWorkflow(input: Parameters<typeof incident>[0]): Promise<void> {
-  try {
-    await startChild(incident, { workflowId: incidentWorkflowId(input.table, input.businessDate), args: [input], parentClosePolicy: ParentClosePolicy.ABANDON });
-  } catch (error) {
-    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
   }
 }
 

@@ -1,12 +1,12 @@
-import { ApplicationFailure, executeChild, patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import { etlStatusKey } from '../common/search-attributes.ts';
 import { shortActivity } from './activity-profiles.ts';
-import { approvalPayloadProblem, signedApprovalsPatch, type ApprovalPayload } from './approval-messages.ts';
+import { signedApprovalsPatch } from './approval-messages.ts';
 import { restoreKeepingAuditTrail } from './audit-restore.ts';
-import { mapWithConcurrency } from './concurrency.ts';
 import { withWarehouseLease } from './lease-holder.ts';
-import { loadTable } from './load-table.ts';
+import { approvalPayloadProblem, type ApprovalPayload } from './messages.ts';
+import { replayLoads } from './replay-loads.ts';
 
 const { rollbackPoint, restoreWarehouse, decideApproval } = proxyActivities<Activities>(shortActivity);
 
@@ -66,10 +66,11 @@ async function restoreAndReplay(input: ManualRollbackInput, signed: boolean, wor
   const { bookmark, takenAt, replay: replayed } = await rollbackPoint({ instant: input.to });
   if (signed) await restoreKeepingAuditTrail({ bookmark, takenAt });
   else await restoreWarehouse({ bookmark });
-  const dates = [...new Set(replayed.map((r) => r.businessDate))].sort();
-  for (const businessDate of dates) {
-    const tables = replayed.filter((r) => r.businessDate === businessDate).map((r) => r.table);
-    await mapWithConcurrency(tables, 4, (table) => executeChild(loadTable, { workflowId: `${workflowId}-${businessDate}-${table}`, args: [{ table, businessDate, runId: workflowId }] }));
-  }
+  const report = await replayLoads(replayed, {
+    childId: ({ table, businessDate }) => `${workflowId}-${businessDate}-${table}`,
+    input: ({ table, businessDate }) => ({ table, businessDate, runId: workflowId }),
+    released: 'abandon',
+  });
+  if (report.failed[0]) throw report.failed[0].error;
   return { bookmark, takenAt, replayed };
 }

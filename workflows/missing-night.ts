@@ -1,10 +1,10 @@
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { log, ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
+import { log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { MissingNight } from '../activities/night-inbox.ts';
 import { fetchActivity, shortActivity } from './activity-profiles.ts';
 import { describeFailure } from './failures.ts';
-import { incident, nightIncidentSubject, nightIncidentWorkflowId } from './incident.ts';
+import { nightIncidentSubject, nightIncidentWorkflowId } from './messages.ts';
+import { openIncidentWorkflow } from './open-incident.ts';
 
 const { awaitNightExport } = proxyActivities<Activities>(fetchActivity);
 const { recordLoadFailure } = proxyActivities<Activities>(shortActivity);
@@ -60,15 +60,7 @@ export async function holdMissingNight(input: { businessDate: string; runId: str
   const message = `no export file for any of the ${tables.length} tables (${tables.join(', ')}) in ${night.inbox} at the deadline (${night.deadline}): ${causeOf(night)}`;
 
   // The alarm first: the incident records itself and sends the one email, whatever happens to the bookkeeping below.
-  try {
-    await startChild(incident, {
-      workflowId: incidentId,
-      args: [{ table: nightIncidentSubject, tables, night, businessDate, errorType: 'ExportMissing', message, quarantineDir: '(nothing to quarantine: no file arrived)' }],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-    });
-  } catch (error) {
-    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-  }
+  await openIncidentWorkflow(incidentId, { table: nightIncidentSubject, tables, night, businessDate, errorType: 'ExportMissing', message, quarantineDir: '(nothing to quarantine: no file arrived)' });
   const outcomes = new Map<string, MissingNightOutcome>();
   for (const table of tables) {
     const detail = `${message}; incident ${incidentId} holds ${table} back`;

@@ -8,6 +8,7 @@ import { describeFailure } from './failures.ts';
 import { withWarehouseLease } from './lease-holder.ts';
 import { loadTable, type LoadTableResult } from './load-table.ts';
 import { mapWithConcurrency } from './concurrency.ts';
+import { nightlyRecheckWorkflowId, nightlyTableWorkflowId } from './messages.ts';
 import { holdMissingNight, nightIncidentPatch } from './missing-night.ts';
 import { recheck, type RecheckResult } from './recheck.ts';
 
@@ -81,7 +82,7 @@ async function loadNight(input: NightlyRunInput, tables: string[], { workflowId,
       return { table, businessDate, status: 'failed', errorType: 'RecheckFailed', message };
     }
     try {
-      return await executeChild(loadTable, { workflowId: `${workflowId}-${table}`, args: [{ table, businessDate, runId }] });
+      return await executeChild(loadTable, { workflowId: nightlyTableWorkflowId(workflowId, table), args: [{ table, businessDate, runId }] });
     } catch (error) {
       const failure = describeFailure(error);
       return { table, businessDate, status: 'failed', errorType: failure.type, message: failure.message };
@@ -120,7 +121,7 @@ async function recheckCorrectedDays(businessDate: string, tables: string[], inpu
     try {
       results.push(
         await executeChild(recheck, {
-          workflowId: `${workflowInfo().workflowId}-recheck-${date}`,
+          workflowId: nightlyRecheckWorkflowId(workflowInfo().workflowId, date),
           args: [{ businessDate: date, tables: recheckTables }],
         }),
       );

@@ -1,9 +1,8 @@
-import { continueAsNew, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import { shortActivity } from './activity-profiles.ts';
-import { mapWithConcurrency } from './concurrency.ts';
 import { describeFailure } from './failures.ts';
-import { loadTable } from './load-table.ts';
+import { replayLoads } from './replay-loads.ts';
 
 const { beginRun } = proxyActivities<Activities>(shortActivity);
 
@@ -33,6 +32,8 @@ export interface RebuildResult {
   failures: { table: string; businessDate: string; errorType: string; message: string }[];
   /** Runs of the workflow (1 + continue-as-new count). */
   runs: number;
+  /** Loads not replayed because an earlier one failed (fail-fast); absent when every load was tried. */
+  notReplayed?: number;
 }
 
 /** Business dates one run of the workflow replays before it continues as new (bounded history). */
@@ -43,7 +44,9 @@ const defaultDatesPerRun = 30;
  * four at a time), through the same loadTable as the nightly run, into the warehouse this
  * worker writes to (a scratch one). History is a pure function of the ordered files, so a
  * faithful warehouse and its rebuild have the same checksums. Nothing is quarantined and
- * no incident is opened: a failure is reported.
+ * no incident is opened: a failure is reported, and the rebuild stops there (the loads running
+ * end first; the later ones would be built on a missing day). Histories from before the
+ * fail-fast-replays patch replayed every load whatever failed.
  */
 export async function rebuild(input: RebuildInput): Promise<RebuildResult> {
   const { workflowId } = workflowInfo();
@@ -56,19 +59,24 @@ export async function rebuild(input: RebuildInput): Promise<RebuildResult> {
     if (index >= (input.datesPerRun ?? defaultDatesPerRun) || workflowInfo().continueAsNewSuggested) {
       return continueAsNew<typeof rebuild>({ ...input, loads: input.loads.filter((l) => l.businessDate >= businessDate), replayed, failures, runs: (input.runs ?? 1) + 1 });
     }
-    const loads = input.loads.filter((l) => l.businessDate === businessDate);
-    await mapWithConcurrency(loads, 4, async (load) => {
-      try {
-        await executeChild(loadTable, {
-          workflowId: `${workflowId}-${businessDate}-${load.table}`,
-          args: [{ table: load.table, businessDate, runId: workflowId, archived: { fileName: load.fileName, archivePath: load.archivePath }, quarantine: false }],
-        });
-        replayed += 1;
-      } catch (error) {
-        const failure = describeFailure(error);
-        failures.push({ table: load.table, businessDate, errorType: failure.type, message: failure.message });
-      }
-    });
+    const report = await replayLoads(
+      input.loads.filter((l) => l.businessDate === businessDate),
+      {
+        childId: (load) => `${workflowId}-${businessDate}-${load.table}`,
+        input: (load) => ({ table: load.table, businessDate, runId: workflowId, archived: { fileName: load.fileName, archivePath: load.archivePath }, quarantine: false }),
+        released: 'continue',
+      },
+    );
+    replayed += report.loaded.length;
+    for (const { load, error } of report.failed) {
+      const failure = describeFailure(error);
+      failures.push({ table: load.table, businessDate, errorType: failure.type, message: failure.message });
+    }
+    if (report.stopped) {
+      // Fail-fast: a later date would be built on a missing day. What was not replayed is counted, not started.
+      const notReplayed = report.notStarted.length + input.loads.filter((l) => l.businessDate > businessDate).length;
+      return { replayed, failures, runs: input.runs ?? 1, ...(notReplayed > 0 ? { notReplayed } : {}) };
+    }
   }
   return { replayed, failures, runs: input.runs ?? 1 };
 }

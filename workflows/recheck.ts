@@ -1,11 +1,11 @@
-import { executeChild, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import { businessDateKey, etlStatusKey } from '../common/search-attributes.ts';
 import { shortActivity } from './activity-profiles.ts';
-import { mapWithConcurrency } from './concurrency.ts';
+import { mapWithConcurrency, runLanes } from './concurrency.ts';
 import { describeFailure } from './failures.ts';
 import { withWarehouseLease } from './lease-holder.ts';
-import { loadTable } from './load-table.ts';
+import { failFastReplaysPatch, replayLoads } from './replay-loads.ts';
 
 const { changedExports, openIncidentFor, rewindTable } = proxyActivities<Activities>(shortActivity);
 
@@ -34,16 +34,15 @@ export interface RecheckResult {
   skipped: { table: string; reason: string }[];
 }
 
-/** The workflow id of a re-check of a date. */
-export const recheckWorkflowId = (businessDate: string) => `recheck-${businessDate}`;
-
 /**
  * Late corrections (T-1 re-check): for each table whose export of `businessDate` in the
  * inbox differs from the file loaded, rewind the table to before that day (by load ids)
  * and replay it, then every later day it had loaded, in date order. History is a pure
  * function of the ordered files, so the result equals a clean run over the corrected
  * files. A replayed day that fails opens its incident as usual; the days after it are
- * then held back by that incident, not lost. Holds the warehouse lease shared.
+ * then held back by that incident, not lost. Tables are re-checked four at a time; one whose
+ * rewind cannot be done stops the others from starting (the running ones end first), and the
+ * re-check fails. Holds the warehouse lease shared.
  */
 export async function recheck(input: RecheckInput): Promise<RecheckResult> {
   const { workflowId } = workflowInfo();
@@ -61,7 +60,7 @@ async function recheckDay(input: RecheckInput, workflowId: string): Promise<Rech
   const changed = await changedExports({ fromDate: input.businessDate, toDate: input.businessDate, ...(input.tables ? { tables: input.tables } : {}) });
   const result: RecheckResult = { businessDate: input.businessDate, rechecked: [], skipped: [] };
 
-  await mapWithConcurrency(changed, 4, async ({ table }) => {
+  const recheckTable = async ({ table }: { table: string }) => {
     const open = await openIncidentFor({ table });
     if (open) {
       result.skipped.push({ table, reason: `incident ${open.incidentId} is open for ${table}: its repair replays the table` });
@@ -69,18 +68,26 @@ async function recheckDay(input: RecheckInput, workflowId: string): Promise<Rech
     }
     const { rewound } = await rewindTable({ table, fromDate: input.businessDate });
     const dates = [...new Set([input.businessDate, ...rewound])].sort();
-    const replayed: ReplayedDay[] = [];
-    for (const businessDate of dates) {
-      try {
-        const loaded = await executeChild(loadTable, { workflowId: `${workflowId}-${table}-${businessDate}`, args: [{ table, businessDate, runId: workflowId }] });
-        replayed.push({ businessDate, status: loaded.status });
-      } catch (error) {
-        const failure = describeFailure(error);
-        replayed.push({ businessDate, status: 'failed', errorType: failure.type, message: failure.message });
-      }
-    }
+    // Day after day, whatever fails: the days after a failed one are held back by the incident it opened.
+    const report = await replayLoads(
+      dates.map((businessDate) => ({ table, businessDate })),
+      { childId: ({ businessDate }) => `${workflowId}-${table}-${businessDate}`, input: ({ businessDate }) => ({ table, businessDate, runId: workflowId }), concurrency: 1, afterFailure: 'continue' },
+    );
+    const replayed = dates.map((businessDate): ReplayedDay => {
+      const loaded = report.loaded.find((l) => l.load.businessDate === businessDate);
+      if (loaded) return { businessDate, status: loaded.result.status };
+      const failure = describeFailure(report.failed.find((f) => f.load.businessDate === businessDate)?.error);
+      return { businessDate, status: 'failed', errorType: failure.type, message: failure.message };
+    });
     result.rechecked.push({ table, replayed });
-  });
+  };
+  if (patched(failFastReplaysPatch)) {
+    // Fail-fast: a table that cannot be rewound stops the others from starting; the running ones end before the re-check fails.
+    const failed = (await runLanes(changed, 4, recheckTable, { stopAfterFailure: true })).find((o) => o.status === 'rejected');
+    if (failed) throw failed.reason;
+  } else {
+    await mapWithConcurrency(changed, 4, recheckTable);
+  }
 
   result.rechecked.sort((a, b) => a.table.localeCompare(b.table));
   const failed = result.rechecked.some((t) => t.replayed.some((d) => d.status === 'failed'));

@@ -2,6 +2,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ApplicationFailure, executeChild, log, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { businessDateKey, scheduledStartTimeKey } from '../common/search-attributes.ts';
 import { businessDateFor } from '../common/zoned-time.ts';
+import { nightlyWorkflowId as nightlyIdOf } from './messages.ts';
 import { nightlyRun, type NightlyRunInput, type NightlySummary } from './nightly-run.ts';
 
 /** What the schedule starts: the zone that turns its time into a business date, and the night's settings. */
@@ -35,7 +36,7 @@ export async function scheduledNightly(input: ScheduledNightlyInput): Promise<Sc
   const { timeZone, ...night } = input;
   const businessDate = businessDateFor(scheduledAt, timeZone);
   upsertSearchAttributes([{ key: businessDateKey, value: businessDate }]);
-  const nightlyWorkflowId = `nightly-${businessDate}`;
+  const nightlyWorkflowId = nightlyIdOf(businessDate);
   const result: ScheduledNightlyResult = { scheduledAt: scheduledAt.toISOString(), businessDate, nightlyWorkflowId };
   try {
     result.summary = await executeChild(nightlyRun, { workflowId: nightlyWorkflowId, args: [{ ...night, businessDate }] });

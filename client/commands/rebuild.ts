@@ -29,6 +29,7 @@ export function registerRebuild(program: Command, loadConfig: () => Config): voi
           ),
         );
         for (const f of report.result.failures) console.log(`replay failed: ${f.table} ${f.businessDate}: ${f.errorType}: ${f.message}`);
+        if (report.result.notReplayed) console.log(`${report.result.notReplayed} later load(s) not replayed: the rebuild stops at a failed load`);
         console.log(different.length ? `${different.length} table(s) differ from a rebuild of the archive: ${different.map((t) => t.table).join(', ')}` : `every table equals its rebuild from the archive (${report.loads} loads replayed)`);
         if (report.scratchDir) console.log(`scratch warehouse kept in ${report.scratchDir}`);
       } finally {

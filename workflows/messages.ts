@@ -1,0 +1,137 @@
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { MissingNight } from '../activities/night-inbox.ts';
+import type { ExpectedApproval, RollbackMode } from '../common/approval-statement.ts';
+import type { RowIssue } from '../common/errors.ts';
+
+/**
+ * The contract between the workflows and whoever talks to them (the CLI, other workflows, an
+ * operator at `temporal workflow signal`): every signal, update and query, the workflow ids,
+ * workflow type names used across files, and the types both sides share. Pure: no workflow
+ * imports another's internals for these. The names are in recorded histories and running
+ * workflows: never rename one (docs/changing-workflows.md, "Messages").
+ *
+ * The approval and lease messages keep their own files (each with the payload checks its
+ * handlers run) and are re-exported here, so this module is the one place to import from.
+ */
+
+export { approvalPayloadProblem, approveRollbackSignal, approveRollbackUpdate, type ApprovalOutcome, type ApprovalPayload } from './approval-messages.ts';
+export {
+  isLeaseAnswer,
+  isLeaseRelease,
+  isLeaseRequest,
+  leaseAnswerSignal,
+  leaseStateQuery,
+  releaseLeaseSignal,
+  requestLeaseSignal,
+  waitingForLeaseStatus,
+  warehouseLeaseWorkflowId,
+  type LeaseAnswer,
+  type LeaseKind,
+  type LeaseRequest,
+  type LeaseState,
+  type WarehouseLeaseInput,
+} from './lease-messages.ts';
+export type { RollbackMode } from '../common/approval-statement.ts';
+
+// ---- Incidents -------------------------------------------------------------------------
+
+/** The incident workflow's type name: started by name where importing it would close an import cycle. */
+export const incidentWorkflowType = 'incident';
+
+/** What starts an incident: a quarantined table's export, or a night none of whose exports arrived (`tables`, `night`). */
+export interface IncidentInput {
+  table: string;
+  businessDate: string;
+  errorType: string;
+  message: string;
+  issues?: RowIssue[];
+  quarantineDir: string;
+  /** sha256 of the quarantined file (none when the export was missing): what an approver signs they saw. */
+  sha256?: string;
+  /** Legacy: histories before signed approvals carried a list of names here. It is ignored. */
+  approvers?: string[];
+  /** A night incident (`table` is then `inbox`): every table it holds back, loaded again by its repair. */
+  tables?: string[];
+  /** A night incident: the inbox looked in, the deadline and what was found there (for the alert). */
+  night?: MissingNight;
+}
+
+/** A later night's export held back by an incident (`table`: which one, for a night incident). */
+export interface DeferredExport {
+  businessDate: string;
+  loadId: string;
+  table?: string;
+}
+
+/** The incident's state, for the CLI and the Web UI. */
+export interface IncidentState {
+  incidentId: string;
+  table: string;
+  businessDate: string;
+  status: 'opening' | 'open' | 'repairing' | 'resolved';
+  errorType: string;
+  message: string;
+  quarantineDir: string;
+  /** What an approval must be signed for. */
+  evidence: ExpectedApproval['evidence'];
+  alert: 'pending' | 'smtp' | 'file';
+  /** The `.eml` file, when the alert was written to disk. */
+  alertFile?: string;
+  /** Later nights held back; a night incident's name their table. */
+  deferred: DeferredExport[];
+  /** A night incident: the tables it holds back. */
+  tables?: string[];
+  /** Refused approvals; `by` is the verified owner of the signing key, when the signature verified. */
+  refusals: { by?: string; mode?: string; reason: string; decisionId?: string }[];
+  /** The accepted approval: `by` comes from the approver's key. */
+  approval?: { by: string; mode: RollbackMode; fingerprint?: string; decisionId?: string };
+  /** Why recording the incident in D1 failed last (it is retried; the alert does not wait for it). */
+  lastRecordError?: string;
+  /** Why the last approved repair did not complete (the incident is open again). */
+  lastRepairError?: string;
+  /** Business dates replayed by the repair, in order. */
+  replayed: string[];
+  /** What the approved repair waits for before it starts, e.g. `warehouse lease (held by nightly-2026-03-05)`. */
+  waitingFor?: string;
+}
+
+/** A later night's export of the table, archived and validated but held back (sent by loadTable to the incident holding it). */
+export const exportDeferredSignal = defineSignal<[DeferredExport]>('exportDeferred');
+/** The incident as it stands. */
+export const incidentStateQuery = defineQuery<IncidentState>('incidentState');
+
+/** The workflow id of a table's incident for a business date. */
+export const incidentWorkflowId = (table: string, businessDate: string) => `incident-${table}-${businessDate}`;
+/** What a night incident is about, in place of a table: the inbox, which held none of the night's exports. */
+export const nightIncidentSubject = 'inbox';
+/** The workflow id of the one incident of a night none of whose exports arrived: `incident-inbox-<date>`. */
+export const nightIncidentWorkflowId = (businessDate: string) => incidentWorkflowId(nightIncidentSubject, businessDate);
+
+// ---- Nightly runs, re-checks, backfills --------------------------------------------------
+
+/** The workflow id of a business date's nightly run (one at a time per date, however it was started). */
+export const nightlyWorkflowId = (businessDate: string) => `nightly-${businessDate}`;
+/** The workflow id of a nightly run's child loading one table. */
+export const nightlyTableWorkflowId = (nightlyId: string, table: string) => `${nightlyId}-${table}`;
+/** The workflow id of the re-check a nightly run starts for an earlier date whose export was corrected. */
+export const nightlyRecheckWorkflowId = (nightlyId: string, businessDate: string) => `${nightlyId}-recheck-${businessDate}`;
+/** The workflow id of a re-check of a date, by hand (`warehouse recheck`). */
+export const recheckWorkflowId = (businessDate: string) => `recheck-${businessDate}`;
+
+/** What `warehouse backfill` shows: the phase, files and rows. */
+export interface BackfillProgress {
+  asOf?: string;
+  phase: 'planning' | 'validating' | 'importing' | 'finishing' | 'done' | 'reverting' | 'failed';
+  filesTotal: number;
+  filesValidated: number;
+  filesImported: number;
+  rowsTotal: number;
+  currentFile?: string;
+  startedAt?: string;
+  error?: { type: string; message: string };
+  /** Before it starts: what it waits for, e.g. `warehouse lease (held by rollback-…)`. */
+  waitingFor?: string;
+}
+
+/** The backfill's progress, for the CLI's progress bar and the Web UI. */
+export const backfillProgressQuery = defineQuery<BackfillProgress>('backfillProgress');
