@@ -5,7 +5,7 @@ import type { Activities } from '../../activities/index.ts';
 import { generateExports } from '../../generator/index.ts';
 import { allChecksums, runNight, startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
 
-const [day1, day2] = ['2026-09-07', '2026-09-08'];
+const [day1, day2] = ['2027-07-05', '2027-07-06'];
 
 describe('a failure after publish is compensated by revert-by-load', () => {
   let warehouse: IsolatedWarehouse;

@@ -13,7 +13,7 @@ import { startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../
  * it, uncapped: the step, the load id, the file, and the failure's whole detail (each measure
  * of a reconciliation, expected and found; what D1 answered to a refused batch).
  */
-const [day1, day2] = ['2026-10-05', '2026-10-06'];
+const [day1, day2] = ['2027-06-07', '2027-06-08'];
 const tables = ['brands', 'products', 'customers'];
 
 async function runNight(warehouse: IsolatedWarehouse, businessDate: string): Promise<NightlySummary> {

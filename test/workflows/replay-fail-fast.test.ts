@@ -5,7 +5,8 @@ import { archivedLoads, rebuildAndCompare } from '../../client/rebuild.ts';
 import { testConfig } from '../support/environment.ts';
 import { runNight, startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
 
-const days = ['2026-11-02', '2026-11-03', '2026-11-04'];
+// Dates no other test file uses: nightly ids are shared by every test on the one Temporal server.
+const days = ['2027-04-05', '2027-04-06', '2027-04-07'];
 
 /** The child workflows a workflow started, from its history, and how each ended. */
 async function childrenOf(warehouse: IsolatedWarehouse, workflowId: string): Promise<{ workflowId: string; status: string }[]> {

@@ -28,7 +28,8 @@ import { runNight, startIsolatedWarehouse, startWorker, type IsolatedWarehouse }
 
 const release = 'f7843ac';
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-const days = ['2026-06-01', '2026-06-02', '2026-06-03', '2026-06-04'];
+// Dates no other test file uses: nightly ids are shared by every test on the one Temporal server.
+const days = ['2027-05-03', '2027-05-04', '2027-05-05', '2027-05-06'];
 const [oldNights, nextNight] = [days.slice(0, 3), days[3]!];
 
 /** The release's source tree, with this checkout's node_modules (the release's dependencies are a subset of them). */
