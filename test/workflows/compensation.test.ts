@@ -63,7 +63,7 @@ describe('a failure after publish is compensated by revert-by-load', () => {
     const [watermark] = await warehouse.d1.query<{ business_date: string }>("SELECT business_date FROM etl_watermarks WHERE table_name = 'customers'");
     expect(watermark?.results[0]?.business_date).toBe(day1);
     const quarantine = join(warehouse.dir, 'nas', 'quarantine', day2, 'customers');
-    expect((await readdir(quarantine)).sort()).toEqual(['CLIENTS_20260908.csv', 'reason.json']);
+    expect((await readdir(quarantine)).sort()).toEqual(['CLIENTS_20270706.csv', 'reason.json']);
     expect(JSON.parse(await readFile(join(quarantine, 'reason.json'), 'utf8'))).toMatchObject({ errorType: 'CountMismatch', loadId });
   }, 180_000);
 });
