@@ -189,9 +189,14 @@ export class ConfigError extends Error {
   readonly type = 'ConfigError';
 }
 
-/** Parses the environment into a Config, or throws a ConfigError that reads well in a terminal. */
+/**
+ * Parses the environment into a Config, or throws a ConfigError that reads well in a terminal.
+ * A variable set to the empty string (`SMTP_URL=` uncommented in `.env` as the example shows
+ * it) counts as unset, so it takes its default instead of failing as an invalid value.
+ */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = configSchema.safeParse(env);
+  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
+  const parsed = configSchema.safeParse(given);
   if (!parsed.success) throw new ConfigError(`invalid configuration:\n${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, it, expect } from 'vitest';
@@ -96,5 +96,27 @@ describe('loadConfig: SMTP credentials', () => {
     expect(loadConfig({}).mail.allowPlaintextAuth).toBe(false);
     expect(loadConfig({ SMTP_ALLOW_PLAINTEXT_AUTH: 'true' }).mail.allowPlaintextAuth).toBe(true);
     expect(() => loadConfig({ SMTP_ALLOW_PLAINTEXT_AUTH: 'maybe' })).toThrow(/SMTP_ALLOW_PLAINTEXT_AUTH/);
+  });
+});
+
+describe('.env.example', () => {
+  const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+  /** `# NAME=value` lines: what the file says the worker does when NAME is unset. */
+  const commented = [...example.matchAll(/^# ([A-Z][A-Z0-9_]*)=(.*)$/gm)].map(([, name, value]) => ({ name: name!, value: value! }));
+  // File paths and debugging switches the worker has no default for: the file shows an example.
+  const examples = new Set(['TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_CA', 'TEMPORAL_TLS_SERVER_NAME', 'APPROVER_PUBLIC_KEYS', 'APPROVER_KEY', 'WAREHOUSE_DEBUG', 'TEMPORAL_CLI']);
+
+  it('lists the defaults: each commented line, uncommented as shown, changes nothing', () => {
+    const defaults = loadConfig({});
+    const defaultsShown = commented.filter(({ name }) => !examples.has(name));
+    expect(defaultsShown.map((c) => c.name)).toEqual(expect.arrayContaining(['D1_API_URL', 'SMTP_URL', 'EXPORT_DEADLINE', 'WAREHOUSE_TIMEZONE']));
+    for (const { name, value } of defaultsShown) expect({ name, config: loadConfig({ [name]: value }) }).toEqual({ name, config: defaults });
+  });
+
+  it('an uncommented `SMTP_URL=` (or any variable set to nothing) counts as unset', () => {
+    const config = loadConfig({ SMTP_URL: '', D1_API_URL: ' ', EXPORT_POLL_MS: '' });
+    expect(config.mail.smtpUrl).toBeUndefined();
+    expect(config.d1.baseUrl).toBe('http://127.0.0.1:8787/client/v4');
+    expect(config.load.pollMs).toBe(loadConfig({}).load.pollMs);
   });
 });
