@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import { log } from '@temporalio/activity';
 import { whileHeartbeating } from './keep-alive.ts';
 import { etlFailure } from '../common/errors.ts';
-import { exportDeadline } from '../common/zoned-time.ts';
+import { exportDeadline, operatorTime } from '../common/zoned-time.ts';
 import { contractFor } from '../contracts/index.ts';
 import { exportFileName, type Dialect } from '../contracts/types.ts';
 import type { D1Client } from '../d1/client.ts';
@@ -63,13 +63,13 @@ export const createFetchActivities = (deps: FetchDeps) => ({
       const deadline = exportDeadline(input.businessDate, deps.exportDeadline.timeOfDay, deps.exportDeadline.timeZone);
       const arrival = await waitForCompleteFile(source, deadline, deps);
       if (arrival.state === 'missing') {
-        throw etlFailure('ExportMissing', `no export file ${fileName} in ${deps.nas.inbox} at the deadline (${deadline.toISOString()})`, { ...details, rule: 'export deadline' });
+        throw etlFailure('ExportMissing', `no export file ${fileName} in ${deps.nas.inbox} at the deadline (${operatorTime(deadline, deps.exportDeadline.timeZone)})`, { ...details, rule: 'export deadline' });
       }
       if (arrival.state === 'not-regular') {
         throw etlFailure('NotARegularFile', `${source} is ${arrival.kind}; only a regular file inside the inbox is read`, { ...details, rule: 'a regular file inside the inbox' });
       }
       if (arrival.state === 'growing') {
-        throw etlFailure('ExportIncomplete', `the file was still being written at the deadline (${deadline.toISOString()}): ${arrival.from} bytes, then ${arrival.to} bytes ${deps.stableForMs} ms later`, {
+        throw etlFailure('ExportIncomplete', `the file was still being written at the deadline (${operatorTime(deadline, deps.exportDeadline.timeZone)}): ${arrival.from} bytes, then ${arrival.to} bytes ${deps.stableForMs} ms later`, {
           ...details,
           value: String(arrival.to),
           rule: 'size stable before the deadline',

@@ -25,7 +25,7 @@ function whatIsWrong(night: MissingNight, businessDate: string): string {
 export function composeNightAlert(facts: AlertFacts & { tables: string[]; night: MissingNight }): AlertMessage {
   const { businessDate, night, tables } = facts;
   const lines = [
-    `No table was loaded for business date ${businessDate}: by the export deadline (${night.deadline}) not one of the night's ${tables.length} export files had arrived in ${night.inbox}.`,
+    `No table was loaded for business date ${businessDate}: by the export deadline (${night.deadlineLocal ?? night.deadline}) not one of the night's ${tables.length} export files had arrived in ${night.inbox}.`,
     '',
     `What is wrong: ${whatIsWrong(night, businessDate)}`,
     `Detail (${facts.errorType}): ${capText(facts.message, failureLimits.messageChars)}`,

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { log } from '@temporalio/activity';
-import { exportDeadline } from '../common/zoned-time.ts';
+import { exportDeadline, operatorTime } from '../common/zoned-time.ts';
 import { contractFor } from '../contracts/index.ts';
 import { exportFileName } from '../contracts/types.ts';
 import { whileHeartbeating } from './keep-alive.ts';
@@ -23,6 +23,8 @@ export interface MissingNight {
   inbox: string;
   /** The export deadline, ISO. */
   deadline: string;
+  /** The same deadline as an operator reads it (`2026-03-05 06:00 Europe/Paris`); absent from nights recorded before it. */
+  deadlineLocal?: string;
   problem: InboxProblem;
   /** The system's own words, when the folder could not be listed (e.g. `EACCES: permission denied, scandir '…'`). */
   detail?: string;
@@ -50,7 +52,7 @@ export const createNightInboxActivities = (deps: NightInboxDeps) => ({
         if (Date.now() >= deadline.getTime()) {
           const problem = 'names' in seen ? 'no-export' : seen.problem;
           log.warn('no export of the night in the inbox at the deadline', { businessDate: input.businessDate, inbox: deps.nas.inbox, problem });
-          return { arrived: false, inbox: deps.nas.inbox, deadline: deadline.toISOString(), problem, ...('detail' in seen && seen.detail ? { detail: seen.detail } : {}) };
+          return { arrived: false, inbox: deps.nas.inbox, deadline: deadline.toISOString(), deadlineLocal: operatorTime(deadline, deps.exportDeadline.timeZone), problem, ...('detail' in seen && seen.detail ? { detail: seen.detail } : {}) };
         }
         await new Promise((resolve) => setTimeout(resolve, Math.min(deps.pollMs, deadline.getTime() - Date.now())));
       }

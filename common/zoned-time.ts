@@ -20,6 +20,17 @@ export function wallClock(instant: Date, timeZone: string): string {
   return new Date(instant.getTime() + offsetAt(instant.getTime(), timeZone)).toISOString().slice(0, 16).replace('T', ' ');
 }
 
+/**
+ * An instant as an operator reads it in a message: the zone's wall clock and the zone's name,
+ * `2026-03-05 06:00 Europe/Paris` (seconds only when there are some), never a bare UTC time
+ * someone must convert at 07:00.
+ */
+export function operatorTime(instant: Date, timeZone: string): string {
+  const local = new Date(instant.getTime() + offsetAt(instant.getTime(), timeZone)).toISOString();
+  const seconds = local.slice(17, 19) === '00' ? '' : local.slice(16, 19);
+  return `${local.slice(0, 16).replace('T', ' ')}${seconds} ${timeZone}`;
+}
+
 /** The instant at which `businessDate`'s export is overdue: `businessDate + 1 day` at `timeOfDay` in `timeZone`. */
 export function exportDeadline(businessDate: string, timeOfDay: string, timeZone: string): Date {
   const time = timeOfDayPattern.exec(timeOfDay);

@@ -55,9 +55,15 @@ export async function holdMissingNight(input: { businessDate: string; runId: str
     return undefined;
   }
   if (arrival.arrived) return undefined;
-  const night: MissingNight = { inbox: arrival.inbox, deadline: arrival.deadline, problem: arrival.problem, ...(arrival.detail ? { detail: arrival.detail } : {}) };
+  const night: MissingNight = {
+    inbox: arrival.inbox,
+    deadline: arrival.deadline,
+    ...(arrival.deadlineLocal ? { deadlineLocal: arrival.deadlineLocal } : {}),
+    problem: arrival.problem,
+    ...(arrival.detail ? { detail: arrival.detail } : {}),
+  };
   const incidentId = nightIncidentWorkflowId(businessDate);
-  const message = `no export file for any of the ${tables.length} tables (${tables.join(', ')}) in ${night.inbox} at the deadline (${night.deadline}): ${causeOf(night)}`;
+  const message = `no export file for any of the ${tables.length} tables (${tables.join(', ')}) in ${night.inbox} at the deadline (${night.deadlineLocal ?? night.deadline}): ${causeOf(night)}`;
 
   // The alarm first: the incident records itself and sends the one email, whatever happens to the bookkeeping below.
   await openIncidentWorkflow(incidentId, { table: nightIncidentSubject, tables, night, businessDate, errorType: 'ExportMissing', message, quarantineDir: '(nothing to quarantine: no file arrived)' });

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Command } from 'commander';
+import { nasLayout } from '../../activities/nas.ts';
 import type { Config } from '../../worker/config.ts';
 import { devEndpoints, devServicesHealthy, startDevServices } from '../dev/dev-services.ts';
 import { describeHolder, portHolder, portInUse } from '../dev/port-holder.ts';
@@ -28,6 +29,7 @@ export function registerDev(program: Command, loadConfig: () => Config): void {
 }
 
 async function runForeground(config: Config): Promise<void> {
+  await createDevInbox(config);
   const services = await startDevServices(config);
   printEndpoints(config);
   console.log('Ctrl-C stops both.');
@@ -149,4 +151,17 @@ function printEndpoints(config: Config): void {
   console.log(`Web UI:     ${config.temporal.uiUrl}`);
   console.log(`local D1:   ${config.d1.baseUrl}/accounts/${config.d1.accountId}/d1/database/${config.d1.databaseId}/`);
   console.log(`files:      ${config.paths.varDir}`);
+  if (devNas(config)) console.log(`inbox:      ${nasLayout(config.paths.nasDir).inbox} (drop Sodiwin's exports here)`);
+}
+
+/** True when the NAS is the development one under var/ (the default), not a mounted share. */
+const devNas = (config: Config) => !relative(config.paths.varDir, config.paths.nasDir).startsWith('..');
+
+/**
+ * The development NAS's inbox, created so exports can be dropped in. A mounted NAS's inbox is
+ * never created: there an absent inbox means the share is not mounted, and the night says so
+ * (one incident, one email) instead of waiting on an empty local folder.
+ */
+async function createDevInbox(config: Config): Promise<void> {
+  if (devNas(config)) await mkdir(nasLayout(config.paths.nasDir).inbox, { recursive: true });
 }

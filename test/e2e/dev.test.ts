@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, expect, afterAll } from 'vitest';
@@ -37,6 +37,10 @@ describe('warehouse dev --detach, then the local D1 service over plain HTTP', ()
     const started = await runWarehouse(['dev', '--detach'], env);
     expect(started.code, started.stderr).toBe(0);
     expect(started.stdout).toContain(`Web UI:     http://127.0.0.1:${uiPort}`);
+    // The development NAS's inbox is there to drop exports into, and the output says where.
+    const inbox = join(env.WAREHOUSE_VAR_DIR!, 'nas', 'inbox');
+    expect(started.stdout).toContain(`inbox:      ${inbox} (drop Sodiwin's exports here)`);
+    expect((await stat(inbox)).isDirectory()).toBe(true);
 
     // 101 bound parameters, as curl would send them.
     const url = `http://127.0.0.1:${d1Port}/client/v4/accounts/local-account/d1/database/local-warehouse/query`;

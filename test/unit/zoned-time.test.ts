@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { businessDateFor, expectedLoadedThrough, exportDeadline, wallClock } from '../../common/zoned-time.ts';
+import { businessDateFor, expectedLoadedThrough, exportDeadline, operatorTime, wallClock } from '../../common/zoned-time.ts';
 
 describe('exportDeadline: the day after the business date, at a local time of day', () => {
   it('is 06:00 Paris time the next morning, in winter (UTC+1) and in summer (UTC+2)', () => {
@@ -61,5 +61,13 @@ describe('expectedLoadedThrough: what every table must hold by now', () => {
     expect(expectedLoadedThrough(new Date('2026-01-15T05:30:00Z'), '06:00', 'Europe/Paris', halfHour)).toBe('2026-01-14');
     expect(expectedLoadedThrough(new Date('2026-01-15T22:00:00Z'), '06:00', 'Europe/Paris', halfHour)).toBe('2026-01-14');
     expect(expectedLoadedThrough(new Date('2026-07-15T04:30:00Z'), '06:00', 'Europe/Paris', halfHour)).toBe('2026-07-14');
+  });
+});
+
+describe('operatorTime: an instant as the operator reads it in a message', () => {
+  it('is the wall clock of the warehouse\'s zone, named, in winter and in summer', () => {
+    expect(operatorTime(new Date('2026-01-15T05:00:00Z'), 'Europe/Paris')).toBe('2026-01-15 06:00 Europe/Paris');
+    expect(operatorTime(new Date('2026-07-15T04:00:00Z'), 'Europe/Paris')).toBe('2026-07-15 06:00 Europe/Paris');
+    expect(operatorTime(new Date('2026-07-15T04:00:09.500Z'), 'UTC')).toBe('2026-07-15 04:00:09 UTC');
   });
 });
