@@ -1,4 +1,5 @@
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
+import type { ScheduledNightlyResult } from '../workflows/scheduled-nightly.ts';
 import { businessDateFor, wallClock } from '../common/zoned-time.ts';
 import type { Config } from '../worker/config.ts';
 import { scheduledNightly, type ScheduledNightlyInput } from '../workflows/index.ts';
@@ -58,8 +59,49 @@ export async function describeNightlySchedule(client: Client, scheduleId = night
   }
 }
 
-/** What `warehouse schedule describe` shows: state, policies, the next runs in local time with their business dates, the recent ones. */
-export function scheduleSummary(description: ScheduleDescription) {
+/** How a run the schedule started ended, as far as Temporal knows: its workflow's status and, once completed, its result. */
+export interface RecentRunState {
+  /** The workflow's status name (`RUNNING`, `COMPLETED`, `FAILED`, `TERMINATED`, …), or `UNKNOWN` when its history is gone. */
+  status: string;
+  result?: ScheduledNightlyResult;
+}
+
+/**
+ * One line on what a scheduled run did: still running, the night's tables loaded and failed
+ * (a night whose tables all failed says so, it did not "load" its date), or how the run
+ * itself ended. Pure.
+ */
+export function recentRunOutcome(state: RecentRunState): string {
+  if (state.status !== 'COMPLETED') return state.status === 'UNKNOWN' ? 'outcome unknown (history no longer kept)' : state.status.toLowerCase().replaceAll('_', ' ');
+  const summary = state.result?.summary;
+  if (!summary) return `${state.result?.nightlyWorkflowId ?? 'the night'} was already running: left alone`;
+  const failed = summary.tables.filter((t) => t.status === 'failed').map((t) => t.table);
+  const deferred = summary.tables.filter((t) => t.status === 'deferred').length;
+  const loaded = summary.tables.length - failed.length - deferred;
+  const parts = [`${loaded} of ${summary.tables.length} tables loaded`];
+  if (deferred) parts.push(`${deferred} held back by an incident`);
+  if (failed.length) parts.push(`${failed.length} failed (${failed.join(', ')})`);
+  return `${summary.status === 'ok' ? 'ok' : summary.status.toUpperCase()}: ${parts.join(', ')}`;
+}
+
+/** The state of each recent run of the schedule, read from its workflow (runs whose history has expired are UNKNOWN). */
+export async function recentRunStates(client: Client, description: ScheduleDescription): Promise<Map<string, RecentRunState>> {
+  const states = new Map<string, RecentRunState>();
+  for (const action of description.info.recentActions) {
+    const { workflowId, firstExecutionRunId } = action.action.workflow;
+    const handle = client.workflow.getHandle<() => Promise<ScheduledNightlyResult>>(workflowId, firstExecutionRunId);
+    try {
+      const { status } = await handle.describe();
+      states.set(workflowId, { status: status.name, ...(status.name === 'COMPLETED' ? { result: await handle.result() } : {}) });
+    } catch {
+      states.set(workflowId, { status: 'UNKNOWN' });
+    }
+  }
+  return states;
+}
+
+/** What `warehouse schedule describe` shows: state, policies, the next runs in local time with their business dates, the recent ones and how they ended. */
+export function scheduleSummary(description: ScheduleDescription, states: ReadonlyMap<string, RecentRunState> = new Map()) {
   const action = description.action as { args?: ScheduledNightlyInput[] };
   const timeZone = action.args?.[0]?.timeZone ?? description.spec.timezone ?? 'UTC';
   const run = (at: Date) => ({ at: at.toISOString(), local: `${wallClock(at, timeZone)} ${timeZone}`, businessDate: businessDateFor(at, timeZone) });
@@ -72,7 +114,10 @@ export function scheduleSummary(description: ScheduleDescription) {
     catchupWindowMs: description.policies.catchupWindow,
     pauseOnFailure: description.policies.pauseOnFailure,
     nextRuns: description.info.nextActionTimes.map(run),
-    recentRuns: description.info.recentActions.map((a) => ({ ...run(a.scheduledAt), workflowId: a.action.workflow.workflowId })),
+    recentRuns: description.info.recentActions.map((a) => {
+      const state = states.get(a.action.workflow.workflowId);
+      return { ...run(a.scheduledAt), workflowId: a.action.workflow.workflowId, status: state?.status ?? null, outcome: state ? recentRunOutcome(state) : null };
+    }),
   };
 }
 
@@ -84,6 +129,6 @@ export function formatScheduleSummary(summary: ReturnType<typeof scheduleSummary
     '  next runs:',
     ...summary.nextRuns.map((r) => `    ${r.local}  loads ${r.businessDate}`),
   ];
-  if (summary.recentRuns.length) lines.push('  recent runs:', ...summary.recentRuns.map((r) => `    ${r.local}  loaded ${r.businessDate}  (${r.workflowId})`));
+  if (summary.recentRuns.length) lines.push('  recent runs:', ...summary.recentRuns.map((r) => `    ${r.local}  ${r.businessDate}: ${r.outcome ?? 'started'}  (${r.workflowId})`));
   return lines.join('\n');
 }

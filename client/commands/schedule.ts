@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Config } from '../../worker/config.ts';
-import { describeNightlySchedule, formatScheduleSummary, nightlyScheduleId, nightlyScheduleOptions, scheduleSummary, upsertNightlySchedule } from '../schedule.ts';
+import { describeNightlySchedule, formatScheduleSummary, nightlyScheduleId, nightlyScheduleOptions, recentRunStates, scheduleSummary, upsertNightlySchedule } from '../schedule.ts';
 import { connectClient } from '../temporal-client.ts';
 import type { Client } from '@temporalio/client';
 
@@ -45,7 +45,8 @@ export function registerSchedule(program: Command, loadConfig: () => Config): vo
     .action(async (options: { json?: boolean }) => {
       const config = loadConfig();
       await withClient(config, async (client) => {
-        const summary = scheduleSummary(await describeNightlySchedule(client));
+        const description = await describeNightlySchedule(client);
+        const summary = scheduleSummary(description, await recentRunStates(client, description));
         console.log(options.json ? JSON.stringify(summary, null, 2) : formatScheduleSummary(summary));
       });
     });

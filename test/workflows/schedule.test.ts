@@ -152,7 +152,11 @@ describe('warehouse schedule: create, describe in Paris time, pause, unpause, tr
       30_000,
     );
     expect(withRun.recentRuns[0].workflowId).toMatch(/^scheduled-nightly-/);
+    expect(withRun.recentRuns[0]).toMatchObject({ status: 'RUNNING', outcome: 'running' });
     await warehouse.client.workflow.getHandle(withRun.recentRuns[0].workflowId).terminate('test over');
+    const afterTerminate = await runWarehouse(['schedule', 'describe'], warehouse.env);
+    expect(afterTerminate.stdout).toContain(`  ${withRun.recentRuns[0].businessDate}: terminated  (${withRun.recentRuns[0].workflowId})`);
+    expect(afterTerminate.stdout).not.toContain('loaded');
 
     const deleted = await runWarehouse(['schedule', 'delete'], warehouse.env);
     expect(deleted.code).toBe(0);
