@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { contractFor, tableContracts } from '../contracts/index.ts';
@@ -25,6 +25,16 @@ export interface RebuildReport {
   tables: TableComparison[];
   /** The scratch warehouse, when kept. */
   scratchDir?: string;
+  /** The kept scratch warehouse's SQLite database file, which any SQLite tool opens (`sqlite3 FILE`). */
+  scratchDatabase?: string;
+}
+
+/** The SQLite file of the one database a local D1 service persisted under `dataDir`. */
+async function persistedDatabase(dataDir: string): Promise<string | undefined> {
+  const dir = join(dataDir, 'persist', 'miniflare-D1DatabaseObject');
+  const files = await readdir(dir).catch(() => [] as string[]);
+  const database = files.find((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite');
+  return database ? join(dir, database) : undefined;
 }
 
 /** The verified loads of the live warehouse, in date order: what the archive must reproduce. */
@@ -84,7 +94,8 @@ export async function rebuildAndCompare(input: { config: Config; client: Client;
       const [liveSum, rebuiltSum] = [await tableChecksum(live, contract), await tableChecksum(scratch, contract)];
       tables.push({ table: contract.table, live: liveSum, rebuilt: rebuiltSum, same: JSON.stringify(liveSum) === JSON.stringify(rebuiltSum) });
     }
-    return { loads: loads.length, result, tables, ...(input.keep ? { scratchDir } : {}) };
+    const scratchDatabase = input.keep ? await persistedDatabase(join(scratchDir, 'd1')) : undefined;
+    return { loads: loads.length, result, tables, ...(input.keep ? { scratchDir } : {}), ...(scratchDatabase ? { scratchDatabase } : {}) };
   } finally {
     await service.close();
     if (!input.keep) await rm(scratchDir, { recursive: true, force: true });

@@ -1,3 +1,6 @@
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateExports } from '../../generator/index.ts';
 import { rebuildAndCompare, type RebuildReport } from '../../client/rebuild.ts';
@@ -45,8 +48,28 @@ describe('warehouse rebuild: the archive replayed into a scratch warehouse, comp
     await warehouse.d1.query("UPDATE customers SET name = 'Edited by hand' WHERE _version_id = (SELECT min(_version_id) FROM customers)");
     const altered = await runWarehouse(['rebuild', '--table', 'customers'], env);
     expect(altered.code, altered.stderr).toBe(2);
+    // The scratch worker's log lines are in the log file, not on the terminal.
+    const logFile = join(warehouse.config.paths.logDir, 'rebuild.log');
+    expect(altered.stdout).toContain(`the scratch worker's log: ${logFile}`);
+    expect(altered.stdout + altered.stderr).not.toMatch(/\b(INFO|WARN|DEBUG)\b|Worker state changed/);
+    expect(await readFile(logFile, 'utf8')).toMatch(/INFO .*Worker/);
+    expect(altered.stdout.split('\n').length).toBeLessThan(12);
     expect(altered.stdout).toMatch(/customers .* DIFFERENT \(live [0-9a-f]{12}, rebuilt [0-9a-f]{12}\)/);
     expect(altered.stdout).toContain('1 table(s) differ from a rebuild of the archive: customers');
+
+    // --keep: the scratch warehouse stays, as a SQLite file any SQLite tool opens.
+    const kept = await runWarehouse(['rebuild', '--table', 'orders', '--keep', '--json'], env);
+    expect(kept.code, kept.stderr).toBe(0);
+    const keptReport = JSON.parse(kept.stdout) as RebuildReport;
+    expect(keptReport.scratchDatabase).toMatch(/\.sqlite$/);
+    const database = new DatabaseSync(keptReport.scratchDatabase!, { readOnly: true });
+    try {
+      const { n } = database.prepare('SELECT count(*) AS n FROM orders').get() as { n: number };
+      expect(n).toBe(keptReport.tables[0]!.rebuilt.versions);
+    } finally {
+      database.close();
+    }
+    await rm(keptReport.scratchDir!, { recursive: true, force: true });
 
     const unknown = await runWarehouse(['rebuild', '--table', 'clients'], env);
     expect(unknown.code).toBe(1);
