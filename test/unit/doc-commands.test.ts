@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { CommanderError, type Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../client/program.ts';
+import { parityQueries } from '../../history/parity-queries.ts';
 import { docCommands, shellWords, type DocCommand } from '../support/doc-commands.ts';
 
 const documents = ['README.md', 'docs/runbook.md', 'docs/reports.md', 'ops/README.md'];
@@ -64,5 +65,12 @@ describe('docCommands', () => {
       [3, ['recheck', '--date', '2026-03-04', '--table', 'orders']],
       [5, ['query', 'SELECT 1 # not a comment', '--json']],
     ]);
+  });
+});
+
+describe("the runbook's table of parity queries", () => {
+  const runbook = readFileSync(new URL('../../docs/runbook.md', import.meta.url), 'utf8');
+  it.each(parityQueries.map((q) => [q.name, q] as const))('%s: its table, screen and header line, as the code has them', (_, query) => {
+    expect(runbook).toContain(`| \`${query.name}\` | ${query.table} | ${query.screen} | \`${query.columns.map((c) => c.header).join(';')}\` |`);
   });
 });
