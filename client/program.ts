@@ -6,6 +6,7 @@ import { registerBackfill } from './commands/backfill.ts';
 import { registerChecksum } from './commands/checksum.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDev } from './commands/dev.ts';
+import { registerDiff } from './commands/diff.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerIncidents } from './commands/incidents.ts';
 import { registerMigrate } from './commands/migrate.ts';
@@ -46,6 +47,7 @@ export function buildProgram(getConfig: () => Config, output?: ProgramOutput): C
   registerRun(program, getConfig);
   registerStatus(program, getConfig);
   registerChecksum(program, getConfig);
+  registerDiff(program, getConfig);
   registerQuery(program, getConfig);
   registerReport(program, getConfig);
   registerIncidents(program, getConfig);
