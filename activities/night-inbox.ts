@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { log } from '@temporalio/activity';
+import { activityCancellation, sleepUnlessCancelled } from '../d1/cancellation.ts';
 import { exportDeadline } from '../common/zoned-time.ts';
 import { contractFor } from '../contracts/index.ts';
 import { exportFileName } from '../contracts/types.ts';
@@ -52,7 +53,8 @@ export const createNightInboxActivities = (deps: NightInboxDeps) => ({
           log.warn('no export of the night in the inbox at the deadline', { businessDate: input.businessDate, inbox: deps.nas.inbox, problem });
           return { arrived: false, inbox: deps.nas.inbox, deadline: deadline.toISOString(), problem, ...('detail' in seen && seen.detail ? { detail: seen.detail } : {}) };
         }
-        await new Promise((resolve) => setTimeout(resolve, Math.min(deps.pollMs, deadline.getTime() - Date.now())));
+        // A cancelled activity (the worker shutting down) stops waiting at once; its retry looks again.
+        await sleepUnlessCancelled(Math.min(deps.pollMs, deadline.getTime() - Date.now()), activityCancellation());
       }
     });
   },

@@ -4,7 +4,11 @@ import { applyMigrations } from '../../activities/schema.ts';
 import { createD1Client } from '../../d1/client.ts';
 import { createWarehouseWorker } from '../../worker/create-worker.ts';
 
-/** `warehouse worker`: runs the worker until SIGINT/SIGTERM (the SDK shuts it down gracefully). */
+/**
+ * `warehouse worker`: runs the worker until SIGINT/SIGTERM. The SDK then shuts it down: no new
+ * task, running activities get WORKER_SHUTDOWN_GRACE, then are cancelled (Temporal retries them
+ * on the next worker); the process exits 0 once the worker has stopped.
+ */
 export function registerWorker(program: Command, loadConfig: () => Config): void {
   program
     .command('worker')
@@ -19,9 +23,14 @@ export function registerWorker(program: Command, loadConfig: () => Config): void
       const bundle = config.paths.workflowBundle;
       const { worker, connection } = await createWarehouseWorker({ config, ...(bundle ? { workflowBundle: { codePath: bundle } } : {}) });
       console.log(`worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address}`);
+      const stopping = (signal: NodeJS.Signals) =>
+        console.log(`${signal}: worker stopping; running activities have ${config.worker.shutdownGraceMs / 1000} s (WORKER_SHUTDOWN_GRACE), then are cancelled and retried by the next worker`);
+      process.once('SIGTERM', stopping).once('SIGINT', stopping);
       try {
         await worker.run();
+        console.log('worker stopped');
       } finally {
+        process.off('SIGTERM', stopping).off('SIGINT', stopping);
         await connection.close();
       }
     });
