@@ -30,8 +30,8 @@
 import { createHash } from 'node:crypto';
 import { asyncLocalStorage as activityContext } from '@temporalio/activity';
 import { request, type Dispatcher } from 'undici';
-import { activityCancellation, sleepUnlessCancelled } from './cancellation.ts';
 import { z } from 'zod';
+import { activityCancellation, sleepUnlessCancelled } from './cancellation.ts';
 import {
   D1AuthError,
   D1RateLimited,
