@@ -107,7 +107,7 @@ describe('a worker stopped with SIGTERM while a night waits for a late export', 
       await killHard(child);
     }
     expect(await allChecksums(stopped.d1)).toEqual(expected);
-  }, 420_000);
+  }, 600_000);
 });
 
 describe('a worker stopped with SIGTERM mid-stage', () => {
@@ -160,5 +160,5 @@ describe('a worker stopped with SIGTERM mid-stage', () => {
     }
     expect(await allChecksums(stopped.d1)).toEqual(expected);
     expect(await eventually(() => stopped.d1.query<{ n: number }>(`SELECT count(*) AS n FROM "_stage_${big.table}"`).then(([r]) => r?.results[0]?.n), (n) => n === 0)).toBe(0);
-  }, 600_000);
+  }, 900_000);
 });
