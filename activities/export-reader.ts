@@ -4,6 +4,7 @@ import { Transform } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
 import iconv from 'iconv-lite';
 import { ApplicationFailure } from '@temporalio/common';
+import { activityCancellation, cancellationOr } from '../d1/cancellation.ts';
 import { capText, etlFailure, type EtlErrorDetails, type RowIssue } from '../common/errors.ts';
 import type { Dialect, TableContract } from '../contracts/types.ts';
 import { headerLayout } from './header-layout.ts';
@@ -53,6 +54,8 @@ export interface ScanOptions {
    * opening `path` again: what was checked and hashed is what is scanned. The caller closes it.
    */
   opened?: OpenedFile;
+  /** Stops the scan between chunks, throwing its reason; default: the running activity's cancellation (none outside one). */
+  signal?: AbortSignal;
 }
 
 const mojibakePattern = /Ã[\u0080-\u00ff€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ]|â‚¬|â€[™œ\u009d“”˜¦]|Å“/;
@@ -63,9 +66,11 @@ const controlCharacter = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
  * Streams an export through decode → CSV parse → header check → row validation,
  * holding one row at a time (memory stays flat however large the file). Structural
  * problems throw a typed, non-retryable failure; row problems are counted and listed.
+ * A cancelled activity (a worker shutting down) stops the stream and throws its CancelledFailure.
  */
 export async function scanExport(options: ScanOptions): Promise<ExportScan> {
   const { contract, dialect, businessDate } = options;
+  const signal = options.signal ?? activityCancellation();
   const file = options.fileName ?? basename(options.path);
   const where: EtlErrorDetails = { table: contract.table, businessDate, file };
   const maxIssues = options.maxIssues ?? 100;
@@ -159,8 +164,10 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
 
   const opened = options.opened ?? (await openExport(options.path, where));
   try {
-    await pipeline(opened.handle.createReadStream({ start: 0, autoClose: false }), encoding, iconv.decodeStream(dialect.encoding === 'windows-1252' ? 'win1252' : 'utf8'), parser, consume);
+    const streamOptions = signal ? { signal } : {};
+    await pipeline(opened.handle.createReadStream({ start: 0, autoClose: false }), encoding, iconv.decodeStream(dialect.encoding === 'windows-1252' ? 'win1252' : 'utf8'), parser, consume, streamOptions);
   } catch (error) {
+    if (signal?.aborted) cancellationOr(error, signal);
     if (isApplicationFailure(error)) throw error;
     if (!(error instanceof CsvError)) throw error;
     // The parser may fail on line 2 before the header was checked: a wrong header is the clearer reason.

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
 import { log } from '@temporalio/activity';
 import { whileHeartbeating } from './keep-alive.ts';
+import { activityCancellation, cancellationOr, sleepUnlessCancelled } from '../d1/cancellation.ts';
 import { etlFailure } from '../common/errors.ts';
 import { exportDeadline, operatorTime } from '../common/zoned-time.ts';
 import { contractFor } from '../contracts/index.ts';
@@ -137,10 +138,12 @@ type Arrival = { state: 'complete'; bytes: number } | { state: 'growing'; from: 
  * deadline it keeps waiting (Sodiwin may be late or still writing); once the deadline
  * has passed, a file that is absent or still growing is reported as such. Links are not
  * followed (lstat): a link, FIFO, directory, socket or device is refused at once, not waited on.
+ * Each wait ends early when the activity is cancelled (a worker shutting down): it throws the
+ * CancelledFailure, and the retry on the next worker simply looks again.
  */
 async function waitForCompleteFile(path: string, deadline: Date, deps: Pick<FetchDeps, 'stableForMs' | 'pollMs'>): Promise<Arrival> {
   const sizeOf = async () => (await lstat(path).catch(() => undefined))?.size;
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const sleep = (ms: number) => sleepUnlessCancelled(ms, activityCancellation());
   for (;;) {
     const kind = await entryKind(path).catch(() => undefined);
     if (kind) return { state: 'not-regular', kind };
@@ -167,7 +170,8 @@ export async function sha256Of(path: string): Promise<string> {
 /** The sha256 of an open file from its first byte, in hex; the descriptor stays open. */
 export async function sha256OfHandle(handle: FileHandle): Promise<string> {
   const hash = createHash('sha256');
-  await pipeline(handle.createReadStream({ start: 0, autoClose: false }), hash);
+  const signal = activityCancellation();
+  await pipeline(handle.createReadStream({ start: 0, autoClose: false }), hash, signal ? { signal } : {}).catch((error: unknown) => cancellationOr(error, signal));
   return hash.digest('hex');
 }
 
@@ -177,6 +181,7 @@ export async function copyHandleTo(handle: FileHandle, target: string): Promise<
   const out = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
   const tap = new PassThrough();
   tap.on('data', (chunk: Buffer) => hash.update(chunk));
-  await pipeline(handle.createReadStream({ start: 0, autoClose: false }), tap, out.createWriteStream());
+  const signal = activityCancellation();
+  await pipeline(handle.createReadStream({ start: 0, autoClose: false }), tap, out.createWriteStream(), signal ? { signal } : {}).catch((error: unknown) => cancellationOr(error, signal));
   return hash.digest('hex');
 }

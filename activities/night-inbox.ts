@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { log } from '@temporalio/activity';
 import { exportDeadline, operatorTime } from '../common/zoned-time.ts';
+import { activityCancellation, sleepUnlessCancelled } from '../d1/cancellation.ts';
 import { contractFor } from '../contracts/index.ts';
 import { exportFileName } from '../contracts/types.ts';
 import { whileHeartbeating } from './keep-alive.ts';
@@ -54,7 +55,8 @@ export const createNightInboxActivities = (deps: NightInboxDeps) => ({
           log.warn('no export of the night in the inbox at the deadline', { businessDate: input.businessDate, inbox: deps.nas.inbox, problem });
           return { arrived: false, inbox: deps.nas.inbox, deadline: deadline.toISOString(), deadlineLocal: operatorTime(deadline, deps.exportDeadline.timeZone), problem, ...('detail' in seen && seen.detail ? { detail: seen.detail } : {}) };
         }
-        await new Promise((resolve) => setTimeout(resolve, Math.min(deps.pollMs, deadline.getTime() - Date.now())));
+        // A cancelled activity (the worker shutting down) stops waiting at once; its retry looks again.
+        await sleepUnlessCancelled(Math.min(deps.pollMs, deadline.getTime() - Date.now()), activityCancellation());
       }
     });
   },

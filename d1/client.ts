@@ -18,14 +18,20 @@
  * Retries resend the request. A timed-out or 5xx request may still have run on the server, so
  * callers must make their writes idempotent (keys + INSERT OR IGNORE, or revert by load id).
  *
+ * Cancellation: every request, backoff sleep and import poll carries an abort signal, the
+ * client's own (`signal`) and, inside a Temporal activity, the activity's cancellation signal
+ * (a worker shutting down, a workflow cancelling the activity). An aborted call is not retried:
+ * it throws the signal's reason (the activity's CancelledFailure), never a D1 error, so the
+ * activity ends as cancelled and Temporal retries it on the next worker.
+ *
  * `import` uses D1's bulk import API: init, PUT the SQL file to the upload URL D1 hands out
  * (presigned: the token is never sent there), ingest, then poll until the import ends.
  */
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { asyncLocalStorage as activityContext } from '@temporalio/activity';
 import { request, type Dispatcher } from 'undici';
 import { z } from 'zod';
+import { activityCancellation, sleepUnlessCancelled } from './cancellation.ts';
 import {
   D1AuthError,
   D1RateLimited,
@@ -153,6 +159,8 @@ export interface D1ClientOptions {
   onRetry?: (info: D1RetryInfo) => void;
   /** undici dispatcher to use instead of the global one. */
   dispatcher?: Dispatcher;
+  /** Aborts every call made through this client (e.g. the CLI's Ctrl-C); an activity's cancellation applies anyway. */
+  signal?: AbortSignal;
 }
 
 /** A D1 database reached over the REST API. */
@@ -298,6 +306,11 @@ export function createD1Client(options: D1ClientOptions): D1Client {
     const mode = retryMode === 'auto' ? (activityContext.getStore() === undefined ? 'transient' : 'unsent-only') : retryMode;
     return mode === 'transient' || outcome.unsent === true;
   };
+  /** What aborts the current call: the client's signal and the calling activity's cancellation, if any. */
+  const cancellation = (): AbortSignal | undefined => {
+    const signals = [options.signal, activityCancellation()].filter((s): s is AbortSignal => s !== undefined);
+    return signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+  };
   const databasePath = `/accounts/${encodeURIComponent(options.accountId)}/d1/database/${encodeURIComponent(options.databaseId)}`;
 
   /** Removes the token from any text that came from a server or a socket error. */
@@ -309,7 +322,9 @@ export function createD1Client(options: D1ClientOptions): D1Client {
     path: string,
     attempt: (context: D1ErrorContext) => Promise<{ value: T } | Retryable>,
   ): Promise<{ context: D1ErrorContext; value: T }> {
+    const cancel = cancellation();
     for (let n = 1; ; n++) {
+      cancel?.throwIfAborted();
       const context: D1ErrorContext = { operation, path, attempts: n };
       const outcome = await attempt(context);
       if (!('reason' in outcome)) return { context, value: outcome.value };
@@ -321,7 +336,7 @@ export function createD1Client(options: D1ClientOptions): D1Client {
       const jittered = backoff / 2 + Math.random() * (backoff / 2);
       const delayMs = Math.ceil(Math.max(jittered, outcome.retryAfterMs ?? 0));
       options.onRetry?.({ operation, path, attempt: n, delayMs, reason: outcome.reason, status: outcome.status, detail: outcome.detail });
-      await sleep(delayMs);
+      await sleepUnlessCancelled(delayMs, cancel);
     }
   }
 
@@ -331,14 +346,20 @@ export function createD1Client(options: D1ClientOptions): D1Client {
     return { context, result: value };
   }
 
-  /** One HTTP exchange within the per-attempt timeout; a connection error or a timeout comes back retryable. */
+  /**
+   * One HTTP exchange within the per-attempt timeout; a connection error or a timeout comes back
+   * retryable. A cancelled call throws the cancellation's reason, whatever the request's state.
+   */
   async function exchange(url: string, method: 'GET' | 'POST' | 'PUT', headers: Record<string, string>, body?: string | Buffer): Promise<Exchange | Retryable> {
-    const signal = AbortSignal.timeout(timeoutMs);
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const cancel = cancellation();
+    const signal = cancel ? AbortSignal.any([timeout, cancel]) : timeout;
     try {
       const response = await request(url, { method, headers, body, signal, ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}) });
       return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
     } catch (err) {
-      if (signal.aborted) return { reason: 'timeout', detail: `no response within ${timeoutMs} ms` };
+      cancel?.throwIfAborted();
+      if (timeout.aborted) return { reason: 'timeout', detail: `no response within ${timeoutMs} ms` };
       const cause = sanitizeCause(err, redact);
       const unsent = cause.code !== undefined && UNSENT_ERROR_CODES.has(cause.code);
       return { reason: 'connection', detail: `${cause.code ?? cause.name}: ${cause.message}`, cause, unsent };
@@ -452,6 +473,7 @@ export function createD1Client(options: D1ClientOptions): D1Client {
     const timeout = importOptions.timeoutMs ?? DEFAULTS.importTimeoutMs;
     const deadline = Date.now() + timeout;
     const post = (body: object) => send({ operation: 'import', method: 'POST', suffix: '/import', body });
+    const cancel = cancellation();
 
     const init = await post({ action: 'init', etag });
     const slot = importInitSchema.safeParse(init.result);
@@ -482,7 +504,7 @@ export function createD1Client(options: D1ClientOptions): D1Client {
       if (Date.now() + wait > deadline) {
         throw new D1Unavailable({ ...context, reason: 'timeout', detail: `import not complete within ${timeout} ms, it may still complete; at_bookmark ${state.at_bookmark}` });
       }
-      await sleep(wait);
+      await sleepUnlessCancelled(wait, cancel);
       answer = await post({ action: 'poll', current_bookmark: state.at_bookmark });
     }
   }

@@ -12,6 +12,16 @@ export const localDevToken = 'local-dev-token';
 
 const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
+/** A duration in milliseconds, seconds, minutes or hours: `500ms`, `30s`, `30 seconds`, `2m`, `1 hour`. */
+const durationPattern = /^\s*\d+\s*(ms|s|m|h|seconds?|minutes?|hours?)\s*$/;
+
+/** Milliseconds of a duration that matches `durationPattern`. */
+function durationMs(text: string): number {
+  const [, amount = '0', unit = 'ms'] = /(\d+)\s*([a-z]+)/.exec(text) ?? [];
+  const perUnit = unit === 'ms' ? 1 : { s: 1000, m: 60_000, h: 3_600_000 }[unit[0] as 's' | 'm' | 'h'];
+  return Number(amount) * perUnit;
+}
+
 /** Every setting of the warehouse, read from the environment (or `.env`) once at start-up. */
 const configSchema = z
   .object({
@@ -70,6 +80,11 @@ const configSchema = z
     APPROVER_PUBLIC_KEYS: z.string().min(1).optional(),
     /** The CLI user's own private approver key (PKCS#8 PEM). Default: ~/.config/sodimo-warehouse/approver.key. */
     APPROVER_KEY: z.string().min(1).optional(),
+    /**
+     * On SIGTERM/SIGINT, how long running activities may go on before they are cancelled (and retried
+     * by the next worker): a duration such as '30s' or '2 minutes'.
+     */
+    WORKER_SHUTDOWN_GRACE: z.string().regex(durationPattern, "must be a duration such as '30s', '500ms' or '2 minutes'").default('30s').transform(durationMs),
     /** A prebuilt workflow bundle (the container image, tests); unset: the worker bundles at start. */
     WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
   })
@@ -102,6 +117,7 @@ const configSchema = z
     }
     return {
       temporal: { address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, uiUrl: env.TEMPORAL_UI_URL, tls },
+      worker: { shutdownGraceMs: env.WORKER_SHUTDOWN_GRACE },
       d1,
       d1Read: { ...d1, apiToken: env.CLOUDFLARE_API_TOKEN_READ ?? apiToken },
       paths: { varDir, devDir: resolve(varDir, 'dev'), logDir: resolve(varDir, 'log'), nasDir: resolve(env.WAREHOUSE_NAS_DIR ?? resolve(varDir, 'nas')), workflowBundle: env.WORKFLOW_BUNDLE_PATH ? resolve(env.WORKFLOW_BUNDLE_PATH) : undefined },

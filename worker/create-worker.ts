@@ -14,7 +14,18 @@ export interface WorkerSetup {
   wrapActivities?: (activities: Activities) => Activities;
 }
 
-/** A worker wired to Temporal and to the warehouse, ready to `run()`. */
+/**
+ * How long after the grace time the worker gives up waiting for activities that ignore their
+ * cancellation: `run()` then rejects (GracefulShutdownPeriodExpiredError) and the process exits
+ * non-zero rather than hang a deploy. Every activity of the warehouse stops when cancelled.
+ */
+export const shutdownForceMarginMs = 15_000;
+
+/**
+ * A worker wired to Temporal and to the warehouse, ready to `run()`. On SIGTERM/SIGINT (or
+ * `shutdown()`) it stops polling, lets running activities go on for the configured grace time,
+ * then cancels them: each stops, its attempt fails and Temporal retries it on the next worker.
+ */
 export async function createWarehouseWorker(setup: WorkerSetup): Promise<{ worker: Worker; connection: NativeConnection }> {
   const { config } = setup;
   const wrap = setup.wrapActivities ?? ((activities: Activities) => activities);
@@ -25,6 +36,8 @@ export async function createWarehouseWorker(setup: WorkerSetup): Promise<{ worke
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
+    shutdownGraceTime: config.worker.shutdownGraceMs,
+    shutdownForceTime: config.worker.shutdownGraceMs + shutdownForceMarginMs,
     activities: wrap(
       createActivities({
         d1,

@@ -27,7 +27,7 @@ describe('awaitNightExport: is any of the night\'s exports in the inbox by the d
   });
 
   it('says the inbox folder is absent (a missing NAS mount), with the inbox and the deadline', async () => {
-    expect(await env.run(activities().awaitNightExport, { businessDate: pastDate, tables })).toEqual({ arrived: false, inbox: nas.inbox, deadline: '2026-06-16T04:00:00.000Z', problem: 'absent', detail: expect.stringContaining('ENOENT') });
+    expect(await env.run(activities().awaitNightExport, { businessDate: pastDate, tables })).toEqual({ arrived: false, inbox: nas.inbox, deadline: '2026-06-16T04:00:00.000Z', deadlineLocal: '2026-06-16 06:00 Europe/Paris', problem: 'absent', detail: expect.stringContaining('ENOENT') });
   });
 
   it('says the inbox holds no export of the night when it is empty or holds only other days', async () => {

@@ -120,3 +120,21 @@ describe('.env.example', () => {
     expect(config.load.pollMs).toBe(loadConfig({}).load.pollMs);
   });
 });
+
+describe('loadConfig: the worker\'s shutdown grace time', () => {
+  it('defaults to 30 s and reads a duration in ms, seconds, minutes or hours', () => {
+    expect(loadConfig({}).worker.shutdownGraceMs).toBe(30_000);
+    expect(loadConfig({ WORKER_SHUTDOWN_GRACE: '500ms' }).worker.shutdownGraceMs).toBe(500);
+    expect(loadConfig({ WORKER_SHUTDOWN_GRACE: '45s' }).worker.shutdownGraceMs).toBe(45_000);
+    expect(loadConfig({ WORKER_SHUTDOWN_GRACE: '2 minutes' }).worker.shutdownGraceMs).toBe(120_000);
+    expect(loadConfig({ WORKER_SHUTDOWN_GRACE: '1h' }).worker.shutdownGraceMs).toBe(3_600_000);
+    expect(loadConfig({ WORKER_SHUTDOWN_GRACE: '0s' }).worker.shutdownGraceMs).toBe(0);
+  });
+
+  it('refuses anything else, naming the variable and the expected form', () => {
+    for (const value of ['30', 'soon', '-5s', '1.5s', '3 days']) {
+      expect(() => loadConfig({ WORKER_SHUTDOWN_GRACE: value }), value).toThrow(ConfigError);
+      expect(() => loadConfig({ WORKER_SHUTDOWN_GRACE: value }), value).toThrow(/must be a duration such as '30s'[\s\S]*at WORKER_SHUTDOWN_GRACE/);
+    }
+  });
+});

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createD1Client, type D1ClientOptions, type D1RetryInfo } from '../../d1/client.ts';
-import { ApplicationFailure, DefaultFailureConverter, defaultPayloadConverter } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure, DefaultFailureConverter, defaultPayloadConverter } from '@temporalio/common';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -441,6 +441,41 @@ describe('one retry layer', () => {
     script = [fail(503, 7000, 'unavailable'), ok([{ success: true, results: [], meta }])];
     await client().query('SELECT 1');
     expect(seen).toHaveLength(2);
+  });
+});
+
+describe('cancellation: an aborted call is not retried and surfaces as the cancellation', () => {
+  it("a request in flight is aborted by the activity's cancellation (a worker shutting down), once, not as a D1 error", async () => {
+    const env = new MockActivityEnvironment();
+    script = ['hang', ok([])];
+    const started = Date.now();
+    const running = env.run(() => client({ timeoutMs: 20_000 }).query('SELECT 1').then(() => undefined, (e: unknown) => e));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    env.cancel('WORKER_SHUTDOWN');
+    const error = await running;
+    expect(error).toBeInstanceOf(CancelledFailure);
+    expect(error).not.toBeInstanceOf(D1Error);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(seen).toHaveLength(1);
+  });
+
+  it("the client's own signal stops a backoff sleep: the retry is never sent", async () => {
+    const controller = new AbortController();
+    const reason = new Error('stopped by the operator');
+    script = [fail(503, 7000, 'unavailable'), ok([{ success: true, results: [], meta }])];
+    const c = client({ signal: controller.signal, retry: { baseDelayMs: 10_000, maxDelayMs: 10_000 }, onRetry: () => controller.abort(reason) });
+    const started = Date.now();
+    await expect(c.query('SELECT 1')).rejects.toBe(reason);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('an already cancelled activity sends nothing', async () => {
+    const env = new MockActivityEnvironment();
+    env.cancel('WORKER_SHUTDOWN');
+    const error = await env.run(() => client().query('SELECT 1').then(() => undefined, (e: unknown) => e));
+    expect(error).toBeInstanceOf(CancelledFailure);
+    expect(seen).toHaveLength(0);
   });
 });
 
