@@ -80,7 +80,7 @@ describe('a worker stopped with SIGTERM while a night waits for a late export', 
       const verified = await eventually(
         async () => (await stopped.d1.query<{ n: number }>("SELECT count(*) AS n FROM etl_loads WHERE business_date = ? AND status = 'verified'", [day]).catch(() => [undefined]))[0]?.results[0]?.n ?? 0,
         (n) => n === 12,
-        180_000,
+        480_000,
         500,
       );
       expect(verified).toBe(12);
@@ -107,7 +107,7 @@ describe('a worker stopped with SIGTERM while a night waits for a late export', 
       await killHard(child);
     }
     expect(await allChecksums(stopped.d1)).toEqual(expected);
-  }, 600_000);
+  }, 900_000);
 });
 
 describe('a worker stopped with SIGTERM mid-stage', () => {
