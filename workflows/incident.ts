@@ -226,7 +226,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
       await recordIncidentDecision({ incidentId: workflowId, ...state.approval!, accepted: true });
     }
     const report = await replayLoads(items, {
-      childId: ({ table, businessDate }) => `${workflowId}-replay-${businessDate}-${table}`,
+      releasedChildId: ({ table, businessDate }) => `${workflowId}-replay-${businessDate}-${table}`,
       input: ({ table, businessDate }) => ({ table, businessDate, runId: workflowId, repairOf: workflowId }),
       released: 'abandon',
     });

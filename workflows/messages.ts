@@ -103,10 +103,23 @@ export const nightIncidentWorkflowId = (businessDate: string) => incidentWorkflo
 
 /** The workflow id of a business date's nightly run (one at a time per date, however it was started). */
 export const nightlyWorkflowId = (businessDate: string) => `nightly-${businessDate}`;
-/** The workflow id of a nightly run's child loading one table. */
+/**
+ * Patch marker of one child-id shape: every workflow that loads tables (nightly run, incident
+ * repair, manual rollback, rebuild, re-check) names its `loadTable` children with
+ * `childWorkflowId`. A child's id is checked on replay (TMPRL1100 "Child workflow id of
+ * scheduled event … does not match"), so histories before it keep the shape they had.
+ */
+export const oneChildIdShapePatch = 'one-child-id-shape';
+/**
+ * The workflow id of a child workflow: `<parent>-<subject>-<date>`, the subject a table (a
+ * `loadTable` child) or `recheck` (a nightly run's re-check of an earlier date). The one shape
+ * for new starts; e.g. `nightly-2026-03-02-customers-2026-03-02`, `incident-orders-2026-08-05-orders-2026-08-06`.
+ */
+export const childWorkflowId = (parentId: string, subject: string, businessDate: string) => `${parentId}-${subject}-${businessDate}`;
+/** Legacy (histories before `one-child-id-shape`): the workflow id of a nightly run's child loading one table. */
 export const nightlyTableWorkflowId = (nightlyId: string, table: string) => `${nightlyId}-${table}`;
-/** The workflow id of the re-check a nightly run starts for an earlier date whose export was corrected. */
-export const nightlyRecheckWorkflowId = (nightlyId: string, businessDate: string) => `${nightlyId}-recheck-${businessDate}`;
+/** The workflow id of the re-check a nightly run starts for an earlier date whose export was corrected (always this shape). */
+export const nightlyRecheckWorkflowId = (nightlyId: string, businessDate: string) => childWorkflowId(nightlyId, 'recheck', businessDate);
 /** The workflow id of a re-check of a date, by hand (`warehouse recheck`). */
 export const recheckWorkflowId = (businessDate: string) => `recheck-${businessDate}`;
 

@@ -130,6 +130,6 @@ describe('a load whose revert fails still reaches the quarantine and the inciden
     expect(repaired).toMatchObject({ status: 'resolved', replayed: days.slice(1) });
     expect(repaired.unreverted).toBeUndefined();
     expect(repaired.lastRepairError).toBeUndefined();
-    if (process.env.RECORD_HISTORIES) await saveHistories(inject('temporal'), [incidentId, `nightly-${badDay}-customers`], process.env.RECORD_HISTORIES, 'revert-failed');
+    if (process.env.RECORD_HISTORIES) await saveHistories(inject('temporal'), [incidentId, `nightly-${badDay}`, `nightly-${badDay}-customers-${badDay}`], process.env.RECORD_HISTORIES, 'revert-failed');
   }, 300_000);
 });
