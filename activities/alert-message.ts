@@ -1,23 +1,11 @@
-import { capText, failureLimits, type RowIssue } from '../common/errors.ts';
-import type { MissingNight } from './night-inbox.ts';
+import { capText, failureLimits } from '../common/errors.ts';
+import type { RecordedIncidentFacts } from '../common/incident-facts.ts';
 import { composeNightAlert } from './night-alert-message.ts';
 
-/** Everything an alert says about one quarantined table, or about a night none of whose exports arrived (`tables`, `night`). */
-export interface AlertFacts {
-  incidentId: string;
-  table: string;
-  businessDate: string;
-  errorType: string;
-  message: string;
-  /** The first rejected rows, when the problem is in the rows. */
-  issues?: RowIssue[];
+/** Everything an alert says about one incident: its facts, the day the table still shows, the Web UI link and the addresses. */
+export interface AlertFacts extends Omit<RecordedIncidentFacts, 'workflowId'> {
   /** The last business date whose data the table still shows, if any. */
   authoritativeDate?: string;
-  quarantineDir: string;
-  /** A night incident: every table it holds back. */
-  tables?: string[];
-  /** A night incident: the inbox, the deadline and what was found there. */
-  night?: MissingNight;
   /** A night incident: the last business date each table still shows. */
   authoritativeDates?: Record<string, string>;
   workflowUrl: string;
@@ -64,12 +52,9 @@ const plainWords: Record<string, string> = {
 export function composeAlert(facts: AlertFacts): AlertMessage {
   if (facts.tables && facts.night) return composeNightAlert({ ...facts, tables: facts.tables, night: facts.night });
   const headline = plainWords[facts.errorType] ?? 'The load did not reconcile.';
-  const still = facts.authoritativeDate
-    ? `The warehouse still shows this table as of ${facts.authoritativeDate}; nothing from the bad file was kept.`
-    : 'Nothing from the bad file was kept; this table has no earlier data in the warehouse.';
   const lines = [
     `The nightly load of table ${facts.table} for business date ${facts.businessDate} was stopped and the file set aside.`,
-    still,
+    ...whatTheTableHolds(facts),
     '',
     `What is wrong: ${headline}`,
     `Detail (${facts.errorType}): ${capText(facts.message, failureLimits.messageChars)}`,
@@ -101,4 +86,23 @@ export function composeAlert(facts: AlertFacts): AlertMessage {
     subject: `[warehouse] ${facts.table} ${facts.businessDate}: ${facts.errorType} — ${headline.replace(/\.$/, '')}`,
     text: `${lines.join('\n')}\n`,
   };
+}
+
+/**
+ * What the warehouse still shows of the table. After a failed revert it is not the previous day:
+ * part of the bad load may be in it, until the approved repair reverts that load again.
+ */
+function whatTheTableHolds(facts: AlertFacts): string[] {
+  if (facts.unreverted) {
+    return [
+      `WARNING: the revert of this load did not complete, so table ${facts.table} may hold part of the ${facts.businessDate} load (load ${facts.unreverted.loadId}).`,
+      `The revert failed with: ${capText(facts.unreverted.error, failureLimits.messageChars)}`,
+      "Readers of this table may see some of that day's rows until the incident is repaired: a rewind repair reverts the load again before it replays the day; a time-travel repair undoes it with the rest of the night.",
+    ];
+  }
+  return [
+    facts.authoritativeDate
+      ? `The warehouse still shows this table as of ${facts.authoritativeDate}; nothing from the bad file was kept.`
+      : 'Nothing from the bad file was kept; this table has no earlier data in the warehouse.',
+  ];
 }

@@ -1,11 +1,10 @@
 import { activityInfo, log } from '@temporalio/activity';
-import type { RowIssue } from '../common/errors.ts';
+import type { RecordedIncidentFacts } from '../common/incident-facts.ts';
 import type { D1Client } from '../d1/client.ts';
 import { incidentHoldsTable } from '../history/incident-tables.ts';
 import type { AlertDeps, AlertDelivery } from './alert.ts';
 import { createAlertActivities } from './alert.ts';
 import { composeAlert } from './alert-message.ts';
-import type { MissingNight } from './night-inbox.ts';
 
 /** What incident bookkeeping needs. */
 export interface IncidentDeps extends AlertDeps {
@@ -13,21 +12,6 @@ export interface IncidentDeps extends AlertDeps {
   mail: AlertDeps['mail'] & { from: string; to: string[] };
   /** To link alerts to the Temporal Web UI. */
   temporalUi: { url: string; namespace: string };
-}
-
-/** A quarantined table's incident, or a whole night's (`tables`, `night`) when none of its exports arrived. */
-export interface IncidentFacts {
-  incidentId: string;
-  table: string;
-  businessDate: string;
-  errorType: string;
-  message: string;
-  issues?: RowIssue[];
-  quarantineDir: string;
-  /** A night incident: every table it holds back. */
-  tables?: string[];
-  /** A night incident: the inbox it looked in, the deadline and what it found. */
-  night?: MissingNight;
 }
 
 /** A name-based approveRollback decision (before signed approvals) to record. */
@@ -44,7 +28,7 @@ export const createIncidentActivities = (deps: IncidentDeps) => {
   const { sendAlert } = createAlertActivities(deps);
   return {
     /** Records the incident as open (once), whatever happens to the alert afterwards; answers the date the table stays authoritative for. */
-    async openIncident(facts: IncidentFacts & { workflowId: string }): Promise<{ authoritativeDate: string | null }> {
+    async openIncident(facts: RecordedIncidentFacts): Promise<{ authoritativeDate: string | null }> {
       await deps.d1.query(
         `INSERT INTO etl_incidents (incident_id, table_name, business_date, status, error_type, error_detail, workflow_id, opened_at, quarantine_dir, tables_json)
          VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?) ON CONFLICT (incident_id) DO NOTHING`,
@@ -61,7 +45,7 @@ export const createIncidentActivities = (deps: IncidentDeps) => {
      * answered (else it is looked up, or left out), and a failed note is logged, not retried
      * (a retry would send the email twice).
      */
-    async alertIncident(facts: IncidentFacts & { workflowId: string; authoritativeDate?: string | null }): Promise<AlertDelivery> {
+    async alertIncident(facts: RecordedIncidentFacts & { authoritativeDate?: string | null }): Promise<AlertDelivery> {
       const authoritativeDate =
         facts.authoritativeDate !== undefined
           ? facts.authoritativeDate ?? undefined

@@ -1,6 +1,6 @@
 import { capText, failureLimits } from '../common/errors.ts';
+import type { MissingNight } from '../common/incident-facts.ts';
 import type { AlertFacts, AlertMessage } from './alert-message.ts';
-import type { MissingNight } from './night-inbox.ts';
 
 /** What the operator should suspect, for each reason the inbox held nothing of the night. */
 function whatIsWrong(night: MissingNight, businessDate: string): string {

@@ -6,6 +6,7 @@ import { contractFor } from '../contracts/index.ts';
 import { exportFileName } from '../contracts/types.ts';
 import { whileHeartbeating } from './keep-alive.ts';
 import type { NasLayout } from './nas.ts';
+import type { InboxProblem, MissingNight } from '../common/incident-facts.ts';
 
 /** What looking at a night's inbox needs (the same settings as fetch). */
 export interface NightInboxDeps {
@@ -16,20 +17,8 @@ export interface NightInboxDeps {
   pollMs: number;
 }
 
-/** Why no export of the night is in the inbox: the folder is not there, cannot be read, is not a folder, or holds none of the night's files. */
-export type InboxProblem = 'absent' | 'unreadable' | 'not-a-directory' | 'no-export';
-
-/** A night with nothing in the inbox at the deadline: where it looked, until when, and what it found. */
-export interface MissingNight {
-  inbox: string;
-  /** The export deadline, ISO. */
-  deadline: string;
-  /** The same deadline as an operator reads it (`2026-03-05 06:00 Europe/Paris`); absent from nights recorded before it. */
-  deadlineLocal?: string;
-  problem: InboxProblem;
-  /** The system's own words, when the folder could not be listed (e.g. `EACCES: permission denied, scandir '…'`). */
-  detail?: string;
-}
+/** Defined with the incident facts (common/), which carry them to the alert; re-exported for this module's callers. */
+export type { InboxProblem, MissingNight } from '../common/incident-facts.ts';
 
 /** The night's export has begun to arrive (per-table fetches take it from here), or nothing of it came by the deadline. */
 export type NightArrival = { arrived: true; tables: string[] } | ({ arrived: false } & MissingNight);

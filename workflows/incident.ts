@@ -1,6 +1,7 @@
 import { condition, patched, proxyActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { RollbackMode } from '../common/approval-statement.ts';
+import type { RecordedIncidentFacts } from '../common/incident-facts.ts';
 import { businessDateKey, etlStatusKey } from '../common/search-attributes.ts';
 import { alertActivity, shortActivity } from './activity-profiles.ts';
 import { signedApprovalsPatch } from './approval-messages.ts';
@@ -22,8 +23,13 @@ import { replayLoads } from './replay-loads.ts';
 
 /** Patch marker: the alert no longer waits for the incident's D1 row (histories before it did). */
 const alarmIndependentOfD1Patch = 'alarm-independent-of-d1';
+/**
+ * Patch marker: a rewind repair first reverts the failed load whose own revert did not complete
+ * (`unreverted`), a command histories before it never issued.
+ */
+export const revertUnrevertedLoadPatch = 'revert-unreverted-load';
 
-const { openIncident, recordIncidentDecision, decideApproval, rewindTable, loadsSince, bookmarkBefore, rollbackPointBefore, restoreWarehouse, resolveIncident } = proxyActivities<Activities>(shortActivity);
+const { openIncident, recordIncidentDecision, decideApproval, revertLoad, rewindTable, loadsSince, bookmarkBefore, rollbackPointBefore, restoreWarehouse, resolveIncident } = proxyActivities<Activities>(shortActivity);
 const { alertIncident } = proxyActivities<Activities>(alertActivity);
 
 /** Defined in messages.ts; still exported here for test/workflows/missing-inbox.test.ts, which imports it from this file. */
@@ -58,6 +64,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     refusals: [],
     replayed: [],
     ...(input.tables ? { tables: input.tables } : {}),
+    ...(input.unreverted ? { unreverted: input.unreverted } : {}),
   };
   /** The tables the repair loads again: the incident's own, or every table of a night incident. */
   const heldTables = input.tables ?? [input.table];
@@ -171,11 +178,23 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     }
   }
 
+  /**
+   * The failed load whose revert did not complete is reverted again before the table is rewound
+   * (the rewind reverts only loads that were published, and a failed one is quarantined). A revert
+   * that fails again fails the repair: the incident is open again, and the next approval retries.
+   */
+  async function revertUnrevertedLoad(): Promise<void> {
+    if (!state.unreverted || !patched(revertUnrevertedLoadPatch)) return;
+    await revertLoad({ table: input.table, loadId: state.unreverted.loadId });
+    delete state.unreverted;
+  }
+
   /** Rolls back (rewind or time travel), then replays every affected day in date order. */
   async function repair(mode: RollbackMode): Promise<string[]> {
     let items: { table: string; businessDate: string }[];
     if (mode === 'rewind') {
       items = [];
+      await revertUnrevertedLoad();
       for (const table of heldTables) {
         const { rewound } = await rewindTable({ table, fromDate: input.businessDate });
         const dates = new Set([input.businessDate, ...deferredDatesOf(table), ...rewound]);
@@ -194,6 +213,8 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
       } finally {
         restoring = false;
       }
+      // The restore undid the whole night, the unreverted load with it.
+      delete state.unreverted;
     } else {
       const bookmark = await bookmarkBefore({ businessDate: input.businessDate });
       if (!bookmark) throw new Error(`no Time Travel bookmark was taken before the ${input.businessDate} run`);
@@ -205,7 +226,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
       await recordIncidentDecision({ incidentId: workflowId, ...state.approval!, accepted: true });
     }
     const report = await replayLoads(items, {
-      childId: ({ table, businessDate }) => `${workflowId}-replay-${businessDate}-${table}`,
+      releasedChildId: ({ table, businessDate }) => `${workflowId}-replay-${businessDate}-${table}`,
       input: ({ table, businessDate }) => ({ table, businessDate, runId: workflowId, repairOf: workflowId }),
       released: 'abandon',
     });
@@ -217,7 +238,19 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     { key: businessDateKey, value: input.businessDate },
     { key: etlStatusKey, value: 'incident-open' },
   ]);
-  const facts = { incidentId: workflowId, workflowId, table: input.table, businessDate: input.businessDate, errorType: input.errorType, message: input.message, quarantineDir: input.quarantineDir, ...(input.issues ? { issues: input.issues } : {}), ...(input.tables ? { tables: input.tables } : {}), ...(input.night ? { night: input.night } : {}) };
+  const facts: RecordedIncidentFacts = {
+    incidentId: workflowId,
+    workflowId,
+    table: input.table,
+    businessDate: input.businessDate,
+    errorType: input.errorType,
+    message: input.message,
+    quarantineDir: input.quarantineDir,
+    ...(input.issues ? { issues: input.issues } : {}),
+    ...(input.tables ? { tables: input.tables } : {}),
+    ...(input.night ? { night: input.night } : {}),
+    ...(input.unreverted ? { unreverted: input.unreverted } : {}),
+  };
   void decideApprovals();
   let alerted: Promise<void>;
   if (patched(alarmIndependentOfD1Patch)) {

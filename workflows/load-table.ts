@@ -4,7 +4,7 @@ import type { ArchivedExportInput, FetchedExport } from '../activities/fetch.ts'
 import type { RowIssue } from '../common/errors.ts';
 import { fetchActivity, longActivity, shortActivity } from './activity-profiles.ts';
 import { describeFailure } from './failures.ts';
-import { exportDeferredSignal, incidentWorkflowId } from './messages.ts';
+import { exportDeferredSignal, incidentWorkflowId, type UnrevertedLoad } from './messages.ts';
 import { openIncidentWorkflow } from './open-incident.ts';
 
 const { fetchExport } = proxyActivities<Activities>(fetchActivity);
@@ -46,11 +46,13 @@ export interface LoadTableResult {
 /**
  * fetch → validate → stage → publish → verify for one table. Once publish may have
  * written, a failure compensates by revert-by-load, so the previous day stays
- * authoritative; the failure is recorded and rethrown with its stable type.
+ * authoritative; the failure is recorded, the file quarantined, the incident opened (each
+ * step even when one before it failed) and the failure rethrown with its stable type.
  */
 export async function loadTable(input: LoadTableInput): Promise<LoadTableResult> {
   const { table, businessDate, runId } = input;
-  const compensations: (() => Promise<void>)[] = [];
+  /** Saga steps, newest first; each names the load it reverts, for the incident when it fails. */
+  const compensations: { loadId: string; run: () => Promise<void> }[] = [];
   let fetched: FetchedExport | undefined;
   try {
     fetched = input.archived ? await archivedExport({ table, businessDate, ...input.archived }) : await fetchExport({ table, businessDate });
@@ -69,7 +71,7 @@ export async function loadTable(input: LoadTableInput): Promise<LoadTableResult>
     }
     const load = { table, businessDate, loadId: fetched.loadId, fileName: fetched.fileName };
     // From here the load writes: a failed stage leaves rows in _stage_<table>, publish may half-apply; revert covers both.
-    compensations.unshift(() => revertLoad({ table, loadId: load.loadId }));
+    compensations.unshift({ loadId: load.loadId, run: () => revertLoad({ table, loadId: load.loadId }) });
     const staged = await stageExport({ ...load, archivePath: fetched.archivePath });
     const published = await publishLoad(load);
     await verifyLoad({ ...load, validated, staged, published });
@@ -79,17 +81,22 @@ export async function loadTable(input: LoadTableInput): Promise<LoadTableResult>
     log.warn('table load failed', { table, businessDate, ...failure });
     // On the way to the incident nothing may stop the alarm: a step that fails is noted in it instead.
     const alsoFailed: string[] = [];
-    const noting = async (what: string, step: () => Promise<unknown>): Promise<boolean> => {
+    const noting = async (what: string, step: () => Promise<unknown>): Promise<string | undefined> => {
       try {
         await step();
-        return true;
+        return undefined;
       } catch (stepError) {
         alsoFailed.push(`${what}: ${describeFailure(stepError).message}`);
         log.error('step towards the incident failed', { table, businessDate, what, ...describeFailure(stepError) });
-        return false;
+        return describeFailure(stepError).message;
       }
     };
-    for (const compensate of compensations) await noting('the revert of this load failed, the table may hold part of it', compensate);
+    // Each step runs whatever the one before did: a revert that failed leaves part of the load in the table, which the incident says and its repair reverts again.
+    let unreverted: UnrevertedLoad | undefined;
+    for (const compensate of compensations) {
+      const revertError = await noting(`the revert of load ${compensate.loadId} did not complete, ${table} may hold part of its ${businessDate} load`, compensate.run);
+      if (revertError !== undefined) unreverted ??= { loadId: compensate.loadId, error: revertError };
+    }
     await noting('the failure could not be recorded in etl_loads', () =>
       recordLoadFailure({
         runId,
@@ -100,7 +107,7 @@ export async function loadTable(input: LoadTableInput): Promise<LoadTableResult>
         sha256: fetched?.sha256,
         errorType: failure.type,
         errorDetail: failure.message,
-        reverted: compensations.length > 0,
+        reverted: compensations.length > 0 && !unreverted,
       }),
     );
     if (input.quarantine === false) {
@@ -129,6 +136,7 @@ export async function loadTable(input: LoadTableInput): Promise<LoadTableResult>
       ...(issuesOf(failure.details) ? { issues: issuesOf(failure.details) } : {}),
       quarantineDir,
       ...(fetched?.sha256 ? { sha256: fetched.sha256 } : {}),
+      ...(unreverted ? { unreverted } : {}),
     });
     throw ApplicationFailure.create({ type: failure.type, message: `${message} (quarantined in ${quarantineDir}; incident ${incidentWorkflowId(table, businessDate)})`, nonRetryable: true, details: [failure.details ?? null] });
   }

@@ -67,7 +67,7 @@ async function restoreAndReplay(input: ManualRollbackInput, signed: boolean, wor
   if (signed) await restoreKeepingAuditTrail({ bookmark, takenAt });
   else await restoreWarehouse({ bookmark });
   const report = await replayLoads(replayed, {
-    childId: ({ table, businessDate }) => `${workflowId}-${businessDate}-${table}`,
+    releasedChildId: ({ table, businessDate }) => `${workflowId}-${businessDate}-${table}`,
     input: ({ table, businessDate }) => ({ table, businessDate, runId: workflowId }),
     released: 'abandon',
   });

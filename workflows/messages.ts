@@ -1,7 +1,6 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { MissingNight } from '../activities/night-inbox.ts';
 import type { ExpectedApproval, RollbackMode } from '../common/approval-statement.ts';
-import type { RowIssue } from '../common/errors.ts';
+import type { IncidentFacts, UnrevertedLoad } from '../common/incident-facts.ts';
 
 /**
  * The contract between the workflows and whoever talks to them (the CLI, other workflows, an
@@ -32,28 +31,19 @@ export {
   type WarehouseLeaseInput,
 } from './lease-messages.ts';
 export type { RollbackMode } from '../common/approval-statement.ts';
+export type { IncidentFacts, MissingNight, UnrevertedLoad } from '../common/incident-facts.ts';
 
 // ---- Incidents -------------------------------------------------------------------------
 
 /** The incident workflow's type name: started by name where importing it would close an import cycle. */
 export const incidentWorkflowType = 'incident';
 
-/** What starts an incident: a quarantined table's export, or a night none of whose exports arrived (`tables`, `night`). */
-export interface IncidentInput {
-  table: string;
-  businessDate: string;
-  errorType: string;
-  message: string;
-  issues?: RowIssue[];
-  quarantineDir: string;
+/** What starts an incident: the facts of a quarantined table's export (or of a night none of whose exports arrived), and what an approver signs. */
+export interface IncidentInput extends IncidentFacts {
   /** sha256 of the quarantined file (none when the export was missing): what an approver signs they saw. */
   sha256?: string;
   /** Legacy: histories before signed approvals carried a list of names here. It is ignored. */
   approvers?: string[];
-  /** A night incident (`table` is then `inbox`): every table it holds back, loaded again by its repair. */
-  tables?: string[];
-  /** A night incident: the inbox looked in, the deadline and what was found there (for the alert). */
-  night?: MissingNight;
 }
 
 /** A later night's export held back by an incident (`table`: which one, for a night incident). */
@@ -87,6 +77,8 @@ export interface IncidentState {
   approval?: { by: string; mode: RollbackMode; fingerprint?: string; decisionId?: string };
   /** Why recording the incident in D1 failed last (it is retried; the alert does not wait for it). */
   lastRecordError?: string;
+  /** The failed load whose revert did not complete: the table may hold part of it until a repair reverts it again. */
+  unreverted?: UnrevertedLoad;
   /** Why the last approved repair did not complete (the incident is open again). */
   lastRepairError?: string;
   /** Business dates replayed by the repair, in order. */
@@ -111,10 +103,23 @@ export const nightIncidentWorkflowId = (businessDate: string) => incidentWorkflo
 
 /** The workflow id of a business date's nightly run (one at a time per date, however it was started). */
 export const nightlyWorkflowId = (businessDate: string) => `nightly-${businessDate}`;
-/** The workflow id of a nightly run's child loading one table. */
+/**
+ * Patch marker of one child-id shape: every workflow that loads tables (nightly run, incident
+ * repair, manual rollback, rebuild, re-check) names its `loadTable` children with
+ * `childWorkflowId`. A child's id is checked on replay (TMPRL1100 "Child workflow id of
+ * scheduled event … does not match"), so histories before it keep the shape they had.
+ */
+export const oneChildIdShapePatch = 'one-child-id-shape';
+/**
+ * The workflow id of a child workflow: `<parent>-<subject>-<date>`, the subject a table (a
+ * `loadTable` child) or `recheck` (a nightly run's re-check of an earlier date). The one shape
+ * for new starts; e.g. `nightly-2026-03-02-customers-2026-03-02`, `incident-orders-2026-08-05-orders-2026-08-06`.
+ */
+export const childWorkflowId = (parentId: string, subject: string, businessDate: string) => `${parentId}-${subject}-${businessDate}`;
+/** Legacy (histories before `one-child-id-shape`): the workflow id of a nightly run's child loading one table. */
 export const nightlyTableWorkflowId = (nightlyId: string, table: string) => `${nightlyId}-${table}`;
-/** The workflow id of the re-check a nightly run starts for an earlier date whose export was corrected. */
-export const nightlyRecheckWorkflowId = (nightlyId: string, businessDate: string) => `${nightlyId}-recheck-${businessDate}`;
+/** The workflow id of the re-check a nightly run starts for an earlier date whose export was corrected (always this shape). */
+export const nightlyRecheckWorkflowId = (nightlyId: string, businessDate: string) => childWorkflowId(nightlyId, 'recheck', businessDate);
 /** The workflow id of a re-check of a date, by hand (`warehouse recheck`). */
 export const recheckWorkflowId = (businessDate: string) => `recheck-${businessDate}`;
 

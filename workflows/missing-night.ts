@@ -1,6 +1,6 @@
 import { log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import type { MissingNight } from '../activities/night-inbox.ts';
+import type { MissingNight } from '../common/incident-facts.ts';
 import { fetchActivity, shortActivity } from './activity-profiles.ts';
 import { describeFailure } from './failures.ts';
 import { nightIncidentSubject, nightIncidentWorkflowId } from './messages.ts';

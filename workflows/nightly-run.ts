@@ -8,7 +8,7 @@ import { describeFailure } from './failures.ts';
 import { withWarehouseLease } from './lease-holder.ts';
 import { loadTable, type LoadTableResult } from './load-table.ts';
 import { mapWithConcurrency } from './concurrency.ts';
-import { nightlyRecheckWorkflowId, nightlyTableWorkflowId } from './messages.ts';
+import { childWorkflowId, nightlyRecheckWorkflowId, nightlyTableWorkflowId, oneChildIdShapePatch } from './messages.ts';
 import { holdMissingNight, nightIncidentPatch } from './missing-night.ts';
 import { recheck, type RecheckResult } from './recheck.ts';
 
@@ -71,6 +71,7 @@ async function loadNight(input: NightlyRunInput, tables: string[], { workflowId,
   const { results: rechecked, failed: recheckFailed } = patched('late-corrections') ? await recheckCorrectedDays(businessDate, tables, input) : { results: [], failed: new Map<string, RecheckFailure>() };
   const toFetch = tables.filter((table) => !recheckFailed.has(table));
   const missingNight = patched(nightIncidentPatch) ? await holdMissingNight({ businessDate, runId, tables: toFetch }) : undefined;
+  const tableChildId = patched(oneChildIdShapePatch) ? (table: string) => childWorkflowId(workflowId, table, businessDate) : (table: string) => nightlyTableWorkflowId(workflowId, table);
   const outcomes = await mapWithConcurrency(tables, input.maxParallel ?? 4, async (table): Promise<TableOutcome> => {
     const missing = missingNight?.get(table);
     if (missing) return missing;
@@ -82,7 +83,7 @@ async function loadNight(input: NightlyRunInput, tables: string[], { workflowId,
       return { table, businessDate, status: 'failed', errorType: 'RecheckFailed', message };
     }
     try {
-      return await executeChild(loadTable, { workflowId: nightlyTableWorkflowId(workflowId, table), args: [{ table, businessDate, runId }] });
+      return await executeChild(loadTable, { workflowId: tableChildId(table), args: [{ table, businessDate, runId }] });
     } catch (error) {
       const failure = describeFailure(error);
       return { table, businessDate, status: 'failed', errorType: failure.type, message: failure.message };

@@ -62,7 +62,7 @@ export async function rebuild(input: RebuildInput): Promise<RebuildResult> {
     const report = await replayLoads(
       input.loads.filter((l) => l.businessDate === businessDate),
       {
-        childId: (load) => `${workflowId}-${businessDate}-${load.table}`,
+        releasedChildId: (load) => `${workflowId}-${businessDate}-${load.table}`,
         input: (load) => ({ table: load.table, businessDate, runId: workflowId, archived: { fileName: load.fileName, archivePath: load.archivePath }, quarantine: false }),
         released: 'continue',
       },

@@ -71,7 +71,7 @@ async function recheckDay(input: RecheckInput, workflowId: string): Promise<Rech
     // Day after day, whatever fails: the days after a failed one are held back by the incident it opened.
     const report = await replayLoads(
       dates.map((businessDate) => ({ table, businessDate })),
-      { childId: ({ businessDate }) => `${workflowId}-${table}-${businessDate}`, input: ({ businessDate }) => ({ table, businessDate, runId: workflowId }), concurrency: 1, afterFailure: 'continue' },
+      { releasedChildId: ({ businessDate }) => `${workflowId}-${table}-${businessDate}`, input: ({ businessDate }) => ({ table, businessDate, runId: workflowId }), concurrency: 1, afterFailure: 'continue' },
     );
     const replayed = dates.map((businessDate): ReplayedDay => {
       const loaded = report.loaded.find((l) => l.load.businessDate === businessDate);

@@ -1,6 +1,7 @@
-import { executeChild, patched } from '@temporalio/workflow';
+import { executeChild, patched, workflowInfo } from '@temporalio/workflow';
 import { mapWithConcurrency, runLanes } from './concurrency.ts';
 import { loadTable, type LoadTableInput, type LoadTableResult } from './load-table.ts';
+import { childWorkflowId, oneChildIdShapePatch } from './messages.ts';
 
 /**
  * Patch marker of fail-fast replays: once one replayed load has failed, no further load starts
@@ -18,8 +19,11 @@ export interface ReplayLoad {
 
 /** How a caller replays its loads. */
 export interface ReplayLoadsOptions<L extends ReplayLoad> {
-  /** The child's workflow id. Each caller keeps the shape its recorded histories have. */
-  childId: (load: L) => string;
+  /**
+   * The child's workflow id as the caller named it before `one-child-id-shape`, for the
+   * histories recorded then; new starts are `childWorkflowId(<this workflow>, table, date)`.
+   */
+  releasedChildId: (load: L) => string;
   /** The child's input. */
   input: (load: L) => LoadTableInput;
   /** Loads of one date replayed at once (default 4). */
@@ -65,7 +69,9 @@ export async function replayLoads<L extends ReplayLoad>(loads: readonly L[], opt
   const failFast = stop && patched(failFastReplaysPatch);
   const dates = [...new Set(loads.map((l) => l.businessDate))].sort();
   const report: ReplayReport<L> = { dates, loaded: [], failed: [], notStarted: [], stopped: false };
-  const replay = (load: L) => executeChild(loadTable, { workflowId: options.childId(load), args: [options.input(load)] });
+  const parentId = workflowInfo().workflowId;
+  const childId = patched(oneChildIdShapePatch) ? (load: L) => childWorkflowId(parentId, load.table, load.businessDate) : options.releasedChildId;
+  const replay = (load: L) => executeChild(loadTable, { workflowId: childId(load), args: [options.input(load)] });
 
   for (const businessDate of dates) {
     const ofDate = loads.filter((l) => l.businessDate === businessDate);

@@ -54,7 +54,7 @@ async function badWeek(warehouse: IsolatedWarehouse, mode: RollbackMode): Promis
   expect(paul.code, paul.stderr).toBe(0);
   expect(paul.stdout).toContain(`accepted: paul approved the ${mode} repair of ${incidentId}`);
   expect(paul.stdout).toContain(`resolved: replayed ${days.slice(2).join(', ')}`);
-  if (process.env.RECORD_HISTORIES && mode === 'rewind') await saveHistories(inject('temporal'), [incidentId, `nightly-${badDay}-orders`], process.env.RECORD_HISTORIES);
+  if (process.env.RECORD_HISTORIES && mode === 'rewind') await saveHistories(inject('temporal'), [incidentId, `nightly-${badDay}-orders-${badDay}`], process.env.RECORD_HISTORIES);
   if (mode === 'time-travel') await recordHistoriesOf(warehouse, 'incident', { status: 'Completed', variant: 'time-travel' });
   return warehouse.client.workflow.getHandle(incidentId).query(incidentStateQuery);
 }

@@ -221,10 +221,10 @@ describe('the inbox gives regular files or a clear error', () => {
 
     const ids = [
       `nightly-${day2}`,
-      ...tables.map((t) => `nightly-${day2}-${t}`),
+      ...tables.map((t) => `nightly-${day2}-${t}-${day2}`),
       ...cases.map((c) => incidentWorkflowId(c.table, day2)),
       `nightly-${day3}`,
-      `nightly-${day3}-orders`,
+      `nightly-${day3}-orders-${day3}`,
       incidentWorkflowId('orders', day3),
     ];
     for (const id of ids) {

@@ -64,7 +64,7 @@ describe('a night whose whole inbox is missing', () => {
     expect(night.tables.map((t) => [t.table, t.status, t.errorType])).toEqual(tables.map((t) => [t, 'failed', 'ExportMissing']));
     for (const t of night.tables) expect(t.status === 'failed' && t.message).toContain(`incident ${incidentId} holds ${t.table} back`);
     // No table load was started for the night: nothing waited thirteen times for the deadline.
-    for (const table of tables) await expect(warehouse.client.workflow.getHandle(`nightly-${day2}-${table}`).describe()).rejects.toThrow(/not found/i);
+    for (const table of tables) await expect(warehouse.client.workflow.getHandle(`nightly-${day2}-${table}-${day2}`).describe()).rejects.toThrow(/not found/i);
 
     const state = await eventually(stateOf, (s) => s.alert === 'smtp');
     expect(state).toMatchObject({ status: 'open', table: 'inbox', tables, businessDate: day2, errorType: 'ExportMissing', evidence: { table: 'inbox', businessDate: day2, sha256: null } });

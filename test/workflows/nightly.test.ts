@@ -44,7 +44,7 @@ describe('seven nightly runs on a real Temporal dev server and the local D1 serv
         expect(await currentState(warehouse.d1, contract), `${contract.table}_current after ${day}`).toEqual(expected.current);
       }
       if (i === 0 && process.env.RECORD_HISTORIES) {
-        await saveHistories(inject('temporal'), [`nightly-${day}`, `nightly-${day}-customers`], process.env.RECORD_HISTORIES);
+        await saveHistories(inject('temporal'), [`nightly-${day}`, `nightly-${day}-customers-${day}`], process.env.RECORD_HISTORIES);
       }
     }
   }, 300_000);
@@ -121,7 +121,7 @@ describe('seven nightly runs on a real Temporal dev server and the local D1 serv
 
   it('replays the recorded history of a full nightly run and of a table load', async () => {
     const dir = join(inject('tmpDir'), `histories-${warehouse.config.temporal.taskQueue}`);
-    const files = await saveHistories(inject('temporal'), [`nightly-${days[0]}`, `nightly-${days[0]}-orders`], dir);
+    const files = await saveHistories(inject('temporal'), [`nightly-${days[0]}`, `nightly-${days[0]}-orders-${days[0]}`], dir);
     const { Worker } = await import('@temporalio/worker');
     const { historyFromJSON } = await import('@temporalio/common/lib/proto-utils.js');
     const { readFile } = await import('node:fs/promises');

@@ -69,7 +69,7 @@ describe('a bad file is quarantined, an incident opens and holds the table back'
     const quarantine = join(warehouse.dir, 'nas', 'quarantine', day2);
     expect((await readdir(join(quarantine, 'customers'))).sort()).toEqual([customersFile, 'reason.json'].sort());
     const reason = JSON.parse(await readFile(join(quarantine, 'customers', 'reason.json'), 'utf8'));
-    expect(reason).toMatchObject({ table: 'customers', businessDate: day2, file: customersFile, errorType: 'RowValidationFailed', workflowId: `nightly-${day2}-customers` });
+    expect(reason).toMatchObject({ table: 'customers', businessDate: day2, file: customersFile, errorType: 'RowValidationFailed', workflowId: `nightly-${day2}-customers-${day2}` });
     expect(reason.details.issues[0]).toEqual({ line: 5, column: 'PLAFOND_CREDIT', value: '1500.00', rule: 'decimal comma expected, found a point' });
     const stockReason = JSON.parse(await readFile(join(quarantine, 'stock', 'reason.json'), 'utf8'));
     // The file that was expected and never came is named.

@@ -6,7 +6,7 @@ import { startNightly } from '../../client/nightly.ts';
 import { contractFor } from '../../contracts/index.ts';
 import { exportFileName } from '../../contracts/types.ts';
 import { generateExports } from '../../generator/index.ts';
-import { nightlyTableWorkflowId, nightlyWorkflowId } from '../../workflows/messages.ts';
+import { childWorkflowId, nightlyWorkflowId } from '../../workflows/messages.ts';
 import { eventually } from '../support/eventually.ts';
 import { killHard, spawnWorker } from '../support/worker-process.ts';
 import { allChecksums, runNight, startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
@@ -75,7 +75,7 @@ describe('a worker stopped with SIGTERM while a night waits for a late export', 
     let child = spawnWorker(stopped, { logFile: log });
     try {
       const night = await startNightly(stopped.client, stopped.config, day);
-      const stockRun = nightlyTableWorkflowId(nightlyWorkflowId(day), late.table);
+      const stockRun = childWorkflowId(nightlyWorkflowId(day), late.table, day);
       // The other twelve tables load; stock's fetch waits (heartbeating) for its file.
       const verified = await eventually(
         async () => (await stopped.d1.query<{ n: number }>("SELECT count(*) AS n FROM etl_loads WHERE business_date = ? AND status = 'verified'", [day]).catch(() => [undefined]))[0]?.results[0]?.n ?? 0,
@@ -153,7 +153,7 @@ describe('a worker stopped with SIGTERM mid-stage', () => {
       const summary = await night.result();
       expect(summary.status).toBe('ok');
       expect(summary.tables.find((t) => t.table === big.table)).toMatchObject({ status: 'loaded', rowsRead: total });
-      const stageRun = nightlyTableWorkflowId(nightlyWorkflowId(day), big.table);
+      const stageRun = childWorkflowId(nightlyWorkflowId(day), big.table, day);
       expect(Math.max(...(await startedAttempts(stopped, stageRun, 'stageExport')))).toBeGreaterThanOrEqual(2);
     } finally {
       await killHard(child);
