@@ -19,6 +19,8 @@ export interface D1Counts {
   secondsByTable: Record<string, number>;
   /** SQL statements sent (a batch counts each of its statements). */
   statements: number;
+  /** Every request: when it arrived (epoch ms, the clock Temporal's event times use), its table and its seconds. */
+  log: { atMs: number; table: string; seconds: number }[];
 }
 
 /** A running counting proxy. */
@@ -61,7 +63,7 @@ function readAll(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-const zero = (): D1Counts => ({ requests: 0, byRoute: {}, byTable: {}, secondsByTable: {}, statements: 0 });
+const zero = (): D1Counts => ({ requests: 0, byRoute: {}, byTable: {}, secondsByTable: {}, statements: 0, log: [] });
 
 /** Listens on 127.0.0.1 (a free port) and forwards every request to `target` (the service's origin). */
 export async function startD1Counter(target: string): Promise<D1Counter> {
@@ -70,6 +72,7 @@ export async function startD1Counter(target: string): Promise<D1Counter> {
   const server: Server = createServer((req, res) => {
     void (async () => {
       const arrived = performance.now();
+      const atMs = Date.now();
       const body = await readAll(req);
       const route = `${req.method} ${(req.url ?? '').replace(/^.*\/d1\/database\/[^/]+\//, '').replace(/\?.*$/, '')}`;
       const { text, count } = statementsOf(body.toString('utf8'));
@@ -82,7 +85,11 @@ export async function startD1Counter(target: string): Promise<D1Counter> {
       const upstream = httpRequest({ host: origin.hostname, port: origin.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
-        answer.once('end', () => (counted.secondsByTable[table] = (counted.secondsByTable[table] ?? 0) + (performance.now() - arrived) / 1000));
+        answer.once('end', () => {
+          const seconds = (performance.now() - arrived) / 1000;
+          counted.secondsByTable[table] = (counted.secondsByTable[table] ?? 0) + seconds;
+          counted.log.push({ atMs, table, seconds });
+        });
       });
       upstream.once('error', () => res.destroy());
       upstream.end(body);

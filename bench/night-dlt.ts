@@ -30,6 +30,7 @@ export interface DltNight {
 
 /** A running dlt_night.py. */
 export interface DltRunner {
+  pid: number;
   version: string;
   importSeconds: number;
   night(date: string): Promise<DltNight>;
@@ -73,6 +74,7 @@ export async function startDlt(options: { python: string; contractsJson: string;
   };
   const ready = await next<{ dlt: string; importSeconds: number }>();
   return {
+    pid: child.pid!,
     version: ready.dlt,
     importSeconds: ready.importSeconds,
     night(date) {

@@ -113,3 +113,21 @@ export function activityBreakdown(activities: ActivitySpan[]): { type: string; c
     })
     .sort((a, b) => b.runTotal - a.runTotal);
 }
+
+/**
+ * D1 requests per activity type: a request attributed to a table (night-d1-counter.ts) belongs to
+ * the activity of that table's loadTable running when it arrived (they run one after another);
+ * a `night` request to the nightly workflow's activity running then. Unmatched: `(between activities)`.
+ */
+export function requestsByActivity(timeline: NightTimeline, log: readonly { atMs: number; table: string; seconds: number }[]): Map<string, { requests: number; seconds: number }> {
+  const result = new Map<string, { requests: number; seconds: number }>();
+  const night = timeline.workflows.find((w) => w.type === 'nightlyRun')?.workflowId ?? '';
+  for (const request of log) {
+    const owner = request.table === 'night' ? night : `${night}-${request.table}`;
+    const span = timeline.activities.find((a) => a.workflowId === owner && a.scheduledMs <= request.atMs && request.atMs <= a.closedMs);
+    const key = span?.type ?? '(between activities)';
+    const entry = result.get(key) ?? { requests: 0, seconds: 0 };
+    result.set(key, { requests: entry.requests + 1, seconds: entry.seconds + request.seconds });
+  }
+  return result;
+}

@@ -15,7 +15,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { cliEntry } from '../client/cli-support.ts';
@@ -28,14 +29,16 @@ import { generateExports } from '../generator/index.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { bundleWorkflows } from '../worker/bundle.ts';
 import { loadConfig } from '../worker/config.ts';
+import { childPid, cpuDelta, cpuSnapshot, type CpuSnapshot } from './night-cpu.ts';
 import { startD1Counter, type D1Counts } from './night-d1-counter.ts';
 import { ensureDltVenv, startDlt, writeContractsJson, type DltNight } from './night-dlt.ts';
-import { activityBreakdown, nightTimeline, type NightTimeline } from './night-timeline.ts';
+import { activityBreakdown, nightTimeline, requestsByActivity, type NightTimeline } from './night-timeline.ts';
 
 const { values: args } = parseArgs({ options: { scale: { type: 'string', default: '10' }, nights: { type: 'string', default: '7' }, from: { type: 'string', default: '2026-03-02' }, seed: { type: 'string', default: '1' }, keep: { type: 'boolean', default: false } } });
 const scale = Number(args.scale);
 const days = Array.from({ length: Number(args.nights) }, (_, i) => new Date(Date.parse(`${args.from}T00:00:00Z`) + i * 86_400_000).toISOString().slice(0, 10));
-const benchDir = resolve('var', 'bench');
+/** Under the repository's var/ (git-ignored), wherever the bench is started from. */
+const benchDir = fileURLToPath(new URL('../var/bench', import.meta.url));
 const work = join(benchDir, `night-scale-${scale}`);
 
 interface OurNight {
@@ -44,6 +47,10 @@ interface OurNight {
   rows: number;
   d1: D1Counts;
   timeline: NightTimeline;
+  /** CPU seconds during the night: `worker`, `temporal`, `services` (this process: the local D1 service and its workerd, the proxy, the client). */
+  cpu: CpuSnapshot;
+  /** dlt_night.py's CPU seconds during its night. */
+  dltCpu: number;
 }
 
 /** `warehouse worker` in its own process; resolves once it polls its task queue. */
@@ -76,6 +83,12 @@ function report(ours: OurNight[], dlt: DltNight[], meta: string[]): string {
   ours.forEach((o, i) => lines.push(`| ${o.date} | ${o.rows.toLocaleString('en')} | ${s(o.seconds)} | ${s(dlt[i]!.seconds)} | ${(o.seconds / dlt[i]!.seconds).toFixed(2)}× | ${o.d1.requests} | ${o.d1.statements.toLocaleString('en')} |`));
   const [oursTotal, dltTotal] = [sum(ours.map((o) => o.seconds)), sum(dlt.map((d) => d.seconds))];
   lines.push(`| **week** | ${sum(ours.map((o) => o.rows)).toLocaleString('en')} | **${s(oursTotal)}** | **${s(dltTotal)}** | **${(oursTotal / dltTotal).toFixed(2)}×** | ${sum(ours.map((o) => o.d1.requests))} | ${sum(ours.map((o) => o.d1.statements)).toLocaleString('en')} |`);
+  lines.push('', 'CPU seconds (user + system) during each night. Ours: the worker process, the Temporal dev server, and the bench process with its workerd (the local D1 service: HTTP side and SQLite; the counting proxy; the client). dlt: dlt_night.py and its children', '', '| night | worker | Temporal | local D1 + proxy | ours: total | dlt | ours ÷ dlt |', '|---|---|---|---|---|---|---|');
+  const groups = ['worker', 'temporal', 'services'];
+  const cpuOf = (o: OurNight) => sum(groups.map((g) => o.cpu[g] ?? 0));
+  for (const o of ours) lines.push(`| ${o.date} | ${groups.map((g) => s(o.cpu[g] ?? 0)).join(' | ')} | ${s(cpuOf(o))} | ${s(o.dltCpu)} | ${(cpuOf(o) / o.dltCpu).toFixed(2)}× |`);
+  const [oursCpu, dltCpu] = [sum(ours.map(cpuOf)), sum(ours.map((o) => o.dltCpu))];
+  lines.push(`| **week** | ${groups.map((g) => s(sum(ours.map((o) => o.cpu[g] ?? 0)))).join(' | ')} | **${s(oursCpu)}** | **${s(dltCpu)}** | **${(oursCpu / dltCpu).toFixed(2)}×** |`);
   lines.push('', `dlt: checking the files ${s(sum(dlt.map((d) => d.checkSeconds)))} s, pipeline.run (extract, normalize, load) ${s(sum(dlt.map((d) => d.runSeconds)))} s over the week`);
 
   lines.push('', 'D1 requests per table and night (mean over the nights; `night`: the run’s own requests; D1 seconds: arrival to end of answer at the proxy, summed)', '', '| table | rows/night | requests/night | D1 seconds/night |', '|---|---|---|---|');
@@ -91,15 +104,28 @@ function report(ours: OurNight[], dlt: DltNight[], meta: string[]): string {
   lines.push('', `by route over the week: ${[...routes].map(([r, n]) => `${r} ${n}`).join(', ')}; mean D1 request, arrival to end of answer: ${((d1Seconds / requests) * 1000).toFixed(0)} ms`);
 
   const activities = ours.flatMap((o) => o.timeline.activities);
-  lines.push('', 'Where our time goes, from the Temporal histories (all nights)', '', '| activity | runs | mean queue (s) | mean run (s) | total run (s) | retried |', '|---|---|---|---|---|---|');
-  for (const a of activityBreakdown(activities)) lines.push(`| ${a.type} | ${a.count} | ${s(a.queueMean)} | ${s(a.runMean)} | ${s(a.runTotal)} | ${a.retried} |`);
+  const perActivity = new Map<string, { requests: number; seconds: number }>();
+  for (const o of ours) {
+    for (const [type, r] of requestsByActivity(o.timeline, o.d1.log)) {
+      const entry = perActivity.get(type) ?? { requests: 0, seconds: 0 };
+      perActivity.set(type, { requests: entry.requests + r.requests, seconds: entry.seconds + r.seconds });
+    }
+  }
+  lines.push('', 'Where our time goes, from the Temporal histories (all nights); D1 requests matched to the activity running for their table', '', '| activity | runs | mean queue (s) | mean run (s) | total run (s) | retried | D1 requests per run | D1 seconds per run |', '|---|---|---|---|---|---|---|---|');
+  for (const a of activityBreakdown(activities)) {
+    const r = perActivity.get(a.type) ?? { requests: 0, seconds: 0 };
+    lines.push(`| ${a.type} | ${a.count} | ${s(a.queueMean)} | ${s(a.runMean)} | ${s(a.runTotal)} | ${a.retried} | ${(r.requests / a.count).toFixed(1)} | ${s(r.seconds / a.count)} |`);
+  }
+  const between = perActivity.get('(between activities)');
+  if (between) lines.push('', `D1 requests outside any activity of their table: ${between.requests} over the week`);
   const byType = new Map<string, { n: number; span: number; inActivities: number; inChildren: number; busy: number }>();
   for (const w of ours.flatMap((o) => o.timeline.workflows)) {
     const t = byType.get(w.type) ?? { n: 0, span: 0, inActivities: 0, inChildren: 0, busy: 0 };
     byType.set(w.type, { n: t.n + 1, span: t.span + (w.endMs - w.startMs) / 1000, inActivities: t.inActivities + w.inActivitiesMs / 1000, inChildren: t.inChildren + w.inChildrenMs / 1000, busy: t.busy + w.busyMs / 1000 });
   }
   lines.push('', '| workflow | runs | mean duration (s) | mean in activities (s) | mean in child workflows (s) | mean between (s) |', '|---|---|---|---|---|---|');
-  for (const [type, t] of byType) lines.push(`| ${type} | ${t.n} | ${s(t.span / t.n)} | ${s(t.inActivities / t.n)} | ${s(t.inChildren / t.n)} | ${s((t.span - t.busy) / t.n)} |`);
+  // A workflow with neither activities nor children (the lease holder, which waits for its release) has no time to split.
+  for (const [type, t] of byType) if (t.busy > 0) lines.push(`| ${type} | ${t.n} | ${s(t.span / t.n)} | ${s(t.inActivities / t.n)} | ${s(t.inChildren / t.n)} | ${s((t.span - t.busy) / t.n)} |`);
 
   lines.push('', 'Each night: the client’s wait, and the nightly workflow before, during and after its table loads', '', '| night | wall (s) | workflow (s) | before the loads (s) | the loads (s) | after the loads (s) | loadTable, mean (s) | loadTable between activities, mean (s) |', '|---|---|---|---|---|---|---|---|');
   for (const o of ours) {
@@ -163,15 +189,22 @@ async function main(): Promise<void> {
 
     const ours: OurNight[] = [];
     const theirs: DltNight[] = [];
+    // workerd is not a root of its own: the local D1 service restarts Miniflare (a new workerd) around snapshots.
+    const roots = { worker: worker.pid, dlt: dlt.pid, temporal: childPid(/start-dev/) };
     for (const date of days) {
+      const cpuBefore = cpuSnapshot(roots, 'services');
       const started = performance.now();
       const handle = await startNightly(client, config, date);
       const summary = await handle.result();
       const seconds = (performance.now() - started) / 1000;
+      const cpu = cpuDelta(cpuBefore, cpuSnapshot(roots, 'services'));
       const d1 = counter.take();
       if (summary.status !== 'ok') throw new Error(`nightly-${date} ended ${summary.status}: ${JSON.stringify(summary.tables.filter((t) => t.status === 'failed'))}`);
-      ours.push({ date, seconds, rows: sum(summary.tables.map((t) => ('rowsRead' in t ? t.rowsRead : 0))), d1, timeline: await nightTimeline(client, handle.workflowId) });
+      const timeline = await nightTimeline(client, handle.workflowId);
+      const dltBefore = cpuSnapshot(roots, 'services');
       theirs.push(await dlt.night(date));
+      const dltCpu = cpuDelta(dltBefore, cpuSnapshot(roots, 'services')).dlt ?? 0;
+      ours.push({ date, seconds, rows: sum(summary.tables.map((t) => ('rowsRead' in t ? t.rowsRead : 0))), d1, timeline, cpu, dltCpu });
       process.stderr.write(`${date}: ours ${s(seconds)} s, dlt ${s(theirs.at(-1)!.seconds)} s\n`);
     }
     const workerPeak = await peakRssMiB(worker.pid!);
