@@ -205,7 +205,8 @@ async function main(): Promise<void> {
       theirs.push(await dlt.night(date));
       const dltCpu = cpuDelta(dltBefore, cpuSnapshot(roots, 'services')).dlt ?? 0;
       ours.push({ date, seconds, rows: sum(summary.tables.map((t) => ('rowsRead' in t ? t.rowsRead : 0))), d1, timeline, cpu, dltCpu });
-      process.stderr.write(`${date}: ours ${s(seconds)} s, dlt ${s(theirs.at(-1)!.seconds)} s\n`);
+      const cpuTotal = (cpu.worker ?? 0) + (cpu.temporal ?? 0) + (cpu.services ?? 0);
+      process.stderr.write(`${date}: ${ours.at(-1)!.rows} rows; ours ${s(seconds)} s (CPU ${s(cpuTotal)} s, ${d1.requests} D1 requests), dlt ${s(theirs.at(-1)!.seconds)} s (CPU ${s(dltCpu)} s)\n`);
     }
     const workerPeak = await peakRssMiB(worker.pid!);
 
