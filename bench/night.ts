@@ -7,8 +7,9 @@
  *      --wait` does; D1 requests counted by a proxy in front of the service (night-d1-counter.ts);
  *   2. the reference: dlt's scd2 merge into SQLite on the same files, with the same typing and
  *      checks (bench/dlt_night.py, contracts exported from contracts/ at each run).
- * Prints seconds per night for both and the ratio, D1 requests per night and per table, and
- * where our time goes, read from the Temporal histories (night-timeline.ts).
+ * Prints seconds per night for both and the ratio, CPU seconds per side (night-cpu.ts), D1
+ * requests per night, per table and per activity, and where our time goes, read from the
+ * Temporal histories (night-timeline.ts). Both sides must end with the same current rows.
  * Everything lives under var/bench/ (the dlt virtual environment is kept between runs).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
