@@ -197,7 +197,8 @@ say "temporal-schema: done twice (the second run found the schema current)"
   exec "$server_dir/temporal-server" start
 ) >"$run/logs/temporal.log" 2>&1 &
 started temporal $!
-wait_until "temporal" 120 "${pids[-1]}" bash -c "exec 3<>/dev/tcp/127.0.0.1/$frontend_port"   # compose's healthcheck: the port
+# compose's healthcheck only checks the port; waiting for SERVING here fails at once when the server exits.
+wait_until "temporal" 120 "${pids[-1]}" "$run/bin/temporal" operator cluster health --address "127.0.0.1:$frontend_port"
 say "temporal $TEMPORAL_VERSION on 127.0.0.1:$frontend_port (PostgreSQL persistence and visibility)"
 
 # ---- temporal-setup (compose's job) --------------------------------------------------------------

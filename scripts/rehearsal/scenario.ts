@@ -74,7 +74,9 @@ await step(`night ${night2}: a corrupt ${badTable} export is quarantined, the ot
   const run = await warehouse(['run', '--date', night2, '--wait', '--json']);
   assert.equal(run.code, 2, `a partial night exits 2\n${run.stderr}`);
   const summary = JSON.parse(run.stdout) as { tables: { table: string; status: string; errorType?: string }[] };
-  assert.deepEqual(summary.tables.find((t) => t.table === badTable), { ...summary.tables.find((t) => t.table === badTable), status: 'failed', errorType: 'RowValidationFailed' });
+  const bad = summary.tables.find((t) => t.table === badTable);
+  assert.equal(bad?.status, 'failed');
+  assert.equal(bad?.errorType, 'RowValidationFailed');
   assert.deepEqual(summary.tables.filter((t) => t.status !== 'loaded').map((t) => t.table), [badTable]);
   return `${badTable} failed (RowValidationFailed); ${summary.tables.length - 1} tables loaded`;
 });
