@@ -4,6 +4,7 @@ import { decimalFromNumber, decimalText, equalDecimals, parseDecimal } from '../
 import { etlFailure, type ReconciledMeasure } from '../common/errors.ts';
 import { contractFor } from '../contracts/index.ts';
 import type { D1Client } from '../d1/client.ts';
+import { controlSql, createControlStore } from './control-store.ts';
 import { clearStageStatements } from '../history/revert.ts';
 import type { PublishResult } from './publish.ts';
 import type { StageResult } from './stage.ts';
@@ -11,7 +12,7 @@ import type { ValidationReport } from './validate.ts';
 
 /** What verification needs. */
 export interface VerifyDeps {
-  d1: Pick<D1Client, 'query' | 'batch'>;
+  d1: Pick<D1Client, 'query' | 'batch' | 'first'>;
 }
 
 /** What the earlier stages claimed, to be reconciled against D1. */
@@ -43,8 +44,7 @@ export const createVerifyActivities = (deps: VerifyDeps) => ({
 
       // The last batch below drops the stage rows and marks the load verified in one request: if D1
       // applied it and the answer was lost, this retry finds the load verified and has nothing to check.
-      const [state] = await deps.d1.query<{ status: string }>('SELECT status FROM etl_loads WHERE load_id = ?', [input.loadId]);
-      if (state?.results[0]?.status === 'verified') {
+      if (await createControlStore(deps.d1).loads.isVerified(input.loadId)) {
         log.info('load already verified', { table: input.table, businessDate: input.businessDate, loadId: input.loadId });
         return;
       }
@@ -97,7 +97,7 @@ export const createVerifyActivities = (deps: VerifyDeps) => ({
 
       await deps.d1.batch([
         ...clearStageStatements(contract, input.loadId),
-        { sql: "UPDATE etl_loads SET status = 'verified', finished_at = ? WHERE load_id = ?", params: [new Date().toISOString(), input.loadId] },
+        controlSql.loads.markVerifiedStatement(input.loadId, new Date().toISOString()),
       ]);
       log.info('load verified', { table: input.table, businessDate: input.businessDate, loadId: input.loadId });
     });
