@@ -135,8 +135,7 @@ export const createBackfillActivities = (deps: BackfillDeps) => {
       await deps.d1.batch(tables.flatMap((t) => historyDdl(contractFor(t))).map((sql) => ({ sql })));
       for (const table of tables) {
         const loadId = backfillLoadId(plan.asOf, table);
-        const [other] = await deps.d1.query<{ loaded_by: string; n: number }>(`SELECT _loaded_by AS loaded_by, count(*) AS n FROM ${q(table)} WHERE _loaded_by <> ? GROUP BY _loaded_by LIMIT 1`, [loadId]);
-        const found = other?.results[0];
+        const found = await deps.d1.first<{ loaded_by: string; n: number }>(`SELECT _loaded_by AS loaded_by, count(*) AS n FROM ${q(table)} WHERE _loaded_by <> ? GROUP BY _loaded_by LIMIT 1`, [loadId]);
         if (found) {
           throw etlFailure('WarehouseNotEmpty', `the warehouse already holds ${found.n} version(s) of ${table} loaded by ${found.loaded_by}; a backfill is a table's first load (roll back, or start from an empty database)`, {
             table,

@@ -9,7 +9,7 @@ import { applyMigrations } from './schema.ts';
 
 /** What the run bookkeeping needs. */
 export interface RunDeps {
-  d1: Pick<D1Client, 'query' | 'batch' | 'first' | 'bookmark'>;
+  d1: Pick<D1Client, 'query' | 'batch' | 'first' | 'scalar' | 'bookmark'>;
 }
 
 /** A nightly run starting. */

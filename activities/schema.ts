@@ -37,7 +37,7 @@ export interface MigrationOptions {
  * was migrated by a newer release). Run by `warehouse migrate`, at worker start and before
  * each run and backfill; once up to date it costs five small queries and writes nothing.
  */
-export async function applyMigrations(d1: Pick<D1Client, 'query' | 'batch'>, options: MigrationOptions = {}): Promise<MigrationReport> {
+export async function applyMigrations(d1: Pick<D1Client, 'query' | 'batch' | 'first' | 'scalar'>, options: MigrationOptions = {}): Promise<MigrationReport> {
   const dryRun = options.dryRun ?? false;
   const contracts = options.contracts ?? tableContracts;
   await d1.query(migrationsTableDdl);
@@ -59,8 +59,7 @@ export async function applyMigrations(d1: Pick<D1Client, 'query' | 'batch'>, opt
         await d1.batch([...migration.statements.map((sql) => ({ sql })), { sql: 'INSERT INTO d1_migrations (name) VALUES (?)', params: [migration.name] }]);
       } catch (error) {
         // Another process (a second worker, a concurrent run) may have applied it meanwhile: that is success.
-        const [again] = await d1.query<{ n: number }>('SELECT count(*) AS n FROM d1_migrations WHERE name = ?', [migration.name]);
-        if (!again?.results[0]?.n) throw error;
+        if (!(await d1.scalar<number>('SELECT count(*) AS n FROM d1_migrations WHERE name = ?', [migration.name]))) throw error;
       }
     }
   }
@@ -74,10 +73,9 @@ export async function applyMigrations(d1: Pick<D1Client, 'query' | 'batch'>, opt
  * Runs a migration's guards: the first row one finds refuses the migration (MigrationRefused,
  * naming the table, the row's key and its value) before any of its statements is sent.
  */
-async function checkGuards(d1: Pick<D1Client, 'query'>, migration: Migration): Promise<void> {
+async function checkGuards(d1: Pick<D1Client, 'first'>, migration: Migration): Promise<void> {
   for (const guard of migration.guards ?? []) {
-    const [found] = await d1.query<{ key: unknown; value: unknown }>(guard.sql);
-    const row = found?.results[0];
+    const row = await d1.first<{ key: unknown; value: unknown }>(guard.sql);
     if (!row) continue;
     const value = row.value === null ? 'NULL' : `'${String(row.value)}'`;
     throw ApplicationFailure.create({

@@ -12,7 +12,7 @@ import type { ValidationReport } from './validate.ts';
 
 /** What verification needs. */
 export interface VerifyDeps {
-  d1: Pick<D1Client, 'query' | 'batch' | 'first'>;
+  d1: Pick<D1Client, 'query' | 'batch' | 'first' | 'scalar'>;
 }
 
 /** What the earlier stages claimed, to be reconciled against D1. */
@@ -59,31 +59,31 @@ export const createVerifyActivities = (deps: VerifyDeps) => ({
       const [counts] = await deps.d1.batch<Record<string, number>>([
         { sql: `SELECT count(*) AS n FROM ${stage} s JOIN ${t} h ON ${keyJoin} AND h._is_current = 1 AND h._is_deleted = 0 AND h._row_hash = s._row_hash WHERE s._load_id = ?`, params: [input.loadId] },
       ]);
+      const count = async (sql: string, params: string[] = []) => (await deps.d1.scalar<number>(sql, params)) ?? 0;
       const [current, inserted, closed, tombstones, loadedTotals] = await Promise.all([
-        deps.d1.query<{ n: number }>(`SELECT count(*) AS n FROM "${contract.table}_current"`),
-        deps.d1.query<{ n: number }>(`SELECT count(*) AS n FROM ${t} WHERE _loaded_by = ?`, [input.loadId]),
-        deps.d1.query<{ n: number }>(`SELECT count(*) AS n FROM ${t} WHERE _closed_by = ?`, [input.loadId]),
-        deps.d1.query<{ n: number }>(`SELECT count(*) AS n FROM ${t} WHERE _loaded_by = ? AND _is_deleted = 1`, [input.loadId]),
+        count(`SELECT count(*) AS n FROM "${contract.table}_current"`),
+        count(`SELECT count(*) AS n FROM ${t} WHERE _loaded_by = ?`, [input.loadId]),
+        count(`SELECT count(*) AS n FROM ${t} WHERE _closed_by = ?`, [input.loadId]),
+        count(`SELECT count(*) AS n FROM ${t} WHERE _loaded_by = ? AND _is_deleted = 1`, [input.loadId]),
         totals
           ? contract.mode === 'full'
-            ? deps.d1.query<Record<string, number>>(`SELECT ${totals} FROM "${contract.table}_current" h`)
-            : deps.d1.query<Record<string, number>>(`SELECT ${totals} FROM ${stage} h WHERE h._load_id = ?`, [input.loadId])
-          : Promise.resolve([]),
+            ? deps.d1.first<Record<string, number>>(`SELECT ${totals} FROM "${contract.table}_current" h`)
+            : deps.d1.first<Record<string, number>>(`SELECT ${totals} FROM ${stage} h WHERE h._load_id = ?`, [input.loadId])
+          : Promise.resolve(undefined),
       ]);
-      const n = (r: { results: { n: number }[] }[] | undefined) => r?.[0]?.results[0]?.n ?? 0;
 
       const matched = counts?.results[0]?.n ?? 0;
-      const loaded = loadedTotals[0]?.results[0] ?? {};
+      const loaded = loadedTotals ?? {};
       // Every measure, in the order checked: a mismatch carries all of them (reason.json shows the whole reconciliation).
       const measure = (name: string, expected: number, actual: number): ReconciledMeasure => ({ measure: name, expected, actual, ok: expected === actual });
       const reconciliation = [
         measure('file rows = valid + rejected', validated.rowsRead, validated.rowsValid + validated.rowsRejected),
         measure('staged rows = valid rows', validated.rowsValid, staged.rowsStaged),
         measure('staged rows that are the current version of their key', staged.rowsStaged, matched),
-        ...(contract.mode === 'full' ? [measure('current rows of a full snapshot = staged rows', staged.rowsStaged, n(current))] : []),
-        measure('versions inserted by the load', published.versionsInserted, n(inserted)),
-        measure('versions closed by the load', published.versionsClosed, n(closed)),
-        measure('tombstones written by the load', published.tombstones, n(tombstones)),
+        ...(contract.mode === 'full' ? [measure('current rows of a full snapshot = staged rows', staged.rowsStaged, current)] : []),
+        measure('versions inserted by the load', published.versionsInserted, inserted),
+        measure('versions closed by the load', published.versionsClosed, closed),
+        measure('tombstones written by the load', published.tombstones, tombstones),
         ...contract.controlTotals.map((name) => reconcileControlTotal(name, validated.controlTotals[name] ?? '0', loaded[name] ?? 0, scale(name))),
       ];
       const failed = reconciliation.find((m) => !m.ok);
