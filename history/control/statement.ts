@@ -9,11 +9,6 @@ export interface ControlStatement {
   params: D1Param[];
 }
 
-/** `(?, ?, …)` placeholders for a list, and the list as parameters. */
-export function inList(values: readonly D1Param[]): { sql: string; params: D1Param[] } {
-  return { sql: `(${values.map(() => '?').join(', ')})`, params: [...values] };
-}
-
 /** `IN ('a', 'b')` for a fixed list of statuses known to the code (literals, so a view or index can use them). */
 export function statusIn(statuses: readonly string[]): string {
   return `IN (${statuses.map((s) => `'${s.replace(/'/g, "''")}'`).join(', ')})`;
