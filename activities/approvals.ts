@@ -3,11 +3,13 @@ import type { ApprovalStatement, ExpectedApproval, RollbackMode, SignedApproval 
 import { judgeApproval, type ApprovalVerdict } from './approval-judge.ts';
 import type { ApproverKey } from './approver-keys.ts';
 import type { D1Client } from '../d1/client.ts';
+import type { ApprovalRecord } from '../history/control/approvals.ts';
+import { createControlStore } from './control-store.ts';
 import type { ApprovalOutcome } from '../workflows/approval-messages.ts';
 
 /** What judging and recording approvals needs: D1, and the worker's own list of approver keys. */
 export interface ApprovalDeps {
-  d1: Pick<D1Client, 'query' | 'batch'>;
+  d1: Pick<D1Client, 'query' | 'batch' | 'first'>;
   /** The only source of who may approve: the keys in the worker's configuration. */
   approverKeys: readonly ApproverKey[];
   /** `<account>/<database>`: a statement signed for another warehouse does not count here. */
@@ -45,9 +47,9 @@ const asOutcome = (row: ApprovalRow): ApprovalOutcome => ({
 
 /** Approvals: judged against the worker's keys, recorded once in etl_approvals, kept through a restore. */
 export const createApprovalActivities = (deps: ApprovalDeps) => {
+  const store = createControlStore(deps.d1);
   async function recorded(decisionId: string): Promise<ApprovalOutcome | undefined> {
-    const [rows] = await deps.d1.query<ApprovalRow>('SELECT decision_key, accepted, reason, approver, key_fingerprint, mode FROM etl_approvals WHERE decision_key = ?', [decisionId]);
-    const row = rows?.results[0];
+    const row = await store.approvals.byKey<ApprovalRow>(decisionId);
     return row ? asOutcome(row) : undefined;
   }
 
@@ -67,7 +69,7 @@ export const createApprovalActivities = (deps: ApprovalDeps) => {
         : judgeApproval({ approval: input.approval, expected, keys: deps.approverKeys, warehouse: deps.warehouseId, now: new Date() });
       const statement: ApprovalStatement | undefined = verdict.statement;
       const refusal = !verdict.valid ? verdict.reason : input.refuse;
-      const row = {
+      const row: ApprovalRecord = {
         decision_key: input.decisionId,
         action: expected.action,
         target: expected.target,
@@ -86,20 +88,11 @@ export const createApprovalActivities = (deps: ApprovalDeps) => {
         signature: 'malformed' in input.approval ? null : input.approval.signature,
         decided_at: new Date().toISOString(),
       };
-      const insert = (r: typeof row) => {
-        const columns = Object.keys(r);
-        return { sql: `INSERT INTO etl_approvals (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT DO NOTHING`, params: Object.values(r) };
-      };
-      const markApproved = {
-        sql: `UPDATE etl_incidents SET status = 'approved', approved_by = ?, rollback_mode = ? WHERE incident_id = ? AND status IN ('open', 'approved')
-              AND EXISTS (SELECT 1 FROM etl_approvals WHERE decision_key = ? AND accepted = 1)`,
-        params: [row.approver, mode, expected.target, input.decisionId],
-      };
-      await deps.d1.batch(row.accepted && expected.action === 'approve-incident' ? [insert(row), markApproved] : [insert(row)]);
+      await store.approvals.record(row, row.accepted === 1 && expected.action === 'approve-incident');
       let outcome = await recorded(input.decisionId);
       if (!outcome) {
         // Nothing was inserted although the decision id is new: the nonce was consumed by an earlier decision.
-        await deps.d1.batch([insert({ ...row, accepted: 0, nonce_consumed: 0, reason: `the statement's nonce ${row.nonce} was already used: a replayed approval` })]);
+        await store.approvals.record({ ...row, accepted: 0, nonce_consumed: 0, reason: `the statement's nonce ${row.nonce} was already used: a replayed approval` }, false);
         outcome = await recorded(input.decisionId);
       }
       if (!outcome) throw new Error(`the decision ${input.decisionId} could not be recorded in etl_approvals`);
@@ -109,19 +102,14 @@ export const createApprovalActivities = (deps: ApprovalDeps) => {
 
     /** Records a parity sign-off an accepted approval allowed; its facts are the ones the approver signed. Idempotent. */
     async recordParitySignOff(input: { decisionId: string; query: string }): Promise<{ signedBy: string; signedAt: string }> {
-      const [rows] = await deps.d1.query<{ approval_id: number; approver: string; decided_at: string; evidence_table: string; evidence_business_date: string | null; evidence_sha256: string; statement: string }>(
-        "SELECT approval_id, approver, decided_at, evidence_table, evidence_business_date, evidence_sha256, statement FROM etl_approvals WHERE decision_key = ? AND accepted = 1 AND action = 'parity-signoff'",
-        [input.decisionId],
-      );
-      const approval = rows?.results[0];
+      const approval = await store.approvals.acceptedParity(input.decisionId);
       if (!approval) throw new Error(`no accepted approval ${input.decisionId} to sign off with`);
       // The facts are read from the statement whose signature was verified, not from the caller.
       const facts = (JSON.parse(approval.statement) as ApprovalStatement).facts;
-      await deps.d1.query(
-        `INSERT INTO etl_parity_signoffs (table_name, query_name, signed_by, signed_at, result, differences, rows_compared, sodiwin_file, sodiwin_sha256, loaded_through, approval_id)
-         VALUES (?, ?, ?, ?, 'match', 0, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-        [approval.evidence_table, input.query, approval.approver, approval.decided_at, Number(facts.rowsCompared ?? 0), String(facts.sodiwinFile ?? ''), approval.evidence_sha256, approval.evidence_business_date, approval.approval_id],
-      );
+      await store.signoffs.record({
+        table: approval.evidence_table, query: input.query, signedBy: approval.approver, signedAt: approval.decided_at, rowsCompared: Number(facts.rowsCompared ?? 0),
+        sodiwinFile: String(facts.sodiwinFile ?? ''), sodiwinSha256: approval.evidence_sha256, loadedThrough: approval.evidence_business_date, approvalId: approval.approval_id,
+      });
       return { signedBy: approval.approver, signedAt: approval.decided_at };
     },
   };

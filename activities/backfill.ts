@@ -7,7 +7,7 @@ import type { Dialect } from '../contracts/types.ts';
 import type { D1Client, D1Param } from '../d1/client.ts';
 import { D1SqlError } from '../d1/errors.ts';
 import { quoteIdentifier as q, type SqlValue } from '../d1/pack.ts';
-import { appliedChunksQuery, backfillChunkSql, backfillLoadId, revertBackfillStatements, type BackfillChunk } from '../history/backfill.ts';
+import { backfillChunkSql, backfillLoadId, revertBackfillStatements, type BackfillChunk } from '../history/backfill.ts';
 import { historyDdl } from '../history/ddl.ts';
 import { openDumpFile, readDumpManifest, type DumpPart, type DumpPlan } from './dump-manifest.ts';
 import { scanExport } from './export-reader.ts';
@@ -15,11 +15,12 @@ import { copyHandleTo, sha256Of, sha256OfHandle } from './fetch.ts';
 import { whileHeartbeating } from './keep-alive.ts';
 import { archivedDumpDir, type NasLayout } from './nas.ts';
 import { rowHash } from './row-hash.ts';
+import { controlSql, createControlStore } from './control-store.ts';
 import { applyMigrations } from './schema.ts';
 
 /** What the backfill activities need. */
 export interface BackfillDeps {
-  d1: Pick<D1Client, 'query' | 'batch' | 'import'>;
+  d1: Pick<D1Client, 'query' | 'batch' | 'first' | 'scalar' | 'import'>;
   dialect: Dialect;
   nas: NasLayout;
 }
@@ -67,11 +68,10 @@ interface ImportProgress {
  * resumed import skips the chunks whose marker is in D1.
  */
 export const createBackfillActivities = (deps: BackfillDeps) => {
+  const store = createControlStore(deps.d1);
   /** The chunks of a file whose marker is in D1. */
   async function appliedChunks(loadId: string, file: string): Promise<Set<number>> {
-    const { sql, params } = appliedChunksQuery(loadId, file);
-    const [rows] = await deps.d1.query<{ chunk: number }>(sql, params);
-    return new Set((rows?.results ?? []).map((r) => r.chunk));
+    return new Set(await store.backfillChunks.applied(loadId, file));
   }
 
   /** One import file: the chunk's versions and its marker, all or nothing. */
@@ -135,8 +135,7 @@ export const createBackfillActivities = (deps: BackfillDeps) => {
       await deps.d1.batch(tables.flatMap((t) => historyDdl(contractFor(t))).map((sql) => ({ sql })));
       for (const table of tables) {
         const loadId = backfillLoadId(plan.asOf, table);
-        const [other] = await deps.d1.query<{ loaded_by: string; n: number }>(`SELECT _loaded_by AS loaded_by, count(*) AS n FROM ${q(table)} WHERE _loaded_by <> ? GROUP BY _loaded_by LIMIT 1`, [loadId]);
-        const found = other?.results[0];
+        const found = await deps.d1.first<{ loaded_by: string; n: number }>(`SELECT _loaded_by AS loaded_by, count(*) AS n FROM ${q(table)} WHERE _loaded_by <> ? GROUP BY _loaded_by LIMIT 1`, [loadId]);
         if (found) {
           throw etlFailure('WarehouseNotEmpty', `the warehouse already holds ${found.n} version(s) of ${table} loaded by ${found.loaded_by}; a backfill is a table's first load (roll back, or start from an empty database)`, {
             table,
@@ -146,16 +145,10 @@ export const createBackfillActivities = (deps: BackfillDeps) => {
           });
         }
       }
-      const now = new Date().toISOString();
-      await deps.d1.batch(
+      await store.loads.startImports(
         tables.map((table) => {
           const files = plan.parts.filter((p) => p.table === table);
-          return {
-            sql: `INSERT INTO etl_loads (load_id, run_id, table_name, business_date, file_name, archive_path, status, rows_read, started_at)
-                  VALUES (?, ?, ?, ?, ?, ?, 'importing', ?, ?)
-                  ON CONFLICT (load_id) DO UPDATE SET run_id = excluded.run_id, status = 'importing', finished_at = NULL, error_type = NULL, error_detail = NULL`,
-            params: [backfillLoadId(plan.asOf, table), input.runId, table, plan.asOf, files.map((f) => f.file).join(', '), plan.dumpDir, files.reduce((n, f) => n + f.rows, 0), now],
-          };
+          return { loadId: backfillLoadId(plan.asOf, table), runId: input.runId, table, asOf: plan.asOf, fileNames: files.map((f) => f.file).join(', '), dumpDir: plan.dumpDir, rowsRead: files.reduce((n, f) => n + f.rows, 0) };
         }),
       );
     },
@@ -281,8 +274,7 @@ export const createBackfillActivities = (deps: BackfillDeps) => {
      */
     async finishBackfill(input: { asOf: string; runId: string; archiveDir: string; tables: BackfilledTable[] }): Promise<void> {
       for (const t of input.tables) {
-        const [counted] = await deps.d1.query<{ n: number }>(`SELECT count(*) AS n FROM ${q(t.table)} WHERE _loaded_by = ?`, [backfillLoadId(input.asOf, t.table)]);
-        const versions = counted?.results[0]?.n ?? 0;
+        const versions = (await deps.d1.scalar<number>(`SELECT count(*) AS n FROM ${q(t.table)} WHERE _loaded_by = ?`, [backfillLoadId(input.asOf, t.table)])) ?? 0;
         if (versions !== t.rows) {
           throw etlFailure('CountMismatch', `${versions} versions were imported where the dump's ${t.files} file(s) hold ${t.rows} rows`, { table: t.table, businessDate: input.asOf, value: String(versions), rule: 'imported versions = rows in the dump' });
         }
@@ -292,17 +284,8 @@ export const createBackfillActivities = (deps: BackfillDeps) => {
         input.tables.flatMap((t) => {
           const loadId = backfillLoadId(input.asOf, t.table);
           return [
-            {
-              sql: `UPDATE etl_loads SET status = 'verified', rows_read = ?, rows_valid = ?, rows_rejected = 0, rows_staged = ?, versions_inserted = ?, versions_closed = 0, tombstones = 0,
-                    control_totals_json = ?, archive_path = ?, finished_at = ? WHERE load_id = ?`,
-              params: [t.rows, t.rows, t.rows, t.rows, JSON.stringify(t.controlTotals), input.archiveDir, now, loadId],
-            },
-            {
-              sql: `INSERT INTO etl_watermarks (table_name, business_date, load_id, updated_at) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (table_name) DO UPDATE SET business_date = excluded.business_date, load_id = excluded.load_id, updated_at = excluded.updated_at
-                    WHERE excluded.business_date >= etl_watermarks.business_date`,
-              params: [t.table, input.asOf, loadId, now],
-            },
+            controlSql.loads.markImportVerifiedStatement({ loadId, rows: t.rows, controlTotalsJson: JSON.stringify(t.controlTotals), archiveDir: input.archiveDir, now }),
+            controlSql.watermarks.advanceWatermarkStatement({ table: t.table, businessDate: input.asOf, loadId, now }),
           ];
         }),
       );
@@ -323,7 +306,7 @@ export const createBackfillActivities = (deps: BackfillDeps) => {
           }
           await deps.d1.batch([
             deleteMarkers,
-            { sql: 'UPDATE etl_loads SET status = ?, error_type = ?, error_detail = ?, finished_at = ? WHERE load_id = ?', params: [input.status, input.errorType, input.errorDetail, new Date().toISOString(), loadId] },
+            controlSql.loads.markFailedStatement({ loadId, status: input.status, errorType: input.errorType, errorDetail: input.errorDetail, now: new Date().toISOString() }),
           ]);
         }
       });

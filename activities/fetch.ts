@@ -12,12 +12,13 @@ import { exportDeadline, operatorTime } from '../common/zoned-time.ts';
 import { contractFor } from '../contracts/index.ts';
 import { exportFileName, type Dialect } from '../contracts/types.ts';
 import type { D1Client } from '../d1/client.ts';
+import { createControlStore } from './control-store.ts';
 import { manifestEntryFor, type ManifestEntry } from './manifest.ts';
 import { archivePathFor, entryKind, loadIdFor, openInInbox, openRegularFile, type NasLayout } from './nas.ts';
 
 /** What fetching needs. */
 export interface FetchDeps {
-  d1: Pick<D1Client, 'query'>;
+  d1: Pick<D1Client, 'query' | 'batch' | 'first'>;
   nas: NasLayout;
   /** A file must keep the same size this long before it is taken (Sodiwin may still be writing it). */
   stableForMs: number;
@@ -94,11 +95,7 @@ export const createFetchActivities = (deps: FetchDeps) => ({
         }
 
         const loadId = loadIdFor(input.businessDate, input.table, sha256);
-        const [loaded] = await deps.d1.query<{ n: number }>(
-          "SELECT count(*) AS n FROM etl_loads WHERE load_id = ? AND status = 'verified'",
-          [loadId],
-        );
-        const alreadyLoaded = (loaded?.results[0]?.n ?? 0) > 0;
+        const alreadyLoaded = await createControlStore(deps.d1).loads.isVerified(loadId);
         log.info('export fetched', { table: input.table, businessDate: input.businessDate, fileName, bytes, sha256, alreadyLoaded });
         return { fileName, archivePath, sha256, bytes, loadId, alreadyLoaded, ...(manifest ? { manifest } : {}) };
       } finally {
@@ -116,8 +113,7 @@ export const createFetchActivities = (deps: FetchDeps) => ({
       if ('notRegular' in opened) throw etlFailure('NotARegularFile', `the archived file ${input.archivePath} is ${opened.notRegular}`, { ...details, rule: 'a regular file in the archive' });
       const sha256 = await sha256OfHandle(opened.handle).finally(() => opened.handle.close());
       const loadId = loadIdFor(input.businessDate, input.table, sha256);
-      const [loaded] = await deps.d1.query<{ n: number }>("SELECT count(*) AS n FROM etl_loads WHERE load_id = ? AND status = 'verified'", [loadId]);
-      return { fileName: input.fileName, archivePath: input.archivePath, sha256, bytes: opened.stats.size, loadId, alreadyLoaded: (loaded?.results[0]?.n ?? 0) > 0 };
+      return { fileName: input.fileName, archivePath: input.archivePath, sha256, bytes: opened.stats.size, loadId, alreadyLoaded: await createControlStore(deps.d1).loads.isVerified(loadId) };
     });
   },
 });

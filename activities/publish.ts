@@ -3,11 +3,12 @@ import { whileHeartbeating } from './keep-alive.ts';
 import { etlFailure } from '../common/errors.ts';
 import { contractFor } from '../contracts/index.ts';
 import type { D1Client } from '../d1/client.ts';
+import { controlSql, createControlStore } from './control-store.ts';
 import { scd2MergeStatements } from '../history/merge.ts';
 
 /** What publishing needs. */
 export interface PublishDeps {
-  d1: Pick<D1Client, 'query' | 'batch'>;
+  d1: Pick<D1Client, 'query' | 'batch' | 'first'>;
 }
 
 /** Which staged load to publish. */
@@ -34,8 +35,8 @@ export const createPublishActivities = (deps: PublishDeps) => ({
   publishLoad(input: PublishInput): Promise<PublishResult> {
     return whileHeartbeating(async () => {
       const contract = contractFor(input.table);
-      const [watermark] = await deps.d1.query<{ business_date: string }>('SELECT business_date FROM etl_watermarks WHERE table_name = ?', [input.table]);
-      const loadedThrough = watermark?.results[0]?.business_date;
+      const store = createControlStore(deps.d1);
+      const loadedThrough = await store.watermarks.of(input.table);
       if (loadedThrough && loadedThrough > input.businessDate) {
         throw etlFailure('OutOfOrderLoad', `the table is already loaded through ${loadedThrough}; an earlier day needs a re-check (rewind and replay), not a load on top`, {
           table: input.table,
@@ -44,27 +45,18 @@ export const createPublishActivities = (deps: PublishDeps) => ({
         });
       }
 
-      await deps.d1.query("UPDATE etl_loads SET status = 'publishing' WHERE load_id = ?", [input.loadId]);
+      await store.loads.mark(input.loadId, 'publishing');
       const merge = scd2MergeStatements({ contract, loadId: input.loadId, businessDate: input.businessDate });
       const now = new Date().toISOString();
       const results = await deps.d1.batch([
         ...merge.map(({ sql, params }) => ({ sql, params })),
-        { sql: "UPDATE etl_loads SET status = 'published' WHERE load_id = ?", params: [input.loadId] },
-        {
-          sql: `INSERT INTO etl_watermarks (table_name, business_date, load_id, updated_at) VALUES (?, ?, ?, ?)
-                ON CONFLICT (table_name) DO UPDATE SET business_date = excluded.business_date, load_id = excluded.load_id, updated_at = excluded.updated_at`,
-          params: [input.table, input.businessDate, input.loadId, now],
-        },
+        controlSql.loads.markStatusStatement(input.loadId, 'published'),
+        controlSql.watermarks.advanceWatermarkStatement({ table: input.table, businessDate: input.businessDate, loadId: input.loadId, now }),
       ]);
 
       const changed = (effect: string) => merge.reduce((sum, s, i) => sum + (s.effect === effect ? (results[i]?.meta.changes ?? 0) : 0), 0);
       const result = { versionsInserted: changed('inserted') + changed('tombstoned'), versionsClosed: changed('closed'), tombstones: changed('tombstoned') };
-      await deps.d1.query('UPDATE etl_loads SET versions_inserted = ?, versions_closed = ?, tombstones = ? WHERE load_id = ?', [
-        result.versionsInserted,
-        result.versionsClosed,
-        result.tombstones,
-        input.loadId,
-      ]);
+      await store.loads.recordVersions(input.loadId, result);
       log.info('load published', { table: input.table, businessDate: input.businessDate, loadId: input.loadId, ...result });
       return result;
     });

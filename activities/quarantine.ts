@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { log } from '@temporalio/activity';
 import type { D1Client } from '../d1/client.ts';
+import { createControlStore } from './control-store.ts';
 import { failureRecordFor } from './failure-record.ts';
 import { openRegularFile, unfetchedLoadId, type NasLayout } from './nas.ts';
 
 /** What quarantining needs. */
 export interface QuarantineDeps {
-  d1: Pick<D1Client, 'query'>;
+  d1: Pick<D1Client, 'query' | 'batch' | 'first'>;
   nas: NasLayout;
 }
 
@@ -66,7 +67,7 @@ export const createQuarantineActivities = (deps: QuarantineDeps) => ({
       quarantinedAt: new Date().toISOString(),
     };
     await writeFile(reasonPath, `${JSON.stringify(reason, null, 2)}\n`);
-    await deps.d1.query("UPDATE etl_loads SET status = 'quarantined' WHERE load_id = ?", [input.fetched?.loadId ?? unfetchedLoadId(input.businessDate, input.table)]);
+    await createControlStore(deps.d1).loads.mark(input.fetched?.loadId ?? unfetchedLoadId(input.businessDate, input.table), 'quarantined');
     log.warn('export quarantined', { table: input.table, businessDate: input.businessDate, errorType: input.errorType, dir });
     return { dir, reasonPath, ...(filePath ? { filePath } : {}) };
   },

@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import { log } from '@temporalio/activity';
 import type { D1Client } from '../d1/client.ts';
+import { createControlStore } from './control-store.ts';
 import { sha256Of } from './fetch.ts';
 import type { NasLayout } from './nas.ts';
 
 /** What the late-correction check needs. */
 export interface RecheckDeps {
-  d1: Pick<D1Client, 'query'>;
+  d1: Pick<D1Client, 'query' | 'batch' | 'first'>;
   nas: NasLayout;
 }
 
@@ -26,12 +27,9 @@ export interface ChangedExport {
  */
 export const createRecheckActivities = (deps: RecheckDeps) => ({
   async changedExports(input: { fromDate: string; toDate: string; tables?: string[] }): Promise<ChangedExport[]> {
-    const [loads] = await deps.d1.query<{ table_name: string; business_date: string; file_name: string; sha256: string }>(
-      "SELECT table_name, business_date, file_name, sha256 FROM etl_loads WHERE status = 'verified' AND business_date BETWEEN ? AND ? ORDER BY business_date, table_name",
-      [input.fromDate, input.toDate],
-    );
+    const loads = await createControlStore(deps.d1).loads.verifiedBetween(input.fromDate, input.toDate);
     const changed: ChangedExport[] = [];
-    for (const load of loads?.results ?? []) {
+    for (const load of loads) {
       if (input.tables && !input.tables.includes(load.table_name)) continue;
       const inboxSha256 = await sha256Of(join(deps.nas.inbox, load.file_name)).catch(() => undefined);
       if (inboxSha256 && inboxSha256 !== load.sha256) {

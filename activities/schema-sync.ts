@@ -3,7 +3,7 @@ import type { TableContract } from '../contracts/types.ts';
 import type { D1Client } from '../d1/client.ts';
 import { quoteIdentifier as q } from '../d1/pack.ts';
 import { contractBaseline } from '../history/contract-baseline.ts';
-import { contractMigrationStatements, diffContracts, refusalMessage, type ContractChange, type RecordedColumn } from '../history/contract-diff.ts';
+import { contractMigrationStatements, diffContracts, recordedContractQuery, refusalMessage, type ContractChange, type RecordedColumn } from '../history/contract-diff.ts';
 import type { ViewDefinition } from '../history/ddl.ts';
 import { historyDdl, stageTable } from '../history/ddl.ts';
 import { planViews, type ExistingView, type ViewPlan } from '../history/views.ts';
@@ -41,9 +41,7 @@ async function recordedContract(d1: SchemaD1, recordExists: boolean): Promise<Re
       table, column, source, type, addedIn: null, position: contractBaseline.filter((c) => c[0] === table).findIndex((c) => c[1] === column),
     }));
   }
-  const [rows] = await d1.query<{ table_name: string; column_name: string; position: number; source_header: string; type_json: string; added_in: string | null }>(
-    'SELECT table_name, column_name, position, source_header, type_json, added_in FROM etl_contract_columns ORDER BY table_name, position',
-  );
+  const [rows] = await d1.query<{ table_name: string; column_name: string; position: number; source_header: string; type_json: string; added_in: string | null }>(recordedContractQuery);
   return (rows?.results ?? []).map((r) => ({ table: r.table_name, column: r.column_name, position: r.position, source: r.source_header, type: JSON.parse(r.type_json), addedIn: r.added_in }));
 }
 

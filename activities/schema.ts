@@ -3,7 +3,7 @@ import { tableContracts } from '../contracts/index.ts';
 import type { TableContract } from '../contracts/types.ts';
 import type { D1Client } from '../d1/client.ts';
 import type { ViewDefinition } from '../history/ddl.ts';
-import { migrationsTableDdl, pendingMigrations } from '../history/migrations.ts';
+import { migrationsTableDdl, pendingMigrations, type Migration } from '../history/migrations.ts';
 import { warehouseViews } from '../history/views.ts';
 import { createHistoryTables, migrateContracts, migrateViews } from './schema-sync.ts';
 
@@ -37,7 +37,7 @@ export interface MigrationOptions {
  * was migrated by a newer release). Run by `warehouse migrate`, at worker start and before
  * each run and backfill; once up to date it costs five small queries and writes nothing.
  */
-export async function applyMigrations(d1: Pick<D1Client, 'query' | 'batch'>, options: MigrationOptions = {}): Promise<MigrationReport> {
+export async function applyMigrations(d1: Pick<D1Client, 'query' | 'batch' | 'first' | 'scalar'>, options: MigrationOptions = {}): Promise<MigrationReport> {
   const dryRun = options.dryRun ?? false;
   const contracts = options.contracts ?? tableContracts;
   await d1.query(migrationsTableDdl);
@@ -54,12 +54,12 @@ export async function applyMigrations(d1: Pick<D1Client, 'query' | 'batch'>, opt
   const tables = await createHistoryTables(d1, contracts, { dryRun });
   if (!dryRun) {
     for (const migration of pending) {
+      await checkGuards(d1, migration);
       try {
         await d1.batch([...migration.statements.map((sql) => ({ sql })), { sql: 'INSERT INTO d1_migrations (name) VALUES (?)', params: [migration.name] }]);
       } catch (error) {
         // Another process (a second worker, a concurrent run) may have applied it meanwhile: that is success.
-        const [again] = await d1.query<{ n: number }>('SELECT count(*) AS n FROM d1_migrations WHERE name = ?', [migration.name]);
-        if (!again?.results[0]?.n) throw error;
+        if (!(await d1.scalar<number>('SELECT count(*) AS n FROM d1_migrations WHERE name = ?', [migration.name]))) throw error;
       }
     }
   }
@@ -67,4 +67,22 @@ export async function applyMigrations(d1: Pick<D1Client, 'query' | 'batch'>, opt
   const contract = await migrateContracts(d1, contracts, { dryRun, recordExists });
   const views = await migrateViews(d1, options.views ?? warehouseViews(contracts), { dryRun });
   return dryRun ? { applied: [], pending: pending.map((m) => m.name), tables, contract, views } : { applied: pending.map((m) => m.name), pending: [], tables, contract, views };
+}
+
+/**
+ * Runs a migration's guards: the first row one finds refuses the migration (MigrationRefused,
+ * naming the table, the row's key and its value) before any of its statements is sent.
+ */
+async function checkGuards(d1: Pick<D1Client, 'first'>, migration: Migration): Promise<void> {
+  for (const guard of migration.guards ?? []) {
+    const row = await d1.first<{ key: unknown; value: unknown }>(guard.sql);
+    if (!row) continue;
+    const value = row.value === null ? 'NULL' : `'${String(row.value)}'`;
+    throw ApplicationFailure.create({
+      type: 'MigrationRefused',
+      message: `migration ${migration.name} refused: ${guard.table} row ${String(row.key)} has ${value}, where ${guard.rule}; correct the row (nothing was changed) and run \`warehouse migrate\` again`,
+      nonRetryable: true,
+      details: [{ migration: migration.name, table: guard.table, key: row.key, value: row.value, rule: guard.rule }],
+    });
+  }
 }

@@ -3,6 +3,7 @@ import { etlFailure } from '../common/errors.ts';
 import { contractFor } from '../contracts/index.ts';
 import type { Dialect } from '../contracts/types.ts';
 import type { D1Client } from '../d1/client.ts';
+import { createControlStore } from './control-store.ts';
 import { packBatches, packInserts, type SqlValue } from '../d1/pack.ts';
 import { historyDdl } from '../history/ddl.ts';
 import { scanExport } from './export-reader.ts';
@@ -10,7 +11,7 @@ import { rowHash } from './row-hash.ts';
 
 /** What staging needs. */
 export interface StageDeps {
-  d1: Pick<D1Client, 'query' | 'batch'>;
+  d1: Pick<D1Client, 'query' | 'batch' | 'first' | 'scalar'>;
   /** Rows buffered before they are packed and sent (one or a few requests). */
   stageChunkRows: number;
   dialect: Dialect;
@@ -107,9 +108,8 @@ export const createStageActivities = (deps: StageDeps) => ({
       });
     }
 
-    const [counted] = await deps.d1.query<{ n: number }>(`SELECT count(*) AS n FROM "_stage_${contract.table}" WHERE _load_id = ?`, [input.loadId]);
-    const rowsStaged = counted?.results[0]?.n ?? 0;
-    await deps.d1.query("UPDATE etl_loads SET status = 'staged', rows_staged = ? WHERE load_id = ?", [rowsStaged, input.loadId]);
+    const rowsStaged = (await deps.d1.scalar<number>(`SELECT count(*) AS n FROM "_stage_${contract.table}" WHERE _load_id = ?`, [input.loadId])) ?? 0;
+    await createControlStore(deps.d1).loads.markStaged(input.loadId, rowsStaged);
     log.info('export staged', { table: input.table, businessDate: input.businessDate, loadId: input.loadId, rowsStaged });
     return { rowsStaged };
   },

@@ -6,13 +6,14 @@ import { etlFailure } from '../common/errors.ts';
 import { contractFor } from '../contracts/index.ts';
 import type { Dialect, TableContract } from '../contracts/types.ts';
 import type { D1Client } from '../d1/client.ts';
+import { createControlStore } from './control-store.ts';
 import { scanExport, type ExportScan } from './export-reader.ts';
 import type { FetchedExport } from './fetch.ts';
 import { keepingFullDetail, type NasLayout } from './nas.ts';
 
 /** What validation needs. */
 export interface ValidateDeps {
-  d1: Pick<D1Client, 'query' | 'batch'>;
+  d1: Pick<D1Client, 'query' | 'batch' | 'first' | 'scalar'>;
   nas: NasLayout;
   /** Rejected rows a file may have and still load (default policy: none). */
   rejectTolerance: number;
@@ -47,13 +48,11 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
     return whileHeartbeating(() => keepingFullDetail(deps.nas, input, async () => {
       const contract = contractFor(input.table);
       const { fetched } = input;
-      await deps.d1.query(
-        `INSERT INTO etl_loads (load_id, run_id, table_name, business_date, file_name, archive_path, sha256, bytes, status, started_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'validating', ?)
-         ON CONFLICT (load_id) DO UPDATE SET run_id = excluded.run_id, status = 'validating', started_at = excluded.started_at,
-           finished_at = NULL, error_type = NULL, error_detail = NULL`,
-        [fetched.loadId, input.runId, input.table, input.businessDate, fetched.fileName, fetched.archivePath, fetched.sha256, fetched.bytes, new Date().toISOString()],
-      );
+      const store = createControlStore(deps.d1);
+      await store.loads.startValidating({
+        loadId: fetched.loadId, runId: input.runId, table: input.table, businessDate: input.businessDate,
+        fileName: fetched.fileName, archivePath: fetched.archivePath, sha256: fetched.sha256, bytes: fetched.bytes,
+      });
 
       const scan = await scanExport({ path: fetched.archivePath, fileName: fetched.fileName, contract, dialect: deps.dialect, businessDate: input.businessDate });
       const reportPath = join(deps.nas.reports, input.businessDate, `${input.table}.json`);
@@ -96,10 +95,7 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
         }
       }
       await checkSnapshotSize(deps.d1, contract, scan, where);
-      await deps.d1.query(
-        'UPDATE etl_loads SET rows_read = ?, rows_valid = ?, rows_rejected = ?, control_totals_json = ? WHERE load_id = ?',
-        [scan.rowsRead, scan.rowsValid, scan.rowsRejected, JSON.stringify(scan.controlTotals), fetched.loadId],
-      );
+      await store.loads.recordValidation({ loadId: fetched.loadId, rowsRead: scan.rowsRead, rowsValid: scan.rowsValid, rowsRejected: scan.rowsRejected, controlTotalsJson: JSON.stringify(scan.controlTotals) });
       log.info('export validated', { table: input.table, businessDate: input.businessDate, rowsRead: scan.rowsRead, rowsRejected: scan.rowsRejected });
       return { rowsRead: scan.rowsRead, rowsValid: scan.rowsValid, rowsRejected: scan.rowsRejected, controlTotals: scan.controlTotals, reportPath };
     }));
@@ -110,12 +106,10 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
  * A full snapshot that shrinks below the contract's floor (`minRowRatio` of the rows
  * currently in the warehouse) would tombstone the missing keys: it is refused.
  */
-async function checkSnapshotSize(d1: Pick<D1Client, 'query'>, contract: TableContract, scan: ExportScan, where: { table: string; businessDate: string; file: string }): Promise<void> {
+async function checkSnapshotSize(d1: Pick<D1Client, 'scalar'>, contract: TableContract, scan: ExportScan, where: { table: string; businessDate: string; file: string }): Promise<void> {
   if (contract.mode !== 'full' || contract.minRowRatio === undefined) return;
-  const [exists] = await d1.query<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'view' AND name = ?", [`${contract.table}_current`]);
-  if (!exists?.results[0]?.n) return; // first load: nothing to compare with
-  const [current] = await d1.query<{ n: number }>(`SELECT count(*) AS n FROM "${contract.table}_current"`);
-  const previous = current?.results[0]?.n ?? 0;
+  const previous = (await d1.scalar<number>(`SELECT count(*) AS n FROM "${contract.table}_current"`)) ?? 0;
+  if (previous === 0) return; // first load: nothing to compare with
   const floor = Math.ceil(previous * contract.minRowRatio);
   if (scan.rowsRead < floor) {
     const percent = Math.round(contract.minRowRatio * 100);

@@ -4,6 +4,7 @@ import { decimalFromNumber, decimalText, equalDecimals, parseDecimal } from '../
 import { etlFailure, type ReconciledMeasure } from '../common/errors.ts';
 import { contractFor } from '../contracts/index.ts';
 import type { D1Client } from '../d1/client.ts';
+import { controlSql, createControlStore } from './control-store.ts';
 import { clearStageStatements } from '../history/revert.ts';
 import type { PublishResult } from './publish.ts';
 import type { StageResult } from './stage.ts';
@@ -11,7 +12,7 @@ import type { ValidationReport } from './validate.ts';
 
 /** What verification needs. */
 export interface VerifyDeps {
-  d1: Pick<D1Client, 'query' | 'batch'>;
+  d1: Pick<D1Client, 'query' | 'batch' | 'first' | 'scalar'>;
 }
 
 /** What the earlier stages claimed, to be reconciled against D1. */
@@ -43,8 +44,7 @@ export const createVerifyActivities = (deps: VerifyDeps) => ({
 
       // The last batch below drops the stage rows and marks the load verified in one request: if D1
       // applied it and the answer was lost, this retry finds the load verified and has nothing to check.
-      const [state] = await deps.d1.query<{ status: string }>('SELECT status FROM etl_loads WHERE load_id = ?', [input.loadId]);
-      if (state?.results[0]?.status === 'verified') {
+      if (await createControlStore(deps.d1).loads.isVerified(input.loadId)) {
         log.info('load already verified', { table: input.table, businessDate: input.businessDate, loadId: input.loadId });
         return;
       }
@@ -59,31 +59,31 @@ export const createVerifyActivities = (deps: VerifyDeps) => ({
       const [counts] = await deps.d1.batch<Record<string, number>>([
         { sql: `SELECT count(*) AS n FROM ${stage} s JOIN ${t} h ON ${keyJoin} AND h._is_current = 1 AND h._is_deleted = 0 AND h._row_hash = s._row_hash WHERE s._load_id = ?`, params: [input.loadId] },
       ]);
+      const count = async (sql: string, params: string[] = []) => (await deps.d1.scalar<number>(sql, params)) ?? 0;
       const [current, inserted, closed, tombstones, loadedTotals] = await Promise.all([
-        deps.d1.query<{ n: number }>(`SELECT count(*) AS n FROM "${contract.table}_current"`),
-        deps.d1.query<{ n: number }>(`SELECT count(*) AS n FROM ${t} WHERE _loaded_by = ?`, [input.loadId]),
-        deps.d1.query<{ n: number }>(`SELECT count(*) AS n FROM ${t} WHERE _closed_by = ?`, [input.loadId]),
-        deps.d1.query<{ n: number }>(`SELECT count(*) AS n FROM ${t} WHERE _loaded_by = ? AND _is_deleted = 1`, [input.loadId]),
+        count(`SELECT count(*) AS n FROM "${contract.table}_current"`),
+        count(`SELECT count(*) AS n FROM ${t} WHERE _loaded_by = ?`, [input.loadId]),
+        count(`SELECT count(*) AS n FROM ${t} WHERE _closed_by = ?`, [input.loadId]),
+        count(`SELECT count(*) AS n FROM ${t} WHERE _loaded_by = ? AND _is_deleted = 1`, [input.loadId]),
         totals
           ? contract.mode === 'full'
-            ? deps.d1.query<Record<string, number>>(`SELECT ${totals} FROM "${contract.table}_current" h`)
-            : deps.d1.query<Record<string, number>>(`SELECT ${totals} FROM ${stage} h WHERE h._load_id = ?`, [input.loadId])
-          : Promise.resolve([]),
+            ? deps.d1.first<Record<string, number>>(`SELECT ${totals} FROM "${contract.table}_current" h`)
+            : deps.d1.first<Record<string, number>>(`SELECT ${totals} FROM ${stage} h WHERE h._load_id = ?`, [input.loadId])
+          : Promise.resolve(undefined),
       ]);
-      const n = (r: { results: { n: number }[] }[] | undefined) => r?.[0]?.results[0]?.n ?? 0;
 
       const matched = counts?.results[0]?.n ?? 0;
-      const loaded = loadedTotals[0]?.results[0] ?? {};
+      const loaded = loadedTotals ?? {};
       // Every measure, in the order checked: a mismatch carries all of them (reason.json shows the whole reconciliation).
       const measure = (name: string, expected: number, actual: number): ReconciledMeasure => ({ measure: name, expected, actual, ok: expected === actual });
       const reconciliation = [
         measure('file rows = valid + rejected', validated.rowsRead, validated.rowsValid + validated.rowsRejected),
         measure('staged rows = valid rows', validated.rowsValid, staged.rowsStaged),
         measure('staged rows that are the current version of their key', staged.rowsStaged, matched),
-        ...(contract.mode === 'full' ? [measure('current rows of a full snapshot = staged rows', staged.rowsStaged, n(current))] : []),
-        measure('versions inserted by the load', published.versionsInserted, n(inserted)),
-        measure('versions closed by the load', published.versionsClosed, n(closed)),
-        measure('tombstones written by the load', published.tombstones, n(tombstones)),
+        ...(contract.mode === 'full' ? [measure('current rows of a full snapshot = staged rows', staged.rowsStaged, current)] : []),
+        measure('versions inserted by the load', published.versionsInserted, inserted),
+        measure('versions closed by the load', published.versionsClosed, closed),
+        measure('tombstones written by the load', published.tombstones, tombstones),
         ...contract.controlTotals.map((name) => reconcileControlTotal(name, validated.controlTotals[name] ?? '0', loaded[name] ?? 0, scale(name))),
       ];
       const failed = reconciliation.find((m) => !m.ok);
@@ -97,7 +97,7 @@ export const createVerifyActivities = (deps: VerifyDeps) => ({
 
       await deps.d1.batch([
         ...clearStageStatements(contract, input.loadId),
-        { sql: "UPDATE etl_loads SET status = 'verified', finished_at = ? WHERE load_id = ?", params: [new Date().toISOString(), input.loadId] },
+        controlSql.loads.markVerifiedStatement(input.loadId, new Date().toISOString()),
       ]);
       log.info('load verified', { table: input.table, businessDate: input.businessDate, loadId: input.loadId });
     });

@@ -1,7 +1,7 @@
+import { createControlStore, type ControlD1 } from '../activities/control-store.ts';
 import { resolve } from 'node:path';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { readDumpManifest, type DumpPlan } from '../activities/dump-manifest.ts';
-import type { D1Client } from '../d1/client.ts';
 import { backfillLoadId, backfillWorkflowId } from '../history/backfill.ts';
 import type { Config } from '../worker/config.ts';
 import { backfill, backfillProgressQuery, type BackfillProgress, type BackfillResult } from '../workflows/index.ts';
@@ -45,11 +45,10 @@ export async function startBackfill(client: Client, config: Config, dumpDir: str
 }
 
 /** Rows of the dump's tables already in D1: the sum of the imported chunks' markers. */
-export async function rowsImported(d1: Pick<D1Client, 'query'>, plan: DumpPlan): Promise<number> {
+export async function rowsImported(d1: ControlD1, plan: DumpPlan): Promise<number> {
   const loadIds = [...new Set(plan.parts.map((p) => backfillLoadId(plan.asOf, p.table)))];
   try {
-    const [sum] = await d1.query<{ n: number }>(`SELECT coalesce(sum(rows), 0) AS n FROM etl_backfill_chunks WHERE load_id IN (${loadIds.map(() => '?').join(', ')})`, loadIds);
-    return sum?.results[0]?.n ?? 0;
+    return await createControlStore(d1).backfillChunks.rowsImported(loadIds);
   } catch {
     return 0; // the control schema is not there yet (the backfill is still reading its manifest)
   }
@@ -60,7 +59,7 @@ export async function rowsImported(d1: Pick<D1Client, 'query'>, plan: DumpPlan):
  * the workflow's phase and files from its query, the rows from D1, rows/s over the last
  * 30 s and the ETA. Resolves to the result, or rejects with the workflow's failure.
  */
-export async function followBackfill(started: BackfillHandle, d1: Pick<D1Client, 'query'>, onProgress: (line: string, progress: BackfillProgress) => void, everyMs = 1000): Promise<BackfillResult> {
+export async function followBackfill(started: BackfillHandle, d1: ControlD1, onProgress: (line: string, progress: BackfillProgress) => void, everyMs = 1000): Promise<BackfillResult> {
   const meter = new RateMeter();
   let settled = false;
   const result = started.handle.result().finally(() => (settled = true));

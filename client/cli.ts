@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { WarehouseNotMigrated } from '../activities/control-store.ts';
 import { existsSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../worker/config.ts';
@@ -21,7 +22,7 @@ try {
 
 function reportError(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode; // commander already printed it
-  if (error instanceof UserError || error instanceof ConfigError) {
+  if (error instanceof UserError || error instanceof ConfigError || error instanceof WarehouseNotMigrated) {
     console.error(`warehouse: ${error.message}`);
     return 1;
   }

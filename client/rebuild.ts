@@ -3,11 +3,12 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { contractFor, tableContracts } from '../contracts/index.ts';
-import { createD1Client, type D1Client } from '../d1/client.ts';
+import { createD1Client } from '../d1/client.ts';
 import { startLocalD1Service } from '../d1/local-service/server.ts';
 import type { Config } from '../worker/config.ts';
 import { createWarehouseWorker } from '../worker/create-worker.ts';
 import { backfill, rebuild, type RebuildLoad, type RebuildResult } from '../workflows/index.ts';
+import { createControlStore, type ControlD1 } from '../activities/control-store.ts';
 import { tableChecksum, type TableChecksum } from './checksum.ts';
 
 /** One table's checksums, live and rebuilt. */
@@ -38,18 +39,14 @@ async function persistedDatabase(dataDir: string): Promise<string | undefined> {
 }
 
 /** The verified loads of the live warehouse, in date order: what the archive must reproduce. */
-export async function archivedLoads(d1: Pick<D1Client, 'query'>, table?: string): Promise<RebuildLoad[]> {
-  const [rows] = await d1.query<{ table_name: string; business_date: string; file_name: string; archive_path: string }>(
-    `SELECT table_name, business_date, file_name, archive_path FROM etl_loads WHERE status = 'verified' AND load_id NOT LIKE 'backfill\\_%' ESCAPE '\\' ${table ? 'AND table_name = ?' : ''} ORDER BY business_date, table_name`,
-    table ? [table] : [],
-  );
-  return (rows?.results ?? []).map((r) => ({ table: r.table_name, businessDate: r.business_date, fileName: r.file_name, archivePath: r.archive_path }));
+export async function archivedLoads(d1: ControlD1, table?: string): Promise<RebuildLoad[]> {
+  const rows = await createControlStore(d1).loads.verifiedArchived(table);
+  return rows.map((r) => ({ table: r.table_name, businessDate: r.business_date, fileName: r.file_name, archivePath: r.archive_path }));
 }
 
 /** The archived historical dump the live warehouse was backfilled from, if any (its directory under archive/). */
-export async function archivedDump(d1: Pick<D1Client, 'query'>): Promise<string | undefined> {
-  const [rows] = await d1.query<{ archive_path: string }>("SELECT DISTINCT archive_path FROM etl_loads WHERE status = 'verified' AND load_id LIKE 'backfill\\_%' ESCAPE '\\' ORDER BY business_date DESC LIMIT 1");
-  return rows?.results[0]?.archive_path;
+export async function archivedDump(d1: ControlD1): Promise<string | undefined> {
+  return createControlStore(d1).loads.backfillArchive();
 }
 
 /**

@@ -167,6 +167,10 @@ export interface D1ClientOptions {
 export interface D1Client {
   /** Runs SQL (several `;`-separated statements allowed); one result per statement. */
   query<Row = Record<string, unknown>>(sql: string, params?: readonly D1Param[]): Promise<D1Result<Row>[]>;
+  /** The first row of one statement's answer, or undefined when it has none (same retries as `query`). */
+  first<Row = Record<string, unknown>>(sql: string, params?: readonly D1Param[]): Promise<Row | undefined>;
+  /** The first column of the first row of one statement's answer (e.g. a `count(*)`), or undefined when no row. */
+  scalar<T = number>(sql: string, params?: readonly D1Param[]): Promise<T | undefined>;
   /** Runs statements as one request (`{batch: [...]}`); one result per statement. */
   batch<Row = Record<string, unknown>>(statements: readonly D1Statement[]): Promise<D1Result<Row>[]>;
   /** Like `query`, with rows as arrays under their column names (`/raw`). */
@@ -516,8 +520,16 @@ export function createD1Client(options: D1ClientOptions): D1Client {
     return results as D1Result<Row>[];
   }
 
+  const query = <Row>(sql: string, params?: readonly D1Param[]) => runQuery<Row>('query', { sql, params: toWireParams(params ?? []) }, undefined);
+  const first = async <Row>(sql: string, params?: readonly D1Param[]): Promise<Row | undefined> => (await query<Row>(sql, params))[0]?.results[0];
+
   return {
-    query: (sql, params) => runQuery('query', { sql, params: toWireParams(params ?? []) }, undefined),
+    query,
+    first,
+    async scalar<T>(sql: string, params?: readonly D1Param[]): Promise<T | undefined> {
+      const row = await first<Record<string, T>>(sql, params);
+      return row === undefined ? undefined : Object.values(row)[0];
+    },
 
     async batch(statements) {
       if (statements.length === 0) return [];

@@ -1,6 +1,7 @@
 import type { TableContract } from '../contracts/types.ts';
 import type { D1Statement } from '../d1/client.ts';
-import { packInserts, quoteIdentifier as q, sqlLiteral, type SqlValue } from '../d1/pack.ts';
+import { packInserts, quoteIdentifier as q, type SqlValue } from '../d1/pack.ts';
+import { chunkMarkerSql, deleteChunkMarkersStatement } from './control/backfill-chunks.ts';
 import { historyColumns } from './ddl.ts';
 
 /**
@@ -47,13 +48,8 @@ export function backfillChunkSql(chunk: BackfillChunk): string {
   const columns = [...contract.columns.map((c) => c.name), ...historyColumns];
   const rows = chunk.rows.map((r) => [...r.values, asOf, null, 1, 0, r.rowHash, loadId, null]);
   const inserts = packInserts({ table: contract.table, columns, rows, mode: 'literal' }).map((s) => s.sql);
-  const marker = `INSERT INTO etl_backfill_chunks (load_id, file, chunk, first_line, last_line, rows, imported_at) VALUES (${[loadId, chunk.file, chunk.chunk, chunk.firstLine, chunk.lastLine, chunk.rows.length, chunk.at].map(sqlLiteral).join(', ')})`;
+  const marker = chunkMarkerSql({ loadId, file: chunk.file, chunk: chunk.chunk, firstLine: chunk.firstLine, lastLine: chunk.lastLine, rows: chunk.rows.length, at: chunk.at });
   return `${[...inserts, marker].join(';\n')};\n`;
-}
-
-/** The chunks of a file a backfill already imported. */
-export function appliedChunksQuery(loadId: string, file: string): D1Statement {
-  return { sql: 'SELECT chunk FROM etl_backfill_chunks WHERE load_id = ? AND file = ? ORDER BY chunk', params: [loadId, file] };
 }
 
 /**
@@ -65,6 +61,6 @@ export function revertBackfillStatements(contract: TableContract, loadId: string
   const t = q(contract.table);
   return {
     deleteSlice: { sql: `DELETE FROM ${t} WHERE _version_id IN (SELECT _version_id FROM ${t} WHERE _loaded_by = ? LIMIT ${sliceRows})`, params: [loadId] },
-    deleteMarkers: { sql: 'DELETE FROM etl_backfill_chunks WHERE load_id = ?', params: [loadId] },
+    deleteMarkers: deleteChunkMarkersStatement(loadId),
   };
 }

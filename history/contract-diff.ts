@@ -228,3 +228,6 @@ export function recordStatements(table: string, columns: readonly Pick<ColumnCon
     params: [table, c.name, position, c.source, sqlType(c.type), JSON.stringify(c.type), c.addedIn ?? null],
   }));
 }
+
+/** The contract as etl_contract_columns records it, table by table in file order. */
+export const recordedContractQuery = 'SELECT table_name, column_name, position, source_header, type_json, added_in FROM etl_contract_columns ORDER BY table_name, position';

@@ -3,6 +3,7 @@ import { contractBaseline } from './contract-baseline.ts';
 import { controlSchemaDdl } from './control-schema.ts';
 import { sqlType } from './ddl.ts';
 import { nightIncidentsMigration } from './incident-tables.ts';
+import { typedControlMigration } from './typed-control.ts';
 
 /**
  * The warehouse's schema as numbered migrations, applied in order and recorded in
@@ -13,6 +14,17 @@ export interface Migration {
   /** `NNNN_what_it_does`, as wrangler names its files; the order is the number's. */
   name: string;
   statements: string[];
+  /** Checks run before the statements: a row they find refuses the migration, nothing written. */
+  guards?: MigrationGuard[];
+}
+
+/** A check a migration needs to hold of the data before it runs (e.g. every status in its CHECK). */
+export interface MigrationGuard {
+  table: string;
+  /** Answers the first offending row as `{ key, value }`, or no row. */
+  sql: string;
+  /** What every row must satisfy, for the refusal's message. */
+  rule: string;
 }
 
 /** Wrangler's migrations table, so `wrangler d1 migrations list` reads the same history. */
@@ -108,6 +120,7 @@ export const migrations: readonly Migration[] = [
   signedApprovals,
   contractRecord,
   nightIncidentsMigration,
+  typedControlMigration,
 ];
 
 /** The migrations not yet applied, or the names the database knows and this code does not. Pure. */

@@ -1,6 +1,7 @@
 import type { D1Param } from '../d1/client.ts';
 import { quoteIdentifier as q } from '../d1/pack.ts';
 import type { ViewDefinition } from './ddl.ts';
+import { watermarkDateSql } from './control/watermarks.ts';
 
 /**
  * The reader reports of DESIGN §9 as pure SQL builders: revenue by customer, brand and rep,
@@ -131,7 +132,7 @@ class Scope {
   /** The date days are counted to: the as-of date, or for the current state the table's last loaded business date. */
   referenceDate(table: string): string {
     if (this.o.asOf !== undefined) return this.asOf();
-    return `(SELECT business_date FROM etl_watermarks WHERE table_name = '${table}')`;
+    return watermarkDateSql(table);
   }
 
   /** Conditions on a date column for the period, if any. */

@@ -1,3 +1,4 @@
+import { createControlStore, WarehouseNotMigrated } from '../../activities/control-store.ts';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
@@ -107,10 +108,11 @@ const lastDay = () => dayOf(demoWeek.days - 1);
 
 /** True when every table of this warehouse is already loaded through the demo's last day. */
 async function weekAlreadyLoaded(d1: ReturnType<typeof createD1Client>, through: string): Promise<boolean> {
-  const [schema] = await d1.query<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'etl_watermarks'");
-  if (!schema?.results[0]?.n) return false;
-  const [loaded] = await d1.query<{ n: number }>('SELECT count(*) AS n FROM etl_watermarks WHERE business_date >= ?', [through]);
-  return (loaded?.results[0]?.n ?? 0) >= tableContracts.length;
+  const loaded = await createControlStore(d1).watermarks.tablesLoadedThrough(through).catch((error: unknown) => {
+    if (error instanceof WarehouseNotMigrated) return 0; // a new warehouse: the demo's first run migrates it
+    throw error;
+  });
+  return loaded >= tableContracts.length;
 }
 
 /**

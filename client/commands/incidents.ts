@@ -1,6 +1,6 @@
+import { createControlStore } from '../../activities/control-store.ts';
 import type { Command } from 'commander';
 import type { Config } from '../../worker/config.ts';
-import { UserError } from '../cli-support.ts';
 import { formatTable } from '../format-table.ts';
 import { createReadD1Client } from '../read-d1.ts';
 import { connectClient, workflowUiLink } from '../temporal-client.ts';
@@ -29,13 +29,7 @@ export function registerIncidents(program: Command, loadConfig: () => Config): v
     .option('--json', 'print as JSON')
     .action(async (options: { json?: boolean }) => {
       const config = loadConfig();
-      const d1 = createReadD1Client(config);
-      const [schema] = await d1.query<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'etl_incidents'");
-      if (!schema?.results[0]?.n) throw new UserError('the warehouse has no control schema yet: no nightly run has started');
-      const [result] = await d1.query<IncidentRow>(
-        "SELECT * FROM etl_incidents ORDER BY CASE WHEN status IN ('open', 'approved') THEN 0 ELSE 1 END, opened_at DESC LIMIT 50",
-      );
-      const rows = result?.results ?? [];
+      const rows = await createControlStore(createReadD1Client(config)).incidents.recent<IncidentRow>();
       const { client, connection } = await connectClient(config);
       try {
         const incidents = [];

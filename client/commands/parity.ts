@@ -1,3 +1,4 @@
+import { createControlStore } from '../../activities/control-store.ts';
 import type { Command } from 'commander';
 import { createReadD1Client } from '../read-d1.ts';
 import { parityQueries, parityQueryFor } from '../../history/parity-queries.ts';
@@ -42,8 +43,7 @@ export function registerParity(program: Command, loadConfig: () => Config): void
       const screen = await readScreenExport(options.sodiwin, query, config.load.dialect);
       const diff = compareParity(query, screen.rows, await queryD1(d1, query));
       const differences = differenceCount(diff);
-      const [watermark] = await d1.query<{ business_date: string }>('SELECT business_date FROM etl_watermarks WHERE table_name = ?', [query.table]).catch(() => []);
-      const loadedThrough = watermark?.results[0]?.business_date ?? null;
+      const loadedThrough = (await createControlStore(d1).watermarks.of(query.table).catch(() => undefined)) ?? null;
 
       let signed: { signedBy: string; workflowId: string } | undefined;
       if (signer && differences === 0) signed = await signOff(config, signer, { table: query.table, query: query.name, sha256: screen.sha256, loadedThrough, rowsCompared: diff.rowsCompared, sodiwinFile: options.sodiwin });

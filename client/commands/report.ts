@@ -1,3 +1,4 @@
+import { createControlStore } from '../../activities/control-store.ts';
 import type { Command } from 'commander';
 import type { D1Client } from '../../d1/client.ts';
 import { reportColumns, reportDefinitions, reportFor, type ReportColumn, type ReportDefinition, type ReportOptions } from '../../history/reports.ts';
@@ -70,10 +71,7 @@ function displayCells(columns: readonly ReportColumn[], rows: readonly (readonly
 
 /** The last business date loaded for a table, or null; a UserError when no run ever started. */
 async function loadedThrough(d1: D1Client, table: string): Promise<string | null> {
-  const [schema] = await d1.query<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'etl_watermarks'");
-  if (!schema?.results[0]?.n) throw new UserError('the warehouse has no control schema yet: no nightly run has started (try `warehouse run --date YYYY-MM-DD`)');
-  const [watermark] = await d1.query<{ business_date: string }>('SELECT business_date FROM etl_watermarks WHERE table_name = ?', [table]);
-  return watermark?.results[0]?.business_date ?? null;
+  return (await createControlStore(d1).watermarks.of(table)) ?? null;
 }
 
 function caption(report: ReportDefinition, options: ReportOptions, through: string | null): string {

@@ -45,7 +45,8 @@ async function cancelledAfterStart(start: (env: MockActivityEnvironment) => Prom
 
 describe('activities stop when they are cancelled (a worker shutting down)', () => {
   it('a fetch waiting for a late export stops waiting at once, with a CancelledFailure', async () => {
-    const fetch = createFetchActivities({ d1: { query: () => Promise.reject(new Error('not reached')) }, nas, stableForMs: 0, exportDeadline: deadline, pollMs, dialect: sodiwinDialect });
+    const notReached = () => Promise.reject(new Error('not reached'));
+    const fetch = createFetchActivities({ d1: { query: notReached, batch: notReached, first: notReached }, nas, stableForMs: 0, exportDeadline: deadline, pollMs, dialect: sodiwinDialect });
     const { error, ms } = await cancelledAfterStart((env) => env.run(fetch.fetchExport, { table: 'stock', businessDate: futureDate }));
     expect(error).toBeInstanceOf(CancelledFailure);
     expect((error as CancelledFailure).message).toBe('WORKER_SHUTDOWN');

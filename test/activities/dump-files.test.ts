@@ -60,6 +60,8 @@ const backfill = () =>
     d1: {
       query: () => Promise.reject(new Error('no D1 in this test')),
       batch: () => Promise.reject(new Error('no D1 in this test')),
+      first: () => Promise.reject(new Error('no D1 in this test')),
+      scalar: () => Promise.reject(new Error('no D1 in this test')),
       import: () => Promise.reject(new Error('no D1 in this test')),
     },
     dialect: sodiwinDialect,

@@ -11,7 +11,7 @@ import { migrations } from '../../history/migrations.ts';
 import { tableContracts } from '../../contracts/index.ts';
 
 /** The migrations released so far, in order, as wrangler names them (written out: the code's list must match it). */
-const releasedMigrations = ['0001_control_schema', '0002_signed_approvals', '0003_contract_record', '0004_night_incidents'];
+const releasedMigrations = ['0001_control_schema', '0002_signed_approvals', '0003_contract_record', '0004_night_incidents', '0005_typed_control'];
 
 /** A warehouse created by the release before migrations: the control schema applied `IF NOT EXISTS`, decisions by name. */
 async function legacyWarehouse(d1: D1Client): Promise<void> {
@@ -66,8 +66,52 @@ describe('schema migrations', () => {
     await expect(insert("'k4', 'approve-incident', 'i', 'rewind', 1, 'paul', 'n1', 1, 'now'")).rejects.toThrow(/UNIQUE constraint failed/);
   });
 
+  it('the control tables refuse a status their union does not hold', async () => {
+    await expect(d1.query("INSERT INTO etl_loads (load_id, table_name, business_date, status) VALUES ('l-bad', 'orders', '2027-10-01', 'done')")).rejects.toThrow(/CHECK constraint failed/);
+    await expect(d1.query("INSERT INTO etl_runs (run_id, business_date, workflow_id, started_at, status) VALUES ('r-bad', '2027-10-01', 'w', 'now', 'success')")).rejects.toThrow(/CHECK constraint failed/);
+    await expect(d1.query("INSERT INTO etl_incidents (incident_id, table_name, business_date, status, opened_at) VALUES ('i-bad', 'orders', '2027-10-01', 'closed', 'now')")).rejects.toThrow(/CHECK constraint failed/);
+    await d1.query("INSERT INTO etl_loads (load_id, table_name, business_date, status) VALUES ('l-ok', 'orders', '2027-10-01', 'verified')");
+    // The rebuilt tables kept their rows, indexes and the views over them.
+    const [indexes] = await d1.query<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('etl_loads__table_date', 'etl_runs__business_date') ORDER BY name");
+    expect(indexes?.results.map((r) => r.name)).toEqual(['etl_loads__table_date', 'etl_runs__business_date']);
+    const [failures] = await d1.query('SELECT count(*) AS n FROM v_recent_failures');
+    expect(failures?.results[0]).toEqual({ n: 0 });
+  });
+
   it('refuse a database migrated by a newer release', async () => {
     await d1.query("INSERT INTO d1_migrations (name) VALUES ('0099_from_the_future')");
     await expect(applyMigrations(d1)).rejects.toMatchObject({ type: 'SchemaNewerThanCode', message: expect.stringContaining('0099_from_the_future') });
+  });
+});
+
+describe('0005_typed_control on a warehouse holding a status the code never wrote', () => {
+  let service: LocalD1Service;
+  let dir: string;
+  let d1: D1Client;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sodimo-migrations-0005-'));
+    service = await startLocalD1Service({ dataDir: dir, apiToken: randomBytes(8).toString('hex'), conformance: 'collect' });
+    d1 = createD1Client({ baseUrl: service.url, accountId: service.accountId, databaseId: service.databaseId, apiToken: service.apiToken });
+  });
+  afterAll(async () => {
+    await service?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses with the table, the key and the value, and changes nothing', async () => {
+    await legacyWarehouse(d1);
+    await d1.query("INSERT INTO etl_loads (load_id, table_name, business_date, status) VALUES ('orders-2027-10-02-abc', 'orders', '2027-10-02', 'done')");
+    await expect(applyMigrations(d1)).rejects.toMatchObject({
+      type: 'MigrationRefused',
+      message: expect.stringMatching(/0005_typed_control refused: etl_loads row orders-2027-10-02-abc has 'done', where status is one of validating, .*rewound/),
+    });
+    const [applied] = await d1.query<{ name: string }>('SELECT name FROM d1_migrations ORDER BY id');
+    expect(applied?.results.map((r) => r.name)).toEqual(releasedMigrations.slice(0, 4));
+    const [row] = await d1.query("SELECT status FROM etl_loads WHERE load_id = 'orders-2027-10-02-abc'");
+    expect(row?.results).toEqual([{ status: 'done' }]);
+    // Corrected by hand, the migration goes through.
+    await d1.query("UPDATE etl_loads SET status = 'verified' WHERE load_id = 'orders-2027-10-02-abc'");
+    expect((await applyMigrations(d1)).applied).toEqual(['0005_typed_control']);
   });
 });

@@ -121,6 +121,17 @@ describe('requests', () => {
     expect(seen).toHaveLength(1);
   });
 
+  it('first answers the first row or undefined, scalar its first column; both are one /query request with its retries', async () => {
+    script = [ok([{ success: true, results: [{ n: 3, other: 'x' }, { n: 4, other: 'y' }], meta }]), ok([{ success: true, results: [], meta }])];
+    expect(await client().first('SELECT n, other FROM t WHERE a = ?', [1])).toEqual({ n: 3, other: 'x' });
+    expect(await client().first('SELECT n FROM t WHERE a = ?', [2])).toBeUndefined();
+    expect(seen.map((s) => s.body)).toEqual([{ sql: 'SELECT n, other FROM t WHERE a = ?', params: [1] }, { sql: 'SELECT n FROM t WHERE a = ?', params: [2] }]);
+    script = [fail(503, 7500, 'busy'), ok([{ success: true, results: [{ n: 0 }], meta }]), ok([{ success: true, results: [], meta }])];
+    expect(await client().scalar('SELECT count(*) AS n FROM t')).toBe(0);
+    expect(await client().scalar('SELECT n FROM t WHERE 0')).toBeUndefined();
+    expect(seen).toHaveLength(5);
+  });
+
   it('raw posts to /raw and returns columns and rows', async () => {
     script = [ok([{ success: true, results: { columns: ['a', 'b'], rows: [[1, 'x']] }, meta }])];
     const [result] = await client().raw('SELECT 1 AS a, ? AS b', ['x']);
