@@ -1,8 +1,12 @@
 import { z } from 'zod';
+import { decimalFromNumber, formatDecimal } from '../common/decimal.ts';
 import type { ColumnContract, ColumnType, TableContract } from './types.ts';
 import { parseDecimal, parseFrenchDate, parseInteger, type Parsed } from './values.ts';
 
-/** A business value once normalised: text, ISO date or enum code as a string, numbers as numbers. */
+/**
+ * A business value once normalised: text, ISO date or enum code as a string, a whole number as
+ * a number, a decimal as its whole units of 10^-scale (a safe integer: 1234,50 at scale 2 is 123450).
+ */
 export type BusinessValue = string | number | null;
 
 /** One row keyed by warehouse column names. */
@@ -27,10 +31,17 @@ function readValue(type: ColumnType, text: string): Parsed<string | number> {
     case 'decimal': {
       const parsed = parseDecimal(text, type.scale);
       if (!parsed.ok) return parsed;
-      if (type.min !== undefined && parsed.value < type.min) return { ok: false, rule: type.min === 0 ? 'must not be negative' : `must be at least ${type.min}` };
+      if (type.min !== undefined && parsed.value < minUnits(type.min, type.scale)) return { ok: false, rule: type.min === 0 ? 'must not be negative' : `must be at least ${type.min}` };
       return parsed;
     }
   }
+}
+
+/** A contract's minimum (a number such as 0) in units at the column's scale. */
+function minUnits(min: number, scale: number): number {
+  const read = decimalFromNumber(min, scale);
+  if (!read.ok) throw new RangeError(`contract minimum ${min}: ${read.rule}`);
+  return Number(read.value.units);
 }
 
 /** The zod schema of one column: source text in, normalised value out, with the broken rule as the message. */
@@ -55,12 +66,14 @@ export function rowSchemaFor(contract: TableContract) {
 }
 
 /**
- * The canonical text of a value for hashing and checksums: numbers at the column's
- * scale, so `12.5` and `12.50` agree; NULL as `\N`, distinct from the empty string.
+ * The canonical text of a value for hashing and checksums: a decimal's units at the column's
+ * scale (123450 at scale 2 is `1234.50`, the text a REAL 1234.5 gave before amounts were
+ * stored as units, so row hashes and checksums did not move); NULL as `\N`, distinct from the
+ * empty string.
  */
 export function canonicalValue(type: ColumnType, value: BusinessValue | undefined): string {
   if (value === null || value === undefined) return '\\N';
-  if (type.kind === 'decimal') return Number(value).toFixed(type.scale);
+  if (type.kind === 'decimal') return formatDecimal(Number(value), type.scale);
   if (type.kind === 'integer') return String(Number(value));
   return String(value);
 }
