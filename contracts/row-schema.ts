@@ -12,8 +12,8 @@ export type BusinessValue = string | number | null;
 /** One row keyed by warehouse column names. */
 export type NormalisedRow = Record<string, BusinessValue>;
 
-/** Reads one trimmed, non-empty field of a column type, checking its bounds. */
-function readValue(type: ColumnType, text: string): Parsed<string | number> {
+/** Reads one trimmed, non-empty field of a column type, checking its bounds (a decimal's minimum as units, `minUnits`). */
+function readValue(type: ColumnType, text: string, minimumUnits: number | undefined): Parsed<string | number> {
   switch (type.kind) {
     case 'text':
       return text.length > type.maxLength ? { ok: false, rule: `longer than ${type.maxLength} characters` } : { ok: true, value: text };
@@ -31,7 +31,7 @@ function readValue(type: ColumnType, text: string): Parsed<string | number> {
     case 'decimal': {
       const parsed = parseDecimal(text, type.scale);
       if (!parsed.ok) return parsed;
-      if (type.min !== undefined && parsed.value < minUnits(type.min, type.scale)) return { ok: false, rule: type.min === 0 ? 'must not be negative' : `must be at least ${type.min}` };
+      if (minimumUnits !== undefined && parsed.value < minimumUnits) return { ok: false, rule: type.min === 0 ? 'must not be negative' : `must be at least ${type.min}` };
       return parsed;
     }
   }
@@ -46,13 +46,15 @@ function minUnits(min: number, scale: number): number {
 
 /** The zod schema of one column: source text in, normalised value out, with the broken rule as the message. */
 export function columnSchema(column: ColumnContract): z.ZodType<BusinessValue, string> {
+  const type = column.type;
+  const minimumUnits = type.kind === 'decimal' && type.min !== undefined ? minUnits(type.min, type.scale) : undefined;
   return z.string().transform((raw, ctx): BusinessValue => {
     const text = raw.trim();
     if (text === '') {
       if (column.required) ctx.addIssue({ code: 'custom', message: 'required value is empty' });
       return null;
     }
-    const parsed = readValue(column.type, text);
+    const parsed = readValue(type, text, minimumUnits);
     if (parsed.ok) return parsed.value;
     ctx.addIssue({ code: 'custom', message: parsed.rule });
     return z.NEVER;
