@@ -5,6 +5,7 @@ import { CsvError, parse } from 'csv-parse';
 import iconv from 'iconv-lite';
 import { ApplicationFailure } from '@temporalio/common';
 import { activityCancellation, cancellationOr } from '../d1/cancellation.ts';
+import { formatDecimal } from '../common/decimal.ts';
 import { capText, etlFailure, type EtlErrorDetails, type RowIssue } from '../common/errors.ts';
 import type { Dialect, TableContract } from '../contracts/types.ts';
 import { headerLayout } from './header-layout.ts';
@@ -139,7 +140,8 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
     const result = validate(raw, line);
     if (!result.ok) return reject(result.issues);
     scan.rowsValid += 1;
-    for (const [name, sum] of totals) totals.set(name, sum + scaled(result.row[name], scales.get(name) ?? 0));
+    // A decimal's value is already its units at the column's scale (a whole number's, itself): summed exactly.
+    for (const [name, sum] of totals) totals.set(name, sum + BigInt(result.row[name] ?? 0));
     await options.onRow?.(result.row, line);
   }
 
@@ -194,7 +196,7 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
     throw etlFailure('EncodingMismatch', 'the file is UTF-8 but the contract declares Windows-1252 (accents would be garbled)', where);
   }
   if (firstMojibake) throw etlFailure('Mojibake', 'text looks double-encoded (UTF-8 read as Windows-1252)', { ...where, ...firstMojibake });
-  for (const [name, sum] of totals) scan.controlTotals[name] = formatScaled(sum, scales.get(name) ?? 0);
+  for (const [name, sum] of totals) scan.controlTotals[name] = formatDecimal(sum, scales.get(name) ?? 0);
   return scan;
 }
 
@@ -293,20 +295,6 @@ async function firstLineFields(file: OpenedFile, dialect: Dialect): Promise<stri
 /** The first bytes of a file in hex, for the error report. */
 function hexPrefix(chunk: Buffer): string {
   return [...chunk.subarray(0, 16)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
-}
-
-/** A normalised numeric value as an integer at `scale` decimals (exact sums). */
-function scaled(value: unknown, scale: number): bigint {
-  if (value === null || value === undefined) return 0n;
-  return BigInt(Math.round(Number(value) * 10 ** scale));
-}
-
-/** An integer at `scale` decimals back to its decimal text, e.g. 123450n, 2 → "1234.50". */
-export function formatScaled(value: bigint, scale: number): string {
-  if (scale === 0) return value.toString();
-  const negative = value < 0n;
-  const digits = (negative ? -value : value).toString().padStart(scale + 1, '0');
-  return `${negative ? '-' : ''}${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
 }
 
 function printable(value: string): string {

@@ -26,7 +26,9 @@ export function describeChange(change: ContractChange): string {
     case 'column-added':
       return `${change.table}.${change.column}: column added (${change.definition}); rows loaded before hold NULL`;
     case 'column-widened':
-      return `${change.table}.${change.column}: widened from ${change.from} to ${change.to} (recorded, no data change)`;
+      return change.rescale
+        ? `${change.table}.${change.column}: widened from ${change.from} to ${change.to}; ${change.column}_units multiplied by ${10 ** (change.rescale.to - change.rescale.from)} (same amounts, same row hashes)`
+        : `${change.table}.${change.column}: widened from ${change.from} to ${change.to} (recorded, no data change)`;
     case 'header-renamed':
       return `${change.table}.${change.column}: Sodiwin header "${change.from}" is now "${change.to}" (recorded, no data change)`;
     case 'column-moved':
@@ -45,7 +47,7 @@ async function recordedContract(d1: SchemaD1, recordExists: boolean): Promise<Re
   return (rows?.results ?? []).map((r) => ({ table: r.table_name, column: r.column_name, position: r.position, source: r.source_header, type: JSON.parse(r.type_json), addedIn: r.added_in }));
 }
 
-/** The columns of each existing history or stage table that gains a column. */
+/** The columns of each existing history or stage table that gains a column or whose decimal scale widens. */
 async function existingColumns(d1: SchemaD1, contracts: readonly TableContract[], tables: readonly string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   for (const contract of contracts.filter((c) => tables.includes(c.table))) {
@@ -74,7 +76,7 @@ export async function migrateContracts(d1: SchemaD1, contracts: readonly TableCo
         details: [{ refusals: diff.refusals }],
       });
     }
-    const gaining = diff.changes.filter((c) => c.kind === 'column-added').map((c) => c.table);
+    const gaining = diff.changes.filter((c) => c.kind === 'column-added' || (c.kind === 'column-widened' && c.rescale)).map((c) => c.table);
     return { diff, statements: contractMigrationStatements(diff, contracts, await existingColumns(d1, contracts, gaining)) };
   };
   const { diff, statements } = await plan();

@@ -5,6 +5,7 @@ import type { D1Client } from '../d1/client.ts';
 import type { ViewDefinition } from '../history/ddl.ts';
 import { migrationsTableDdl, pendingMigrations, type Migration } from '../history/migrations.ts';
 import { warehouseViews } from '../history/views.ts';
+import { convertMoneyToUnits } from './money-migration.ts';
 import { createHistoryTables, migrateContracts, migrateViews } from './schema-sync.ts';
 
 /** What applying migrations did, or (dry run) would do. */
@@ -26,11 +27,14 @@ export interface MigrationOptions {
   dryRun?: boolean;
   contracts?: readonly TableContract[];
   views?: readonly ViewDefinition[];
+  /** Rowids per fill statement of migration 0006 (default history/money-units.ts's); lower in tests. */
+  moneyChunkRows?: number;
 }
 
 /**
  * Brings the warehouse's schema up to this code, in four steps: the history tables no load
- * has created yet (so every view resolves); the pending numbered migrations in order, each as one batch that also records it in d1_migrations; the
+ * has created yet (so every view resolves); the pending numbered migrations in order, each as one batch that also records it in d1_migrations (0006
+ * converts the stored amounts to units step by step first, activities/money-migration.ts); the
  * contract diff (new columns added, widened types and renamed headers recorded, destructive
  * changes refused before anything is written); and the views (a changed one replaced, a
  * missing one created). Refuses a database that has migrations this code does not know (it
@@ -55,6 +59,7 @@ export async function applyMigrations(d1: Pick<D1Client, 'query' | 'batch' | 'fi
   if (!dryRun) {
     for (const migration of pending) {
       await checkGuards(d1, migration);
+      if (migration.data === 'money-units') await convertMoneyToUnits(d1, { views: options.views ?? warehouseViews(contracts), chunkRows: options.moneyChunkRows });
       try {
         await d1.batch([...migration.statements.map((sql) => ({ sql })), { sql: 'INSERT INTO d1_migrations (name) VALUES (?)', params: [migration.name] }]);
       } catch (error) {

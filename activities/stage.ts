@@ -6,6 +6,7 @@ import type { D1Client } from '../d1/client.ts';
 import { createControlStore } from './control-store.ts';
 import { packBatches, packInserts, type SqlValue } from '../d1/pack.ts';
 import { historyDdl } from '../history/ddl.ts';
+import { storedColumns } from '../history/stored-columns.ts';
 import { scanExport } from './export-reader.ts';
 import { rowHash } from './row-hash.ts';
 
@@ -52,7 +53,8 @@ export const createStageActivities = (deps: StageDeps) => ({
     const resumeAfter = (activityInfo().heartbeatDetails as StageProgress | undefined)?.line ?? 0;
     // Rows an earlier attempt sent after its last heartbeat may or may not be there: drop them and resend.
     await deps.d1.query(`DELETE FROM "_stage_${contract.table}" WHERE _load_id = ? AND _line > ?`, [input.loadId, resumeAfter]);
-    const columns = ['_load_id', '_line', ...contract.columns.map((c) => c.name), '_row_hash'];
+    // A decimal travels as its units (the normalised row's value) into `<name>_units`.
+    const columns = ['_load_id', '_line', ...storedColumns(contract), '_row_hash'];
     let buffer: SqlValue[][] = [];
     let lastLine = resumeAfter;
     // One chunk is sent while the next is parsed; a chunk's last line is heartbeated once D1 has it.

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { log } from '@temporalio/activity';
 import { whileHeartbeating } from './keep-alive.ts';
+import { equalDecimals, parseDecimal } from '../common/decimal.ts';
 import { etlFailure } from '../common/errors.ts';
 import { contractFor } from '../contracts/index.ts';
 import type { Dialect, TableContract } from '../contracts/types.ts';
@@ -84,7 +85,7 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
       }
       for (const [name, announced] of Object.entries(fetched.manifest?.controlTotals ?? {})) {
         const inFile = scan.controlTotals[name] ?? '0';
-        if (Number(inFile) !== Number(announced)) {
+        if (!sameTotal(inFile, announced)) {
           const source = contract.columns.find((c) => c.name === name)?.source ?? name;
           throw etlFailure('ControlTotalMismatch', `the sum of ${source} over the file is ${inFile}, ${fetched.manifest!.manifestFile} announces ${announced}`, {
             ...where,
@@ -101,6 +102,14 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
     }));
   },
 });
+
+/** Two control-total texts (`1234.50`, point-separated, each at its own scale) are the same amount, exactly. */
+function sameTotal(a: string, b: string): boolean {
+  const read = (text: string) => parseDecimal(text, { scale: text.split('.')[1]?.length ?? 0, decimalSeparator: '.', unbounded: true });
+  const x = read(a);
+  const y = read(b);
+  return x.ok && y.ok && equalDecimals(x.value, y.value);
+}
 
 /**
  * A full snapshot that shrinks below the contract's floor (`minRowRatio` of the rows

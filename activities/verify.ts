@@ -1,11 +1,14 @@
 import { log } from '@temporalio/activity';
 import { whileHeartbeating } from './keep-alive.ts';
-import { decimalFromNumber, decimalText, equalDecimals, parseDecimal } from '../common/decimal.ts';
+import { decimalText, equalDecimals, parseDecimal, type DecimalResult } from '../common/decimal.ts';
 import { etlFailure, type ReconciledMeasure } from '../common/errors.ts';
 import { contractFor } from '../contracts/index.ts';
+import type { TableContract } from '../contracts/types.ts';
 import type { D1Client } from '../d1/client.ts';
 import { controlSql, createControlStore } from './control-store.ts';
+import { quoteIdentifier as q } from '../d1/pack.ts';
 import { clearStageStatements } from '../history/revert.ts';
+import { storedName } from '../history/stored-columns.ts';
 import type { PublishResult } from './publish.ts';
 import type { StageResult } from './stage.ts';
 import type { ValidationReport } from './validate.ts';
@@ -55,7 +58,7 @@ export const createVerifyActivities = (deps: VerifyDeps) => ({
         const column = contract.columns.find((c) => c.name === name);
         return column?.type.kind === 'decimal' ? column.type.scale : 0;
       };
-      const totals = contract.controlTotals.map((name) => `ROUND(COALESCE(SUM(h."${name}"), 0), ${scale(name)}) AS "${name}"`).join(', ');
+      const totals = contract.controlTotals.map((name) => controlTotalSql(contract, name)).join(', ');
       const [counts] = await deps.d1.batch<Record<string, number>>([
         { sql: `SELECT count(*) AS n FROM ${stage} s JOIN ${t} h ON ${keyJoin} AND h._is_current = 1 AND h._is_deleted = 0 AND h._row_hash = s._row_hash WHERE s._load_id = ?`, params: [input.loadId] },
       ]);
@@ -67,8 +70,8 @@ export const createVerifyActivities = (deps: VerifyDeps) => ({
         count(`SELECT count(*) AS n FROM ${t} WHERE _loaded_by = ? AND _is_deleted = 1`, [input.loadId]),
         totals
           ? contract.mode === 'full'
-            ? deps.d1.first<Record<string, number>>(`SELECT ${totals} FROM "${contract.table}_current" h`)
-            : deps.d1.first<Record<string, number>>(`SELECT ${totals} FROM ${stage} h WHERE h._load_id = ?`, [input.loadId])
+            ? deps.d1.first<Record<string, string>>(`SELECT ${totals} FROM "${contract.table}_current" h`)
+            : deps.d1.first<Record<string, string>>(`SELECT ${totals} FROM ${stage} h WHERE h._load_id = ?`, [input.loadId])
           : Promise.resolve(undefined),
       ]);
 
@@ -84,7 +87,7 @@ export const createVerifyActivities = (deps: VerifyDeps) => ({
         measure('versions inserted by the load', published.versionsInserted, inserted),
         measure('versions closed by the load', published.versionsClosed, closed),
         measure('tombstones written by the load', published.tombstones, tombstones),
-        ...contract.controlTotals.map((name) => reconcileControlTotal(name, validated.controlTotals[name] ?? '0', loaded[name] ?? 0, scale(name))),
+        ...contract.controlTotals.map((name) => reconcileControlTotal(name, validated.controlTotals[name] ?? '0', loaded[name] ?? '0', scale(name))),
       ];
       const failed = reconciliation.find((m) => !m.ok);
       if (failed) {
@@ -105,17 +108,34 @@ export const createVerifyActivities = (deps: VerifyDeps) => ({
 });
 
 /**
- * One control total reconciled exactly: the file's sum (the validate report's text, e.g.
- * `1234.50`) against D1's `ROUND(SUM(…), scale)`, read at the column's scale. A total that
- * cannot be read exactly on either side does not match, and the measure says why.
+ * The SQL of one control total: the exact integer `SUM` of the stored column (a decimal's
+ * `<name>_units`, a whole number itself) over `h`, as text, so a sum beyond 2^53 travels from
+ * D1 exactly too.
  */
-export function reconcileControlTotal(name: string, fileTotal: string, warehouseTotal: number, scale: number): ReconciledMeasure {
-  const expected = parseDecimal(fileTotal, { scale, decimalSeparator: '.' });
-  const actual = decimalFromNumber(Number(warehouseTotal), scale);
+export function controlTotalSql(contract: TableContract, name: string): string {
+  const column = contract.columns.find((c) => c.name === name);
+  const stored = column ? storedName(column) : name;
+  return `CAST(COALESCE(SUM(h.${q(stored)}), 0) AS TEXT) AS ${q(name)}`;
+}
+
+/**
+ * One control total reconciled exactly: the file's sum (the validate report's text, e.g.
+ * `1234.50`) against D1's `SUM` of the stored units (controlTotalSql: `123450` at scale 2),
+ * compared by common/decimal.ts. A total that cannot be read exactly on either side does not
+ * match, and the measure says why.
+ */
+export function reconcileControlTotal(name: string, fileTotal: string, warehouseUnits: string | number, scale: number): ReconciledMeasure {
+  const expected = parseDecimal(fileTotal, { scale, decimalSeparator: '.', unbounded: true });
+  const actual = readUnits(String(warehouseUnits), scale);
   return {
     measure: `control total of ${name}`,
     expected: expected.ok ? fileTotal : `${fileTotal} (${expected.rule})`,
-    actual: actual.ok ? decimalText(actual.value) : `${warehouseTotal} (${actual.rule})`,
+    actual: actual.ok ? decimalText(actual.value) : `${warehouseUnits} (${actual.rule})`,
     ok: expected.ok && actual.ok && equalDecimals(expected.value, actual.value),
   };
+}
+
+/** D1's text of an integer sum of units (`-123450`) as an amount at `scale`. */
+function readUnits(text: string, scale: number): DecimalResult {
+  return /^-?\d+$/.test(text) ? { ok: true, value: { units: BigInt(text), scale } } : { ok: false, rule: 'not a whole number of units' };
 }

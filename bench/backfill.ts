@@ -12,8 +12,10 @@
  *      (100 parameters per statement, 200 statements per request), as a loader without the
  *      import API would; only the dump's first `--reference-rows` rows (default 150,000),
  *      because this way is two orders of magnitude slower.
- * Prints rows/s, HTTP requests (counted at the HTTP client) and time per phase, and checks
- * that both databases end with the same checksums.
+ * Prints rows/s, HTTP requests (counted at the HTTP client) and time per phase, checks
+ * that both databases end with the same checksums, and that the SUM a reader runs on D1 over
+ * each control-total column's `<name>_units` in `<t>_current` equals the dump's control total
+ * (match or MISMATCH per column; a mismatch fails the run).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -22,7 +24,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { Agent, type Dispatcher } from 'undici';
-import { createBackfillActivities } from '../activities/backfill.ts';
+import { createBackfillActivities, type DumpPartReport } from '../activities/backfill.ts';
 import { readDumpManifest } from '../activities/dump-manifest.ts';
 import { scanExport } from '../activities/export-reader.ts';
 import { nasLayout } from '../activities/nas.ts';
@@ -37,6 +39,9 @@ import { generateDump } from '../generator/dump.ts';
 import { backfillLoadId } from '../history/backfill.ts';
 import { controlSchemaDdl } from '../history/control-schema.ts';
 import { historyColumns, historyDdl } from '../history/ddl.ts';
+import { storedColumns } from '../history/stored-columns.ts';
+import { controlTotalSql, reconcileControlTotal } from '../activities/verify.ts';
+import { decimalText, parseDecimal, sumDecimals, type Decimal } from '../common/decimal.ts';
 
 const { values: args } = parseArgs({
   options: { dump: { type: 'string' }, from: { type: 'string', default: '2019-01-01' }, to: { type: 'string', default: '2025-12-31' }, scale: { type: 'string', default: '1' }, 'chunk-rows': { type: 'string', default: '100000' }, 'reference-rows': { type: 'string', default: '150000' }, 'retention-seconds': { type: 'string', default: '60' } },
@@ -58,6 +63,13 @@ async function freshD1(work: string, name: string): Promise<{ service: LocalD1Se
   const d1 = createD1Client({ baseUrl: service.url, accountId: service.accountId, databaseId: service.databaseId, apiToken: service.apiToken, dispatcher, timeoutMs: 120_000 });
   await d1.batch([...controlSchemaDdl(), ...tableContracts.flatMap(historyDdl)].map((sql) => ({ sql })));
   return { service, d1, requests: () => requests };
+}
+
+/** A control total's text (`1234.50`) as an exact decimal at its own scale. */
+function totalText(text: string): Decimal {
+  const read = parseDecimal(text, { scale: text.split('.')[1]?.length ?? 0, decimalSeparator: '.', unbounded: true });
+  if (!read.ok) throw new Error(`control total ${text}: ${read.rule}`);
+  return read.value;
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
@@ -86,8 +98,15 @@ try {
   // 1. The backfill's activities: validate, then import through the import API.
   const viaImport = await freshD1(work, 'import');
   const activities = createBackfillActivities({ d1: viaImport.d1, dialect: sodiwinDialect, nas: nasLayout(join(work, 'nas')) });
+  // The dump's control totals, per table: each file's exact sums (validate reads them), added exactly.
+  const dumpTotals = new Map<string, Record<string, string>>();
   const [, validateSeconds] = await timed(async () => {
-    for (const part of plan.parts) await env.run(activities.validateDumpPart, { dumpDir: plan.dumpDir, asOf: plan.asOf, part });
+    for (const part of plan.parts) {
+      const report = (await env.run(activities.validateDumpPart, { dumpDir: plan.dumpDir, asOf: plan.asOf, part })) as DumpPartReport;
+      const totals = dumpTotals.get(part.table) ?? {};
+      for (const [column, value] of Object.entries(report.controlTotals)) totals[column] = decimalText(sumDecimals([totalText(totals[column] ?? '0'), totalText(value)]));
+      dumpTotals.set(part.table, totals);
+    }
   });
   console.log(`validated in ${validateSeconds.toFixed(1)} s`);
   const requestsBefore = viaImport.requests();
@@ -97,6 +116,13 @@ try {
   const importRequests = viaImport.requests() - requestsBefore;
   console.log(`imported in ${importSeconds.toFixed(1)} s, ${importRequests} requests`);
 
+  // What a reader's SUM on D1 says: the integer SUM of the stored units over <t>_current, against the dump's total.
+  const moneyChecks = await Promise.all(tableContracts.flatMap((contract) => contract.controlTotals.map(async (name) => {
+    const [row] = await viaImport.d1.query<Record<string, string>>(`SELECT ${controlTotalSql(contract, name)} FROM "${contract.table}_current" h`);
+    const column = contract.columns.find((c) => c.name === name)!;
+    return { table: contract.table, ...reconcileControlTotal(name, dumpTotals.get(contract.table)?.[name] ?? '0', row?.results[0]?.[name] ?? '0', column.type.kind === 'decimal' ? column.type.scale : 0) };
+  })));
+
   // 2. The reference: the same rows as bound-parameter INSERTs through /query batches.
   const viaBound = await freshD1(work, 'bound');
   let boundRows = 0;
@@ -104,7 +130,7 @@ try {
     for (const part of plan.parts) {
       if (boundRows >= referenceRows) break;
       const contract = contractFor(part.table);
-      const columns = [...contract.columns.map((c) => c.name), ...historyColumns];
+      const columns = [...storedColumns(contract), ...historyColumns];
       const loadId = backfillLoadId(plan.asOf, part.table);
       let buffer: SqlValue[][] = [];
       const flush = async () => {
@@ -145,10 +171,16 @@ try {
   if (!complete) console.log(`| bound-parameter INSERTs, whole dump at that rate (extrapolated) | | ${(boundSeconds * scaleUp).toFixed(0)} | ${Math.round(boundRequests * scaleUp).toLocaleString('en-US')} |`);
   console.log(`| import ÷ bound, per row: time ${((importSeconds / rows) / (boundSeconds / boundRows)).toFixed(3)}×, requests ${((importRequests / rows) / (boundRequests / boundRows)).toFixed(3)}× | | | |`);
   console.log('');
+  console.log('| table | SUM(<column>_units) over <t>_current on D1 | the dump\'s control total | |');
+  console.log('|---|---|---|---|');
+  for (const check of moneyChecks) console.log(`| ${check.table} | ${check.measure.replace('control total of ', '')}: ${check.actual} | ${check.expected} | ${check.ok ? 'match' : 'MISMATCH'} |`);
+  const moneyMatches = moneyChecks.every((c) => c.ok);
+  console.log('');
+  console.log(`control totals on D1 equal the dump's, to the unit: ${moneyMatches ? 'yes' : 'NO'}`);
   console.log(`${complete ? 'same checksums in both databases' : 'same checksums for every table the reference loaded whole'}: ${same ? 'yes' : 'NO'}; peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`);
   await viaImport.service.close();
   await viaBound.service.close();
-  if (!same) process.exitCode = 1;
+  if (!same || !moneyMatches) process.exitCode = 1;
 } finally {
   await rm(work, { recursive: true, force: true });
 }

@@ -29,6 +29,7 @@ import { packBatches, packInserts, type SqlValue } from '../d1/pack.ts';
 import { generateExports } from '../generator/index.ts';
 import { controlSchemaDdl } from '../history/control-schema.ts';
 import { sqlType } from '../history/ddl.ts';
+import { storedName } from '../history/stored-columns.ts';
 
 const from = '2026-03-02';
 const { values: args } = parseArgs({ options: { scale: { type: 'string', default: '40' }, table: { type: 'string', default: 'order_lines' }, measure: { type: 'string' } } });
@@ -95,8 +96,8 @@ async function measure(file: string): Promise<Measurement> {
     const bareTable = `bare_${table}`;
     const rows: SqlValue[][] = [];
     await scanExport({ path: file, contract, dialect: sodiwinDialect, businessDate: from, onRow: (row) => void rows.push([...contract.columns.map((c) => row[c.name] ?? null), rowHash(contract, row)]) });
-    await raw.query(`CREATE TABLE "${bareTable}" (${contract.columns.map((c) => `"${c.name}" ${sqlType(c.type)}`).join(', ')}, _row_hash TEXT NOT NULL)`);
-    const columns = [...contract.columns.map((c) => c.name), '_row_hash'];
+    await raw.query(`CREATE TABLE "${bareTable}" (${contract.columns.map((c) => `"${storedName(c)}" ${sqlType(c.type)}`).join(', ')}, _row_hash TEXT NOT NULL)`);
+    const columns = [...contract.columns.map(storedName), '_row_hash'];
     const [, bare] = await timed(async () => {
       const statements = packInserts({ table: bareTable, columns, rows, mode: 'literal' });
       for (const batch of packBatches(statements)) await d1.batch(batch);

@@ -1,3 +1,4 @@
+import { formatDecimal } from '../common/decimal.ts';
 import type { D1Client } from '../d1/client.ts';
 
 /** The as-of condition of DESIGN §5 on a history table aliased `h`, for a date bound twice. */
@@ -31,14 +32,14 @@ export async function historyAnswers(d1: Pick<D1Client, 'query'>, from: string, 
       : `  No customer changed price list between ${day2} and ${day6}.`,
   );
 
-  const [cancelled] = await d1.query<{ order_no: string; customer_code: string; before: string; cancelled_on: string; total: number }>(
-    `SELECT c.order_no, c.customer_code, p.status AS before, c._valid_from AS cancelled_on, c.total_excl_tax AS total
+  const [cancelled] = await d1.query<{ order_no: string; customer_code: string; before: string; cancelled_on: string; total_units: number }>(
+    `SELECT c.order_no, c.customer_code, p.status AS before, c._valid_from AS cancelled_on, c.total_excl_tax_units AS total_units
      FROM orders c JOIN orders p ON p.order_no = c.order_no AND p._valid_to = c._valid_from
      WHERE c.status = 'ANNULEE' ORDER BY c._valid_from, c.order_no LIMIT 1`,
   );
   const order = cancelled?.results[0];
   if (order) {
-    lines.push(`  Order ${order.order_no} of ${order.customer_code} (${order.total.toFixed(2)} € excl. VAT) was ${order.before} until ${order.cancelled_on}, then cancelled; both versions are kept, so revenue reported before that day is reproducible.`);
+    lines.push(`  Order ${order.order_no} of ${order.customer_code} (${formatDecimal(order.total_units, 2)} € excl. VAT) was ${order.before} until ${order.cancelled_on}, then cancelled; both versions are kept, so revenue reported before that day is reproducible.`);
   }
 
   const [deleted] = await d1.query<{ customer_code: string; name: string; gone_on: string }>(

@@ -105,8 +105,8 @@ export function compareDecimals(a: Decimal, b: Decimal): -1 | 0 | 1 {
 export const equalDecimals = (a: Decimal, b: Decimal) => compareDecimals(a, b) === 0;
 
 /**
- * The JS number nearest to the amount: what is bound as a REAL for D1 today (12.5 for
- * 1250n at scale 2). The same double as JavaScript's own parse of the decimal text. An
+ * The JS number nearest to the amount (12.5 for 1250n at scale 2): what the reader views
+ * present (`<name>_units / 100.0`) and what the release before migration 0006 stored as a REAL. The same double as JavaScript's own parse of the decimal text. An
  * amount beyond `maxUnits` units is a RangeError: no number would stand for it faithfully.
  */
 export function decimalToNumber(value: Decimal): number {
@@ -116,9 +116,9 @@ export function decimalToNumber(value: Decimal): number {
 }
 
 /**
- * A JS number (D1's answer for a REAL, or for a `ROUND(SUM(…), s)`) as an amount at `scale`:
- * the nearest unit, half away from zero. That is exact for every number written from a
- * decimal of at most 15 significant digits, which is what D1 stores today. Refused, with the
+ * A JS number (D1's answer for a presented decimal, `<name>_units / 100.0`, or an exact sum
+ * of units divided once) as an amount at `scale`: the nearest unit, half away from zero. That
+ * is exact for every number written from a decimal of at most 15 significant digits. Refused, with the
  * rule: a value that is not a finite number, and one beyond `maxUnits` units at that scale,
  * where a double no longer tells neighbouring units apart.
  */

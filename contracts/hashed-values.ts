@@ -1,3 +1,4 @@
+import { formatDecimal } from '../common/decimal.ts';
 import { canonicalValue, type BusinessValue } from './row-schema.ts';
 import type { ColumnContract, TableContract } from './types.ts';
 
@@ -27,12 +28,17 @@ export function hashedValues(contract: TableContract, row: Readonly<Record<strin
   return values;
 }
 
-/** One value's canonical text, at the decimal's first scale when that loses nothing. */
+/**
+ * One value's canonical text, at the decimal's first scale when that loses nothing: units at
+ * the widened scale that are a whole number of units at `hashScale` (15000 at scale 4 is 1.50
+ * at scale 2) are given at `hashScale`. Exact (bigint arithmetic).
+ */
 function hashedValue(column: ColumnContract, value: BusinessValue): string {
   const type = column.type;
   if (type.kind === 'decimal' && type.hashScale !== undefined && value !== null) {
-    const first = canonicalValue({ ...type, scale: type.hashScale }, value);
-    if (Number(first) === Number(canonicalValue(type, value))) return first;
+    const factor = 10n ** BigInt(type.scale - type.hashScale);
+    const units = BigInt(value);
+    if (units % factor === 0n) return formatDecimal(units / factor, type.hashScale);
   }
   return canonicalValue(type, value);
 }

@@ -1,15 +1,19 @@
 import { z } from 'zod';
+import { decimalFromNumber, formatDecimal } from '../common/decimal.ts';
 import type { ColumnContract, ColumnType, TableContract } from './types.ts';
 import { parseDecimal, parseFrenchDate, parseInteger, type Parsed } from './values.ts';
 
-/** A business value once normalised: text, ISO date or enum code as a string, numbers as numbers. */
+/**
+ * A business value once normalised: text, ISO date or enum code as a string, a whole number as
+ * a number, a decimal as its whole units of 10^-scale (a safe integer: 1234,50 at scale 2 is 123450).
+ */
 export type BusinessValue = string | number | null;
 
 /** One row keyed by warehouse column names. */
 export type NormalisedRow = Record<string, BusinessValue>;
 
-/** Reads one trimmed, non-empty field of a column type, checking its bounds. */
-function readValue(type: ColumnType, text: string): Parsed<string | number> {
+/** Reads one trimmed, non-empty field of a column type, checking its bounds (a decimal's minimum as units, `minUnits`). */
+function readValue(type: ColumnType, text: string, minimumUnits: number | undefined): Parsed<string | number> {
   switch (type.kind) {
     case 'text':
       return text.length > type.maxLength ? { ok: false, rule: `longer than ${type.maxLength} characters` } : { ok: true, value: text };
@@ -27,21 +31,30 @@ function readValue(type: ColumnType, text: string): Parsed<string | number> {
     case 'decimal': {
       const parsed = parseDecimal(text, type.scale);
       if (!parsed.ok) return parsed;
-      if (type.min !== undefined && parsed.value < type.min) return { ok: false, rule: type.min === 0 ? 'must not be negative' : `must be at least ${type.min}` };
+      if (minimumUnits !== undefined && parsed.value < minimumUnits) return { ok: false, rule: type.min === 0 ? 'must not be negative' : `must be at least ${type.min}` };
       return parsed;
     }
   }
 }
 
+/** A contract's minimum (a number such as 0) in units at the column's scale. */
+function minUnits(min: number, scale: number): number {
+  const read = decimalFromNumber(min, scale);
+  if (!read.ok) throw new RangeError(`contract minimum ${min}: ${read.rule}`);
+  return Number(read.value.units);
+}
+
 /** The zod schema of one column: source text in, normalised value out, with the broken rule as the message. */
 export function columnSchema(column: ColumnContract): z.ZodType<BusinessValue, string> {
+  const type = column.type;
+  const minimumUnits = type.kind === 'decimal' && type.min !== undefined ? minUnits(type.min, type.scale) : undefined;
   return z.string().transform((raw, ctx): BusinessValue => {
     const text = raw.trim();
     if (text === '') {
       if (column.required) ctx.addIssue({ code: 'custom', message: 'required value is empty' });
       return null;
     }
-    const parsed = readValue(column.type, text);
+    const parsed = readValue(type, text, minimumUnits);
     if (parsed.ok) return parsed.value;
     ctx.addIssue({ code: 'custom', message: parsed.rule });
     return z.NEVER;
@@ -55,12 +68,14 @@ export function rowSchemaFor(contract: TableContract) {
 }
 
 /**
- * The canonical text of a value for hashing and checksums: numbers at the column's
- * scale, so `12.5` and `12.50` agree; NULL as `\N`, distinct from the empty string.
+ * The canonical text of a value for hashing and checksums: a decimal's units at the column's
+ * scale (123450 at scale 2 is `1234.50`, the text a REAL 1234.5 gave before amounts were
+ * stored as units, so row hashes and checksums did not move); NULL as `\N`, distinct from the
+ * empty string.
  */
 export function canonicalValue(type: ColumnType, value: BusinessValue | undefined): string {
   if (value === null || value === undefined) return '\\N';
-  if (type.kind === 'decimal') return Number(value).toFixed(type.scale);
+  if (type.kind === 'decimal') return formatDecimal(Number(value), type.scale);
   if (type.kind === 'integer') return String(Number(value));
   return String(value);
 }

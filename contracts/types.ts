@@ -11,8 +11,8 @@ export type ColumnType =
   /** Whole number, no separators; stored as INTEGER. */
   | { kind: 'integer'; min?: number; max?: number }
   /**
-   * Decimal comma in the file (`1234,50`, optional leading `-`), at most `scale` decimals; stored as REAL, reconciled at
-   * that scale. `hashScale`: the scale the row hash was first computed at, set when `scale` is widened, so rows loaded
+   * Decimal comma in the file (`1234,50`, optional leading `-`), at most `scale` decimals; stored exactly as INTEGER
+   * whole units of 10^-scale in `<name>_units` (history/stored-columns.ts), reconciled at that scale. `hashScale`: the scale the row hash was first computed at, set when `scale` is widened, so rows loaded
    * before keep their hash (activities/row-hash.ts).
    */
   | { kind: 'decimal'; scale: number; min?: number; hashScale?: number }

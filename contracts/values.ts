@@ -3,7 +3,7 @@
  * Pure, exact, and strict: anything ambiguous is refused with the rule it broke.
  */
 
-import { decimalToNumber, parseDecimal as parseExactDecimal } from '../common/decimal.ts';
+import { parseDecimal as parseExactDecimal } from '../common/decimal.ts';
 
 /** A parsed value, or the rule the text broke. */
 export type Parsed<T> = { ok: true; value: T } | { ok: false; rule: string };
@@ -12,13 +12,14 @@ const integerPattern = /^-?\d+$/;
 const datePattern = /^(\d{2})\/(\d{2})\/(\d{4})$/;
 
 /**
- * `1234,50` → 1234.5, at most `scale` decimals; a point or a thousands separator is refused.
- * Read exactly by common/decimal.ts, then given as the JS number the row carries (and D1
- * stores as a REAL): the double nearest the decimal, never -0.
+ * `1234,50` at scale 2 → 123450: the amount in whole units of 10^-scale, what the row carries
+ * and D1 stores (`<name>_units`, history/stored-columns.ts). At most `scale` decimals; a point
+ * or a thousands separator is refused. Read exactly by common/decimal.ts, which bounds the
+ * magnitude to 2^53 - 1 units, so the units are a safe integer (never -0).
  */
 export function parseDecimal(text: string, scale: number): Parsed<number> {
   const parsed = parseExactDecimal(text, { scale });
-  return parsed.ok ? { ok: true, value: decimalToNumber(parsed.value) } : parsed;
+  return parsed.ok ? { ok: true, value: Number(parsed.value.units) } : parsed;
 }
 
 /** `42` → 42; a whole number within JavaScript's safe range. */

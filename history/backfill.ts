@@ -3,6 +3,7 @@ import type { D1Statement } from '../d1/client.ts';
 import { packInserts, quoteIdentifier as q, type SqlValue } from '../d1/pack.ts';
 import { chunkMarkerSql, deleteChunkMarkersStatement } from './control/backfill-chunks.ts';
 import { historyColumns } from './ddl.ts';
+import { storedColumns } from './stored-columns.ts';
 
 /**
  * The historical backfill's SQL (DESIGN §7), pure. The dump is the state on its as-of date,
@@ -32,7 +33,7 @@ export interface BackfillChunk {
   chunk: number;
   firstLine: number;
   lastLine: number;
-  /** Business values in contract column order, then the row hash. */
+  /** Business values in contract column order (a decimal as its units), then the row hash. */
   rows: { line: number; values: SqlValue[]; rowHash: string }[];
   /** When the chunk was built (the marker's `imported_at`). */
   at: string;
@@ -45,7 +46,7 @@ export interface BackfillChunk {
  */
 export function backfillChunkSql(chunk: BackfillChunk): string {
   const { contract, loadId, asOf } = chunk;
-  const columns = [...contract.columns.map((c) => c.name), ...historyColumns];
+  const columns = [...storedColumns(contract), ...historyColumns];
   const rows = chunk.rows.map((r) => [...r.values, asOf, null, 1, 0, r.rowHash, loadId, null]);
   const inserts = packInserts({ table: contract.table, columns, rows, mode: 'literal' }).map((s) => s.sql);
   const marker = chunkMarkerSql({ loadId, file: chunk.file, chunk: chunk.chunk, firstLine: chunk.firstLine, lastLine: chunk.lastLine, rows: chunk.rows.length, at: chunk.at });

@@ -1,11 +1,14 @@
 import type { ColumnContract, ColumnType, TableContract } from '../contracts/types.ts';
 import { quoteIdentifier as q } from '../d1/pack.ts';
 import { sqlType, stageTable } from './ddl.ts';
+import { storedName, unitsColumn } from './stored-columns.ts';
 
 /**
  * A contract edit as a migration: the code's contracts compared with the one recorded in
  * etl_contract_columns (what each history table was built and migrated with). What is safe is
- * applied without touching a row: a new column is added (rows before it hold NULL), a widened
+ * applied without touching a row but one: a new column is added (rows before it hold NULL; a
+ * decimal as `<name>_units`), a widened decimal scale multiplies the stored units by
+ * 10^(new - old) (the amounts stay the same; `hashScale` keeps their row hash), another widened
  * type or a renamed Sodiwin header (its old name kept in previousSources, so archived files still
  * read) is only recorded. What would lose or reinterpret history is
  * refused with the table, the column, the old and new definition and what to do. Pure.
@@ -26,7 +29,7 @@ export interface RecordedColumn {
 export type ContractChange =
   | { kind: 'table-recorded'; table: string }
   | { kind: 'column-added'; table: string; column: string; definition: string }
-  | { kind: 'column-widened'; table: string; column: string; from: string; to: string }
+  | { kind: 'column-widened'; table: string; column: string; from: string; to: string; rescale?: { from: number; to: number } }
   | { kind: 'header-renamed'; table: string; column: string; from: string; to: string }
   | { kind: 'column-moved'; table: string; column: string; from: number; to: number };
 
@@ -135,7 +138,8 @@ function diffTable(contract: TableContract, was: readonly RecordedColumn[], chan
     if (verdict.verdict === 'refused') {
       refusals.push({ table: t, column: old.column, was: describe(old), now: describe(now), why: verdict.why, advice: 'keep the old definition, or add a new column with the new one (addedIn) and fill it from the next file' });
     } else if (verdict.verdict === 'wider') {
-      changes.push({ kind: 'column-widened', table: t, column: old.column, from: describeType(old.type), to: describeType(now.type) });
+      const rescale = old.type.kind === 'decimal' && now.type.kind === 'decimal' && now.type.scale > old.type.scale ? { rescale: { from: old.type.scale, to: now.type.scale } } : {};
+      changes.push({ kind: 'column-widened', table: t, column: old.column, from: describeType(old.type), to: describeType(now.type), ...rescale });
     }
     if ((now.addedIn ?? null) !== old.addedIn) {
       refusals.push({ table: t, column: old.column, was: describe(old), now: describe(now), why: 'addedIn decides whether a NULL is part of the row hash: changing it changes the hash of rows already loaded',
@@ -197,20 +201,31 @@ export function refusalMessage(refusals: readonly ContractRefusal[]): string {
 export type TableColumns = ReadonlyMap<string, readonly string[]>;
 
 /**
- * The statements of an accepted diff: `ALTER TABLE … ADD COLUMN` on each history and stage
- * table that exists and lacks the column (a table no load has created yet gets it when it
- * is created), then the record of every changed table rewritten from the code. Safe to run
- * again after a failure part-way: an added column is not added twice. Pure.
+ * The statements of an accepted diff, to run as one batch: `ALTER TABLE … ADD COLUMN` on each
+ * history and stage table that exists and lacks the column (a table no load has created yet
+ * gets it when it is created); for a widened decimal scale, its `<name>_units` multiplied by
+ * 10^(new - old) in each table that exists; then the record of every changed table rewritten
+ * from the code. Safe to run again after a failure part-way: an added column is not added
+ * twice, and the units are multiplied in the same batch (one transaction) that records the new
+ * scale, so a retry after a failed batch multiplies once and one after an applied batch finds
+ * nothing to do. Pure.
  */
 export function contractMigrationStatements(diff: ContractDiff, contracts: readonly TableContract[], existing: TableColumns): { sql: string; params?: (string | number | null)[] }[] {
   const statements: { sql: string; params?: (string | number | null)[] }[] = [];
   for (const change of diff.changes) {
-    if (change.kind !== 'column-added') continue;
     const contract = contracts.find((c) => c.table === change.table)!;
-    const column = contract.columns.find((c) => c.name === change.column)!;
-    for (const table of [contract.table, stageTable(contract)]) {
-      const columns = existing.get(table);
-      if (columns && !columns.includes(column.name)) statements.push({ sql: `ALTER TABLE ${q(table)} ADD COLUMN ${q(column.name)} ${sqlType(column.type)}` });
+    if (change.kind === 'column-added') {
+      const column = contract.columns.find((c) => c.name === change.column)!;
+      for (const table of [contract.table, stageTable(contract)]) {
+        const columns = existing.get(table);
+        if (columns && !columns.includes(storedName(column))) statements.push({ sql: `ALTER TABLE ${q(table)} ADD COLUMN ${q(storedName(column))} ${sqlType(column.type)}` });
+      }
+    } else if (change.kind === 'column-widened' && change.rescale) {
+      const units = q(unitsColumn(change.column));
+      const factor = 10 ** (change.rescale.to - change.rescale.from);
+      for (const table of [contract.table, stageTable(contract)]) {
+        if (existing.get(table)?.includes(unitsColumn(change.column))) statements.push({ sql: `UPDATE ${q(table)} SET ${units} = ${units} * ${factor} WHERE ${units} IS NOT NULL` });
+      }
     }
   }
   for (const table of new Set(diff.changes.map((c) => c.table))) {

@@ -1,10 +1,10 @@
 import type { ColumnType, TableContract } from '../contracts/types.ts';
 import { quoteIdentifier as q, sqlLiteral as sqlString } from '../d1/pack.ts';
+import { presentedColumns, storedName } from './stored-columns.ts';
 
-/** The SQLite type a column is stored as. */
-export function sqlType(type: ColumnType): 'TEXT' | 'INTEGER' | 'REAL' {
-  if (type.kind === 'integer') return 'INTEGER';
-  if (type.kind === 'decimal') return 'REAL';
+/** The SQLite type a column is stored as: a decimal as INTEGER units (`<name>_units`, history/stored-columns.ts). */
+export function sqlType(type: ColumnType): 'TEXT' | 'INTEGER' {
+  if (type.kind === 'integer' || type.kind === 'decimal') return 'INTEGER';
   return 'TEXT';
 }
 
@@ -17,9 +17,12 @@ export interface ViewDefinition {
   sql: string;
 }
 
-/** `<t>_current`: the open, not deleted version of every key, with the business columns. */
+/**
+ * `<t>_current`: the open, not deleted version of every key, with the business columns, a
+ * decimal as its value (`amount`) and as its exact units (`amount_units`, for sums).
+ */
 export function currentView(contract: TableContract): ViewDefinition {
-  const names = contract.columns.map((c) => q(c.name)).join(', ');
+  const names = presentedColumns(contract).join(', ');
   return { name: `${contract.table}_current`, sql: `SELECT ${names}, _valid_from, _loaded_by FROM ${q(contract.table)} WHERE _is_current = 1 AND _is_deleted = 0` };
 }
 
@@ -35,7 +38,7 @@ export function stageTable(contract: TableContract): string {
  */
 export function historyDdl(contract: TableContract): string[] {
   const t = contract.table;
-  const business = contract.columns.map((c) => `${q(c.name)} ${sqlType(c.type)}`);
+  const business = contract.columns.map((c) => `${q(storedName(c))} ${sqlType(c.type)}`);
   const key = contract.key.map(q).join(', ');
   const current = currentView(contract);
   return [

@@ -2,6 +2,7 @@ import type { TableContract } from '../contracts/types.ts';
 import type { D1Param } from '../d1/client.ts';
 import { quoteIdentifier as q } from '../d1/pack.ts';
 import { asOfPredicate } from './reports.ts';
+import { storedName } from './stored-columns.ts';
 
 /** How a key's row differs between two business dates. */
 export type DiffKind = 'added' | 'changed' | 'tombstoned';
@@ -17,7 +18,7 @@ export interface DiffInput {
   key?: readonly string[];
 }
 
-/** One row of the diff query: the kind, the key, both sides' business values as JSON objects, and the day it changed. */
+/** One row of the diff query: the kind, the key, both sides' business values as JSON objects (amounts in units), and the day it changed. */
 export interface DiffRow {
   kind: DiffKind;
   old_json: string | null;
@@ -48,7 +49,8 @@ export function historyDiffStatement(input: DiffInput): { sql: string; params: D
   const before = side(input.from);
   const after = side(input.to);
   const keyMatch = contract.key.map((k) => `a.${q(k)} = b.${q(k)}`).join(' AND ');
-  const json = (alias: string) => `json_object(${contract.columns.map((c) => `'${c.name}', ${alias}.${q(c.name)}`).join(', ')})`;
+  // Keyed by the contract's column names, holding what is stored (an amount as its units).
+  const json = (alias: string) => `json_object(${contract.columns.map((c) => `'${c.name}', ${alias}.${q(storedName(c))}`).join(', ')})`;
   const keys = (alias: string) => contract.key.map((k) => `${alias}.${q(k)} AS ${q(k)}`).join(', ');
   const sql = `WITH a AS (${before}), b AS (${after})
 SELECT 'added' AS kind, ${keys('b')}, NULL AS old_json, ${json('b')} AS new_json, b._valid_from AS changed_on FROM b WHERE NOT EXISTS (SELECT 1 FROM a WHERE ${keyMatch})

@@ -3,6 +3,7 @@ import type { D1Param } from '../d1/client.ts';
 import { quoteIdentifier as q } from '../d1/pack.ts';
 import { stageTable } from './ddl.ts';
 import { revertLoadStatements } from './revert.ts';
+import { storedColumns } from './stored-columns.ts';
 
 /** What a merge statement does, so publish can count versions from each statement's `changes`. */
 export type MergeEffect = 'reverted' | 'closed' | 'tombstoned' | 'inserted';
@@ -39,8 +40,9 @@ export function scd2MergeStatements(input: MergeInput): MergeStatement[] {
   const t = q(contract.table);
   const s = q(stageTable(contract));
   const keyMatch = contract.key.map((k) => `s.${q(k)} = h.${q(k)}`).join(' AND ');
-  const names = contract.columns.map((c) => q(c.name)).join(', ');
-  const stagedNames = contract.columns.map((c) => `s.${q(c.name)}`).join(', ');
+  const stored = storedColumns(contract);
+  const names = stored.map((c) => q(c)).join(', ');
+  const stagedNames = stored.map((c) => `s.${q(c)}`).join(', ');
   const inStage = `EXISTS (SELECT 1 FROM ${s} s WHERE s._load_id = ? AND ${keyMatch})`;
 
   const statements: MergeStatement[] = revertLoadStatements(contract, loadId).map((statement) => ({ sql: statement.sql, params: [...(statement.params ?? [])], effect: 'reverted' }));
@@ -62,7 +64,7 @@ WHERE h._is_current = 1 AND h._is_deleted = 0 AND NOT ${inStage}`,
     statements.push({
       effect: 'tombstoned',
       sql: `INSERT INTO ${t} (${names}, _valid_from, _valid_to, _is_current, _is_deleted, _row_hash, _loaded_by, _closed_by)
-SELECT ${contract.columns.map((c) => `h.${q(c.name)}`).join(', ')}, ?, NULL, 1, 1, h._row_hash, ?, NULL
+SELECT ${stored.map((c) => `h.${q(c)}`).join(', ')}, ?, NULL, 1, 1, h._row_hash, ?, NULL
 FROM ${t} AS h WHERE h._closed_by = ? AND h._is_deleted = 0 AND NOT ${inStage}`,
       params: [businessDate, loadId, loadId, loadId],
     });

@@ -1,9 +1,10 @@
 import { sqlLiteral } from '../d1/pack.ts';
 import { contractBaseline } from './contract-baseline.ts';
 import { controlSchemaDdl } from './control-schema.ts';
-import { sqlType } from './ddl.ts';
+import type { ColumnType } from '../contracts/types.ts';
 import { nightIncidentsMigration } from './incident-tables.ts';
 import { typedControlMigration } from './typed-control.ts';
+import { moneyUnitsMigrationName } from './money-units.ts';
 
 /**
  * The warehouse's schema as numbered migrations, applied in order and recorded in
@@ -16,6 +17,11 @@ export interface Migration {
   statements: string[];
   /** Checks run before the statements: a row they find refuses the migration, nothing written. */
   guards?: MigrationGuard[];
+  /**
+   * A migration whose work depends on the data (too large for one batch, or refusing some values):
+   * run step by step by the activity of that name before `statements` (activities/schema.ts).
+   */
+  data?: 'money-units';
 }
 
 /** A check a migration needs to hold of the data before it runs (e.g. every status in its CHECK). */
@@ -84,6 +90,11 @@ FROM etl_approvals WHERE action = 'approve-incident'`,
   ],
 };
 
+/** The stored type of a column as released with 0003 (a decimal was a REAL then; 0006 made it INTEGER units). Frozen. */
+function releasedSqlType(type: ColumnType): 'TEXT' | 'INTEGER' | 'REAL' {
+  return type.kind === 'integer' ? 'INTEGER' : type.kind === 'decimal' ? 'REAL' : 'TEXT';
+}
+
 /**
  * 0003: the contract is recorded. etl_contract_columns holds, per table, the columns its
  * history table was built and migrated with (warehouse name, Sodiwin header, type, position,
@@ -107,7 +118,7 @@ const contractRecord: Migration = {
 )`,
     `INSERT INTO etl_contract_columns (table_name, column_name, position, source_header, sql_type, type_json, added_in) VALUES
 ${contractBaseline
-  .map(([table, column, source, type]) => [table, column, contractBaseline.filter((c) => c[0] === table).findIndex((c) => c[1] === column), source, sqlType(type), JSON.stringify(type), null])
+  .map(([table, column, source, type]) => [table, column, contractBaseline.filter((c) => c[0] === table).findIndex((c) => c[1] === column), source, releasedSqlType(type), JSON.stringify(type), null])
   .map((row) => `(${row.map(sqlLiteral).join(', ')})`)
   .join(',\n')}`,
   ],
@@ -121,6 +132,8 @@ export const migrations: readonly Migration[] = [
   contractRecord,
   nightIncidentsMigration,
   typedControlMigration,
+  // 0006: amounts stored exactly, as INTEGER units (history/money-units.ts).
+  { name: moneyUnitsMigrationName, statements: [], data: 'money-units' },
 ];
 
 /** The migrations not yet applied, or the names the database knows and this code does not. Pure. */

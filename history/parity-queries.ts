@@ -1,8 +1,11 @@
 /**
  * The parity gate's named reconciliation queries: each answers, on D1, the same question
  * as one of Sodiwin's screens, with the screen's export columns as aliases, so the two
- * can be compared key by key. Pure data: adding a query is adding an entry.
+ * can be compared key by key. Pure data: adding a query is adding an entry. A sum is the
+ * exact integer sum of a decimal's stored units (history/stored-columns.ts).
  */
+
+import { unitsToDecimalSql } from './stored-columns.ts';
 
 /** One column of Sodiwin's screen export, as D1's query names it too. */
 export interface ScreenColumn {
@@ -37,7 +40,8 @@ export const parityQueries: readonly ParityQuery[] = [
       { header: 'SOLDE', kind: 'decimal', scale: 2 },
     ],
     keyColumns: 1,
-    sql: `SELECT customer_code AS "CODE_CLIENT", count(*) AS "NB_ECHEANCES", ROUND(SUM(amount_open), 2) AS "SOLDE"
+    // The exact integer sum of the units, divided once: client/parity.ts reads it back at scale 2 exactly.
+    sql: `SELECT customer_code AS "CODE_CLIENT", count(*) AS "NB_ECHEANCES", ${unitsToDecimalSql('SUM(amount_open_units)', 2)} AS "SOLDE"
 FROM receivables_current GROUP BY customer_code`,
   },
   {

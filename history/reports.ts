@@ -1,7 +1,9 @@
 import type { D1Param } from '../d1/client.ts';
+import { contractFor } from '../contracts/index.ts';
 import { quoteIdentifier as q } from '../d1/pack.ts';
 import type { ViewDefinition } from './ddl.ts';
 import { watermarkDateSql } from './control/watermarks.ts';
+import { unitsColumn, unitsToDecimalSql } from './stored-columns.ts';
 
 /**
  * The reader reports of DESIGN §9 as pure SQL builders: revenue by customer, brand and rep,
@@ -11,6 +13,8 @@ import { watermarkDateSql } from './control/watermarks.ts';
  * (`_valid_from <= d AND (_valid_to IS NULL OR _valid_to > d)`), and returns SQL text and
  * its bound parameters (numbered, at most four). The current state of each is also a `v_*`
  * view (readerViewsDdl), built from the same SQL, that dashboards read directly.
+ * Amounts are stored as whole units (history/stored-columns.ts): every sum is the exact integer
+ * `SUM` of the units, turned into the decimal once (sumOfUnits), never a sum of doubles.
  * Definitions, columns and examples: docs/reports.md. No I/O.
  */
 
@@ -113,14 +117,14 @@ class Scope {
    * (its last state), so a deleted customer still has a name and a rep.
    */
   state(table: string, withDeleted = false): string {
-    if (this.o.asOf === undefined) return withDeleted ? `(SELECT * FROM ${q(table)} WHERE _is_current = 1)` : q(`${table}_current`);
-    return `(SELECT * FROM ${q(table)} WHERE ${asOfPredicate(this.asOf())}${withDeleted ? '' : ' AND _is_deleted = 0'})`;
+    if (this.o.asOf === undefined) return withDeleted ? `(SELECT ${presented(table)} FROM ${q(table)} WHERE _is_current = 1)` : q(`${table}_current`);
+    return `(SELECT ${presented(table)} FROM ${q(table)} WHERE ${asOfPredicate(this.asOf())}${withDeleted ? '' : ' AND _is_deleted = 0'})`;
   }
 
   /** Every version of `table` known on the as-of date (all of them now). */
   versions(table: string): string {
-    if (this.o.asOf === undefined) return `(SELECT * FROM ${q(table)} WHERE _is_deleted = 0)`;
-    return `(SELECT * FROM ${q(table)} WHERE _valid_from <= ${this.asOf()} AND _is_deleted = 0)`;
+    if (this.o.asOf === undefined) return `(SELECT ${presented(table)} FROM ${q(table)} WHERE _is_deleted = 0)`;
+    return `(SELECT ${presented(table)} FROM ${q(table)} WHERE _valid_from <= ${this.asOf()} AND _is_deleted = 0)`;
   }
 
   /** Among `versions`, the one valid on the as-of date (the open one now). */
@@ -151,6 +155,17 @@ class Scope {
   done(sql: string): ReportQuery {
     return { sql, params: this.b.params };
   }
+}
+
+/** A history table's columns as readers see them: every stored column, and each decimal as its value (`amount`) too. */
+function presented(table: string): string {
+  const decimals = contractFor(table).columns.flatMap((c) => (c.type.kind === 'decimal' ? [`${unitsToDecimalSql(q(unitsColumn(c.name)), c.type.scale)} AS ${q(c.name)}`] : []));
+  return ['*', ...decimals].join(', ');
+}
+
+/** SQL: the exact sum of a units expression, as the decimal at `scale` (0 for no rows): one division of an exact integer. */
+function sumOfUnits(units: string, scale: number): string {
+  return unitsToDecimalSql(`coalesce(sum(${units}), 0)`, scale);
 }
 
 const where = (conditions: readonly string[]) => (conditions.length ? `WHERE ${conditions.join(' AND ')}` : '');
@@ -188,7 +203,7 @@ function revenue(dimension: Dimension, o: ReportOptions): ReportQuery {
   const month = o.byMonth ? ', month' : '';
   return s.done(`WITH lines AS (
   SELECT i.invoice_no, i.doc_type, ${key} AS code, substr(i.invoice_date, 1, 7) AS month,
-    CASE WHEN i.doc_type = 'AVOIR' THEN -abs(l.amount) ELSE l.amount END AS amount
+    CASE WHEN i.doc_type = 'AVOIR' THEN -abs(l.amount_units) ELSE l.amount_units END AS amount_units
   FROM ${invoices} AS i
   JOIN ${lines} AS l ON l.invoice_no = i.invoice_no
   ${joins.join('\n  ')}
@@ -197,9 +212,9 @@ function revenue(dimension: Dimension, o: ReportOptions): ReportQuery {
   SELECT code${month},
     count(DISTINCT CASE WHEN doc_type = 'FACTURE' THEN invoice_no END) AS invoices,
     count(DISTINCT CASE WHEN doc_type = 'AVOIR' THEN invoice_no END) AS credit_notes,
-    round(total(CASE WHEN doc_type = 'FACTURE' THEN amount END), 2) AS invoiced,
-    round(total(CASE WHEN doc_type = 'AVOIR' THEN amount END), 2) AS credited,
-    round(total(amount), 2) AS net_revenue
+    ${sumOfUnits("CASE WHEN doc_type = 'FACTURE' THEN amount_units END", 2)} AS invoiced,
+    ${sumOfUnits("CASE WHEN doc_type = 'AVOIR' THEN amount_units END", 2)} AS credited,
+    ${sumOfUnits('amount_units', 2)} AS net_revenue
   FROM lines GROUP BY code${month}
 )
 SELECT t.code AS ${names.code}, n.name AS ${names.label}_name${o.byMonth ? ', t.month' : ''}, t.invoices, t.credit_notes, t.invoiced, t.credited, t.net_revenue
@@ -211,7 +226,7 @@ ORDER BY ${o.byMonth ? 't.month, ' : ''}t.net_revenue DESC, t.code`);
 function bucketed(s: Scope): string {
   const ref = s.referenceDate('receivables');
   return `open_instalments AS (
-  SELECT r.invoice_no, r.due_seq, r.customer_code, r.due_date, r.amount_due, r.amount_open,
+  SELECT r.invoice_no, r.due_seq, r.customer_code, r.due_date, r.amount_due, r.amount_open, r.amount_open_units,
     CAST(julianday(${ref}) - julianday(r.due_date) AS INTEGER) AS days_past_due
   FROM ${s.state('receivables')} AS r
   ${where(['r.amount_open > 0', ...s.customer('r.customer_code')])}
@@ -228,7 +243,7 @@ function receivablesAging(o: ReportOptions): ReportQuery {
   const cte = bucketed(s);
   return s.done(`WITH ${cte}, buckets(bucket, position) AS (VALUES ${AGING_BUCKETS.map((b, i) => `('${b}', ${i + 1})`).join(', ')})
 SELECT ${s.referenceDate('receivables')} AS as_of, k.bucket, count(b.bucket) AS instalments, count(DISTINCT b.customer_code) AS customers,
-  round(total(b.amount_open), 2) AS amount_open
+  ${sumOfUnits('b.amount_open_units', 2)} AS amount_open
 FROM buckets AS k LEFT JOIN bucketed AS b ON b.bucket = k.bucket
 GROUP BY k.position, k.bucket ORDER BY k.position`);
 }
@@ -237,11 +252,11 @@ GROUP BY k.position, k.bucket ORDER BY k.position`);
 function receivablesAgingByCustomer(o: ReportOptions): ReportQuery {
   const s = new Scope(o);
   const cte = bucketed(s);
-  const column = (bucket: string, name: string) => `round(total(CASE WHEN b.bucket = '${bucket}' THEN b.amount_open END), 2) AS ${name}`;
+  const column = (bucket: string, name: string) => `${sumOfUnits(`CASE WHEN b.bucket = '${bucket}' THEN b.amount_open_units END`, 2)} AS ${name}`;
   return s.done(`WITH ${cte}
 SELECT ${s.referenceDate('receivables')} AS as_of, b.customer_code, c.name AS customer_name, count(*) AS instalments,
   ${column('not due', 'not_due')}, ${column('0-30', 'days_0_30')}, ${column('31-60', 'days_31_60')}, ${column('61-90', 'days_61_90')}, ${column('90+', 'days_over_90')},
-  round(total(b.amount_open), 2) AS total_open
+  ${sumOfUnits('b.amount_open_units', 2)} AS total_open
 FROM bucketed AS b LEFT JOIN ${s.state('customers', true)} AS c ON c.customer_code = b.customer_code
 GROUP BY b.customer_code ORDER BY total_open DESC, b.customer_code`);
 }
@@ -250,8 +265,8 @@ GROUP BY b.customer_code ORDER BY total_open DESC, b.customer_code`);
 function stockByDepot(o: ReportOptions): ReportQuery {
   const s = new Scope(o);
   return s.done(`SELECT s.depot_code, d.name AS depot_name, count(*) AS products,
-  round(total(s.on_hand), 3) AS on_hand, round(total(s.reserved), 3) AS reserved, round(total(s.on_hand - s.reserved), 3) AS available,
-  round(total(s.on_order), 3) AS on_order
+  ${sumOfUnits('s.on_hand_units', 3)} AS on_hand, ${sumOfUnits('s.reserved_units', 3)} AS reserved,
+  ${sumOfUnits('s.on_hand_units - s.reserved_units', 3)} AS available, ${sumOfUnits('s.on_order_units', 3)} AS on_order
 FROM ${s.state('stock')} AS s LEFT JOIN ${s.state('depots', true)} AS d ON d.depot_code = s.depot_code
 GROUP BY s.depot_code ORDER BY s.depot_code`);
 }
@@ -260,7 +275,7 @@ GROUP BY s.depot_code ORDER BY s.depot_code`);
 function stockLevels(o: ReportOptions): ReportQuery {
   const s = new Scope(o);
   return s.done(`SELECT s.depot_code, s.product_code, p.label, p.brand_code, p.unit,
-  s.on_hand, s.reserved, round(s.on_hand - s.reserved, 3) AS available, s.on_order
+  s.on_hand, s.reserved, ${unitsToDecimalSql('(s.on_hand_units - s.reserved_units)', 3)} AS available, s.on_order
 FROM ${s.state('stock')} AS s LEFT JOIN ${s.state('products', true)} AS p ON p.product_code = s.product_code
 ORDER BY s.depot_code, s.product_code`);
 }

@@ -1,7 +1,8 @@
-import { ContinueAsNew, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, ContinueAsNew, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { BackfilledTable } from '../activities/backfill.ts';
 import type { DumpPart, DumpPlan } from '../activities/dump-manifest.ts';
+import { decimalText, parseDecimal, sumDecimals, type Decimal } from '../common/decimal.ts';
 import { etlErrorTypes } from '../common/errors.ts';
 import { backfillActivity, shortActivity } from './activity-profiles.ts';
 import { describeFailure } from './failures.ts';
@@ -178,16 +179,14 @@ function addToTable(tables: BackfilledTable[], table: string, report: { rows: nu
   return [...tables.filter((t) => t.table !== table), updated];
 }
 
-/** Exact sum of two decimal strings (`"1234.50"`), at the larger scale of the two. */
+/** Exact sum of two decimal texts (`"1234.50"`, as control totals are kept), at the larger scale of the two (common/decimal.ts). */
 export function addDecimals(a: string, b: string): string {
-  const scale = Math.max(a.split('.')[1]?.length ?? 0, b.split('.')[1]?.length ?? 0);
-  const units = (text: string) => {
-    const [whole = '0', fraction = ''] = text.replace('-', '').split('.');
-    const value = BigInt(whole + fraction.padEnd(scale, '0'));
-    return text.startsWith('-') ? -value : value;
-  };
-  const sum = units(a) + units(b);
-  const digits = (sum < 0n ? -sum : sum).toString().padStart(scale + 1, '0');
-  const text = scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
-  return sum < 0n ? `-${text}` : text;
+  return decimalText(sumDecimals([readTotal(a), readTotal(b)]));
+}
+
+/** A control total's text read at its own scale, with no bound on its magnitude (a sum over many files). */
+function readTotal(text: string): Decimal {
+  const parsed = parseDecimal(text, { scale: text.split('.')[1]?.length ?? 0, decimalSeparator: '.', unbounded: true });
+  if (!parsed.ok) throw ApplicationFailure.create({ type: 'ControlTotalUnreadable', message: `control total ${text}: ${parsed.rule}`, nonRetryable: true });
+  return parsed.value;
 }

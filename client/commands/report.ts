@@ -1,4 +1,5 @@
 import { createControlStore } from '../../activities/control-store.ts';
+import { decimalFromNumber, decimalText } from '../../common/decimal.ts';
 import type { Command } from 'commander';
 import type { D1Client } from '../../d1/client.ts';
 import { reportColumns, reportDefinitions, reportFor, type ReportColumn, type ReportDefinition, type ReportOptions } from '../../history/reports.ts';
@@ -62,11 +63,17 @@ function displayCells(columns: readonly ReportColumn[], rows: readonly (readonly
   for (const [i, column] of columns.entries()) {
     const scale = decimals[column.kind];
     if (scale === undefined) continue;
-    const text = out.map((r) => (typeof r[i] === 'number' ? (r[i] as number).toFixed(scale) : ''));
+    const text = out.map((r) => (typeof r[i] === 'number' ? amountText(r[i] as number, scale) : ''));
     const width = Math.max(column.name.length, ...text.map((t) => t.length));
     for (const [n, r] of out.entries()) r[i] = text[n]!.padStart(width);
   }
   return out;
+}
+
+/** D1's number for a report's amount (an exact sum of units, divided once) as its text at `scale`, read by common/decimal.ts. */
+function amountText(value: number, scale: number): string {
+  const read = decimalFromNumber(value, scale);
+  return read.ok ? decimalText(read.value) : String(value);
 }
 
 /** The last business date loaded for a table, or null; a UserError when no run ever started. */

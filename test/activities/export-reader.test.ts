@@ -43,9 +43,10 @@ describe('scanExport on Windows-1252 files', () => {
     const rows: unknown[] = [];
     const scan1 = await scan(`${header}\r\nR1;"CL;01";F1;02/03/2026;1234,50;VIREMENT\r\nR2;"CL ""é""";;03/03/2026;0,25;CB\r\n`, rows);
     expect(scan1).toEqual({ rowsRead: 2, rowsValid: 2, rowsRejected: 0, issues: [], controlTotals: { amount: '1234.75' } });
+    // A decimal as its units at the column's scale: 1234,50 is 123450 cents.
     expect(rows).toEqual([
-      { line: 2, payment_id: 'R1', customer_code: 'CL;01', invoice_no: 'F1', payment_date: '2026-03-02', amount: 1234.5, method: 'VIREMENT' },
-      { line: 3, payment_id: 'R2', customer_code: 'CL "é"', invoice_no: null, payment_date: '2026-03-03', amount: 0.25, method: 'CB' },
+      { line: 2, payment_id: 'R1', customer_code: 'CL;01', invoice_no: 'F1', payment_date: '2026-03-02', amount: 123450, method: 'VIREMENT' },
+      { line: 3, payment_id: 'R2', customer_code: 'CL "é"', invoice_no: null, payment_date: '2026-03-03', amount: 25, method: 'CB' },
     ]);
   });
 
@@ -143,8 +144,8 @@ describe('scanExport on archived files older than the contract (a rewind or a re
     await scanAs(later, '2026-04-02', `${laterHeader}\r\nR3;CL3;F3;02/04/2026;10,00;CB;VIR-77\r\n`, rows);
     await scanAs(later, '2026-03-30', `ID_REGLEMENT;CODE_CLIENT;NUM_FACTURE;DATE_REGLEMENT;MONTANT;MODE_REGLEMENT;REFERENCE\r\nR4;CL4;F4;30/03/2026;5,00;CB;VIR-78\r\n`, rows);
     expect(rows).toEqual([
-      { line: 2, payment_id: 'R3', customer_code: 'CL3', invoice_no: 'F3', payment_date: '2026-04-02', amount: 10, method: 'CB', reference: 'VIR-77' },
-      { line: 2, payment_id: 'R4', customer_code: 'CL4', invoice_no: 'F4', payment_date: '2026-03-30', amount: 5, method: 'CB', reference: 'VIR-78' },
+      { line: 2, payment_id: 'R3', customer_code: 'CL3', invoice_no: 'F3', payment_date: '2026-04-02', amount: 1000, method: 'CB', reference: 'VIR-77' },
+      { line: 2, payment_id: 'R4', customer_code: 'CL4', invoice_no: 'F4', payment_date: '2026-03-30', amount: 500, method: 'CB', reference: 'VIR-78' },
     ]);
   });
 

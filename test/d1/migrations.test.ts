@@ -11,7 +11,7 @@ import { migrations } from '../../history/migrations.ts';
 import { tableContracts } from '../../contracts/index.ts';
 
 /** The migrations released so far, in order, as wrangler names them (written out: the code's list must match it). */
-const releasedMigrations = ['0001_control_schema', '0002_signed_approvals', '0003_contract_record', '0004_night_incidents', '0005_typed_control'];
+const releasedMigrations = ['0001_control_schema', '0002_signed_approvals', '0003_contract_record', '0004_night_incidents', '0005_typed_control', '0006_money_units'];
 
 /** A warehouse created by the release before migrations: the control schema applied `IF NOT EXISTS`, decisions by name. */
 async function legacyWarehouse(d1: D1Client): Promise<void> {

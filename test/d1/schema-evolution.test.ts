@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanExport } from '../../activities/export-reader.ts';
 import { rowHash } from '../../activities/row-hash.ts';
 import { applyMigrations } from '../../activities/schema.ts';
-import { text } from '../../contracts/columns.ts';
+import { decimal, text } from '../../contracts/columns.ts';
 import { tableContracts } from '../../contracts/index.ts';
 import type { NormalisedRow } from '../../contracts/row-schema.ts';
 import { sodiwinDialect, type TableContract } from '../../contracts/types.ts';
@@ -15,7 +15,9 @@ import { startLocalD1Service, type LocalD1Service } from '../../d1/local-service
 import { packInserts } from '../../d1/pack.ts';
 import { historyDdl, stageTable } from '../../history/ddl.ts';
 import { scd2MergeStatements } from '../../history/merge.ts';
+import { storedColumns } from '../../history/stored-columns.ts';
 import { warehouseViews } from '../../history/views.ts';
+import { tableChecksum } from '../../client/checksum.ts';
 
 /**
  * Schema evolution on the local D1 service: a view whose SQL changed, a contract that gains a
@@ -29,6 +31,11 @@ const sites = (columns: TableContract['columns']): TableContract => ({
 const v1 = sites([text('CODE_SITE', 'site_code', 6, 'code'), text('NOM', 'name', 40, 'name')]);
 const v2 = sites([...v1.columns, text('TELEPHONE', 'phone', 20, 'phone', { optional: true, addedIn: '2027-01' })]);
 const v3 = sites([v2.columns[0]!, text('LIBELLE', 'name', 40, 'name', { previousSources: ['NOM'] }), v2.columns[2]!]);
+const plots = (area: TableContract['columns'][number]): TableContract => ({
+  table: 'plots', description: 'test plots', filePattern: 'PLOTS_{yyyymmdd}.csv', mode: 'full', key: ['plot_code'], columns: [text('CODE_PARCELLE', 'plot_code', 6, 'code'), area], controlTotals: ['area'],
+});
+const p1 = plots(decimal('SURFACE', 'area', 2, 'm²'));
+const p2 = plots({ ...decimal('SURFACE', 'area', 3, 'm²'), type: { kind: 'decimal', scale: 3, hashScale: 2 } });
 
 describe('schema evolution at migrate', () => {
   let service: LocalD1Service;
@@ -38,14 +45,14 @@ describe('schema evolution at migrate', () => {
 
   /** Sodiwin's file for the night, read by the real export reader (header check included), staged and merged as stage and publish do. */
   async function night(contract: TableContract, businessDate: string, lines: string[]) {
-    const file = join(dir, `SITES_${businessDate.replaceAll('-', '')}.csv`);
+    const file = join(dir, `${contract.table.toUpperCase()}_${businessDate.replaceAll('-', '')}.csv`);
     await writeFile(file, [...lines, ''].join('\r\n'), 'latin1');
     const rows: { line: number; row: NormalisedRow }[] = [];
     const scan = await scanExport({ path: file, contract, dialect: sodiwinDialect, businessDate, onRow: (row, line) => void rows.push({ row, line }) });
     expect(scan.rowsRejected).toBe(0);
-    const loadId = `${businessDate}_sites`;
+    const loadId = `${businessDate}_${contract.table}`;
     await d1.batch(historyDdl(contract).map((sql) => ({ sql })));
-    const columns = ['_load_id', '_line', ...contract.columns.map((c) => c.name), '_row_hash'];
+    const columns = ['_load_id', '_line', ...storedColumns(contract), '_row_hash'];
     const values = rows.map(({ row, line }) => [loadId, line, ...contract.columns.map((c) => row[c.name] ?? null), rowHash(contract, row)]);
     await d1.query(`DELETE FROM "${stageTable(contract)}" WHERE _load_id = ?`, [loadId]); // as stage does on a fresh attempt
     await d1.batch(packInserts({ table: stageTable(contract), columns, rows: values, mode: 'literal' }));
@@ -126,5 +133,25 @@ describe('schema evolution at migrate', () => {
     const narrowed = sites([v3.columns[0]!, text('LIBELLE', 'name', 10, 'name'), v3.columns[2]!]);
     await expect(migrate(narrowed)).rejects.toThrow('sites.name: was "LIBELLE" text(max 40), now "LIBELLE" text(max 10): the type is narrowed');
     expect(await migrate(v3)).toMatchObject({ contract: [], views: { created: [], replaced: [] } });
+  });
+
+  it('A decimal scale is widened (hashScale): its units are multiplied with the record, once; amounts, checksum and row hashes unchanged, no spurious versions', async () => {
+    const withPlots = (plot: TableContract) => applyMigrations(d1, { contracts: [...tableContracts, v3, plot] });
+    await withPlots(p1);
+    expect(await night(p1, '2026-03-01', ['CODE_PARCELLE;SURFACE', 'A;12,5', 'B;0,07', 'C;1234567,89'])).toBe(3);
+    const before = await tableChecksum(d1, p1);
+    const stored = async () => (await d1.query('SELECT plot_code, area, area_units FROM plots_current ORDER BY plot_code'))[0]?.results;
+    expect(await stored()).toEqual([{ plot_code: 'A', area: 12.5, area_units: 1250 }, { plot_code: 'B', area: 0.07, area_units: 7 }, { plot_code: 'C', area: 1234567.89, area_units: 123456789 }]);
+
+    const widened = 'plots.area: widened from decimal(scale 2) to decimal(scale 3, hashScale 2); area_units multiplied by 10 (same amounts, same row hashes)';
+    expect(await withPlots(p2)).toMatchObject({ contract: [widened], views: { replaced: ['plots_current'] } });
+    expect(await stored()).toEqual([{ plot_code: 'A', area: 12.5, area_units: 12500 }, { plot_code: 'B', area: 0.07, area_units: 70 }, { plot_code: 'C', area: 1234567.89, area_units: 1234567890 }]);
+    expect(await tableChecksum(d1, p2)).toEqual(before);
+    expect(await withPlots(p2)).toMatchObject({ contract: [], views: { created: [], replaced: [] } });
+    expect((await stored())?.map((r) => r.area_units)).toEqual([12500, 70, 1234567890]); // not multiplied twice
+
+    // The same amounts at the new scale open nothing; a third decimal is a new version.
+    expect(await night(p2, '2026-03-02', ['CODE_PARCELLE;SURFACE', 'A;12,500', 'B;0,075', 'C;1234567,89'])).toBe(1);
+    expect((await stored())?.map((r) => r.area_units)).toEqual([12500, 75, 1234567890]);
   });
 });

@@ -30,7 +30,8 @@ function contractOf(mode: 'full' | 'delta'): TableContract {
 async function load(contract: TableContract, businessDate: string, rows: NormalisedRow[]) {
   const loadId = `${businessDate}_${contract.table}`;
   await d1.batch(historyDdl(contract).map((sql) => ({ sql })));
-  const columns = ['_load_id', '_line', 'code', 'name', 'price', '_row_hash'];
+  // A decimal is staged as its units (the normalised row's value: cents at scale 2).
+  const columns = ['_load_id', '_line', 'code', 'name', 'price_units', '_row_hash'];
   await d1.query(`DELETE FROM "${stageTable(contract)}" WHERE _load_id = ?`, [loadId]); // as stage does on a fresh attempt
   const values = rows.map((r, i) => [loadId, i + 2, r.code ?? null, r.name ?? null, r.price ?? null, rowHash(contract, r)]);
   if (values.length) await d1.batch(packInserts({ table: stageTable(contract), columns, rows: values, mode: 'literal' }));
@@ -40,37 +41,38 @@ async function load(contract: TableContract, businessDate: string, rows: Normali
   return { loadId, inserted: changes('inserted'), closed: changes('closed'), tombstoned: changes('tombstoned') };
 }
 
-/** Every version, oldest first, without ids. */
+/** Every version, oldest first, without ids; the price as stored, in cents. */
 async function versions(contract: TableContract) {
-  const [result] = await d1.query(`SELECT code, name, price, _valid_from, _valid_to, _is_current, _is_deleted FROM "${contract.table}" ORDER BY code, _valid_from, _is_deleted`);
+  const [result] = await d1.query(`SELECT code, name, price_units, _valid_from, _valid_to, _is_current, _is_deleted FROM "${contract.table}" ORDER BY code, _valid_from, _is_deleted`);
   return result?.results ?? [];
 }
 
 async function current(contract: TableContract) {
-  const [result] = await d1.query(`SELECT code, name, price FROM "${contract.table}_current" ORDER BY code`);
+  // The view presents the price as the decimal, next to its exact units.
+  const [result] = await d1.query(`SELECT code, name, price, price_units FROM "${contract.table}_current" ORDER BY code`);
   return result?.results ?? [];
 }
 
-const v = (code: string, name: string, price: number | null, from: string, to: string | null, isDeleted = 0) => ({
-  code, name, price, _valid_from: from, _valid_to: to, _is_current: to === null ? 1 : 0, _is_deleted: isDeleted,
+const v = (code: string, name: string, priceUnits: number | null, from: string, to: string | null, isDeleted = 0) => ({
+  code, name, price_units: priceUnits, _valid_from: from, _valid_to: to, _is_current: to === null ? 1 : 0, _is_deleted: isDeleted,
 });
 
 describe('SCD2 merge on the local D1 service', () => {
   it('full snapshot: inserts new keys, closes changed ones, ignores unchanged, tombstones vanished keys and reopens them', async () => {
     const t = contractOf('full');
-    expect(await load(t, '2026-03-01', [{ code: 'A', name: 'Alpha', price: 1.5 }, { code: 'B', name: 'Bêta', price: 2 }])).toMatchObject({ inserted: 2, closed: 0, tombstoned: 0 });
-    expect(await load(t, '2026-03-02', [{ code: 'A', name: 'Alpha', price: 1.5 }, { code: 'B', name: 'Bêta', price: 2.25 }])).toMatchObject({ inserted: 1, closed: 1, tombstoned: 0 });
-    expect(await load(t, '2026-03-03', [{ code: 'B', name: 'Bêta', price: 2.25 }])).toMatchObject({ inserted: 0, closed: 1, tombstoned: 1 });
-    expect(await load(t, '2026-03-04', [{ code: 'A', name: 'Alpha', price: 1.5 }, { code: 'B', name: 'Bêta', price: 2.25 }])).toMatchObject({ inserted: 1, closed: 1, tombstoned: 0 });
+    expect(await load(t, '2026-03-01', [{ code: 'A', name: 'Alpha', price: 150 }, { code: 'B', name: 'Bêta', price: 200 }])).toMatchObject({ inserted: 2, closed: 0, tombstoned: 0 });
+    expect(await load(t, '2026-03-02', [{ code: 'A', name: 'Alpha', price: 150 }, { code: 'B', name: 'Bêta', price: 225 }])).toMatchObject({ inserted: 1, closed: 1, tombstoned: 0 });
+    expect(await load(t, '2026-03-03', [{ code: 'B', name: 'Bêta', price: 225 }])).toMatchObject({ inserted: 0, closed: 1, tombstoned: 1 });
+    expect(await load(t, '2026-03-04', [{ code: 'A', name: 'Alpha', price: 150 }, { code: 'B', name: 'Bêta', price: 225 }])).toMatchObject({ inserted: 1, closed: 1, tombstoned: 0 });
 
     expect(await versions(t)).toEqual([
-      v('A', 'Alpha', 1.5, '2026-03-01', '2026-03-03'),
-      v('A', 'Alpha', 1.5, '2026-03-03', '2026-03-04', 1),
-      v('A', 'Alpha', 1.5, '2026-03-04', null),
-      v('B', 'Bêta', 2, '2026-03-01', '2026-03-02'),
-      v('B', 'Bêta', 2.25, '2026-03-02', null),
+      v('A', 'Alpha', 150, '2026-03-01', '2026-03-03'),
+      v('A', 'Alpha', 150, '2026-03-03', '2026-03-04', 1),
+      v('A', 'Alpha', 150, '2026-03-04', null),
+      v('B', 'Bêta', 200, '2026-03-01', '2026-03-02'),
+      v('B', 'Bêta', 225, '2026-03-02', null),
     ]);
-    expect(await current(t)).toEqual([{ code: 'A', name: 'Alpha', price: 1.5 }, { code: 'B', name: 'Bêta', price: 2.25 }]);
+    expect(await current(t)).toEqual([{ code: 'A', name: 'Alpha', price: 1.5, price_units: 150 }, { code: 'B', name: 'Bêta', price: 2.25, price_units: 225 }]);
 
     const [asOf] = await d1.query(`SELECT code, _is_deleted FROM "${t.table}" WHERE _valid_from <= ? AND (_valid_to IS NULL OR _valid_to > ?) ORDER BY code`, ['2026-03-03', '2026-03-03']);
     expect(asOf?.results).toEqual([{ code: 'A', _is_deleted: 1 }, { code: 'B', _is_deleted: 0 }]);
@@ -89,16 +91,16 @@ describe('SCD2 merge on the local D1 service', () => {
 
   it('delta: absent keys are untouched, changed keys get a new version', async () => {
     const t = contractOf('delta');
-    await load(t, '2026-03-01', [{ code: 'A', name: 'one', price: 1 }, { code: 'B', name: 'two', price: 2 }]);
-    expect(await load(t, '2026-03-02', [{ code: 'B', name: 'two', price: 3 }])).toMatchObject({ inserted: 1, closed: 1, tombstoned: 0 });
-    expect(await current(t)).toEqual([{ code: 'A', name: 'one', price: 1 }, { code: 'B', name: 'two', price: 3 }]);
+    await load(t, '2026-03-01', [{ code: 'A', name: 'one', price: 100 }, { code: 'B', name: 'two', price: 200 }]);
+    expect(await load(t, '2026-03-02', [{ code: 'B', name: 'two', price: 300 }])).toMatchObject({ inserted: 1, closed: 1, tombstoned: 0 });
+    expect(await current(t)).toEqual([{ code: 'A', name: 'one', price: 1, price_units: 100 }, { code: 'B', name: 'two', price: 3, price_units: 300 }]);
   });
 
   it('revert-by-load restores the exact previous history', async () => {
     const t = contractOf('full');
-    await load(t, '2026-03-01', [{ code: 'A', name: 'a', price: 1 }, { code: 'B', name: 'b', price: 2 }, { code: 'C', name: 'c', price: 3 }]);
+    await load(t, '2026-03-01', [{ code: 'A', name: 'a', price: 100 }, { code: 'B', name: 'b', price: 200 }, { code: 'C', name: 'c', price: 300 }]);
     const before = await versions(t);
-    const bad = await load(t, '2026-03-02', [{ code: 'A', name: 'a2', price: 1 }, { code: 'D', name: 'd', price: 4 }]);
+    const bad = await load(t, '2026-03-02', [{ code: 'A', name: 'a2', price: 100 }, { code: 'D', name: 'd', price: 400 }]);
     expect(bad).toMatchObject({ inserted: 2, closed: 3, tombstoned: 2 });
     await d1.batch(revertLoadStatements(t, bad.loadId));
     expect(await versions(t)).toEqual(before);

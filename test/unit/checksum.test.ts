@@ -9,17 +9,19 @@ import { rowHash } from '../../activities/row-hash.ts';
 import { checksumLine } from '../../history/checksum.ts';
 
 const stock = contractFor('stock');
-const version = { _version_id: 7, _loaded_by: 'load-a', depot_code: 'LYON', product_code: 'A1', on_hand: 12.5, reserved: 0, on_order: 3, _row_hash: 'abc', _valid_from: '2026-03-02', _valid_to: null, _is_current: 1, _is_deleted: 0 };
+// A version as D1 returns it: the quantities as stored, in thousandths (`<name>_units`, scale 3).
+const version = { _version_id: 7, _loaded_by: 'load-a', depot_code: 'LYON', product_code: 'A1', on_hand_units: 12500, reserved_units: 0, on_order_units: 3000, _row_hash: 'abc', _valid_from: '2026-03-02', _valid_to: null, _is_current: 1, _is_deleted: 0 };
 
 describe('checksumLine: one version of a history table in the checksum', () => {
-  it('ignores version ids, load ids, and floating-point noise below the column\'s scale', () => {
+  it('ignores version ids and load ids, and refuses stored units that are not a whole number rather than round them', () => {
     expect(checksumLine(stock, { ...version, _version_id: 99, _loaded_by: 'load-b' })).toBe(checksumLine(stock, version));
-    expect(checksumLine(stock, { ...version, on_hand: 12.499999999999998 })).toBe(checksumLine(stock, version));
+    expect(() => checksumLine(stock, { ...version, on_hand_units: 12499.999999999998 })).toThrow(RangeError);
   });
 
   it('changes when a stored value, the validity or a flag changes, even with the same row hash', () => {
     const line = checksumLine(stock, version);
-    expect(checksumLine(stock, { ...version, on_hand: 12.4 })).not.toBe(line);
+    expect(checksumLine(stock, { ...version, on_hand_units: 12400 })).not.toBe(line);
+    expect(checksumLine(stock, { ...version, on_hand_units: 12501 })).not.toBe(line);
     expect(checksumLine(stock, { ...version, depot_code: 'PARIS' })).not.toBe(line);
     expect(checksumLine(stock, { ...version, _valid_to: '2026-03-03' })).not.toBe(line);
     expect(checksumLine(stock, { ...version, _is_deleted: 1 })).not.toBe(line);
@@ -37,27 +39,31 @@ describe('checksumLine after a contract change: no row changed, so no line does'
     ],
   };
 
-  it('is, for a contract without addedIn or hashScale, the stored values at their scale, then the hash, validity and flags', () => {
+  // The stock table's on_hand as stored after the widening: its units multiplied by 10 (12.5 is 125000 at scale 4).
+  const widenedVersion = { ...version, on_hand_units: 125000 };
+
+  it('is, for a contract without addedIn or hashScale, the stored values at their scale, then the hash, validity and flags (the text the REAL 12.5 gave before units)', () => {
     expect(checksumLine(stock, version)).toBe('["LYON","A1","12.500","0.000","3.000","abc","2026-03-02",null,1,0]');
   });
 
   it('leaves out an added column while it is NULL, and gives a widened decimal at its first scale when it fits', () => {
-    expect(checksumLine(widened, { ...version, bin: null, aisle: null })).toBe(checksumLine(stock, version));
-    expect(checksumLine(widened, version)).toBe(checksumLine(stock, version)); // the column as D1 returns it before any value
-    expect(checksumLine(widened, { ...version, on_hand: 12.5 })).toBe(checksumLine(stock, { ...version, on_hand: 12.5 }));
+    expect(checksumLine(widened, { ...widenedVersion, bin: null, aisle: null })).toBe(checksumLine(stock, version));
+    expect(checksumLine(widened, widenedVersion)).toBe(checksumLine(stock, version)); // the column as D1 returns it before any value
+    expect(checksumLine(widened, { ...widenedVersion, on_hand_units: 3_000_000 })).toBe(checksumLine(stock, { ...version, on_hand_units: 300_000 }));
   });
 
   it('changes once the added column holds a value or the decimal uses its new scale, and tells two added columns apart', () => {
-    const line = checksumLine(widened, version);
-    expect(checksumLine(widened, { ...version, bin: 'A-12' })).not.toBe(line);
-    expect(checksumLine(widened, { ...version, on_hand: 12.5005 })).not.toBe(line);
-    expect(checksumLine(widened, { ...version, on_hand: 12.5005 })).toContain('"12.5005"');
-    expect(checksumLine(widened, { ...version, bin: 'A-12' })).not.toBe(checksumLine(widened, { ...version, aisle: 'A-12' }));
+    const line = checksumLine(widened, widenedVersion);
+    expect(checksumLine(widened, { ...widenedVersion, bin: 'A-12' })).not.toBe(line);
+    expect(checksumLine(widened, { ...widenedVersion, on_hand_units: 125005 })).not.toBe(line);
+    expect(checksumLine(widened, { ...widenedVersion, on_hand_units: 125005 })).toContain('"12.5005"');
+    expect(checksumLine(widened, { ...widenedVersion, bin: 'A-12' })).not.toBe(checksumLine(widened, { ...widenedVersion, aisle: 'A-12' }));
   });
 
   it('agrees with the row hash: the rows a load keeps as unchanged are the lines the checksum keeps', () => {
-    const row = { depot_code: 'LYON', product_code: 'A1', on_hand: 12.5, reserved: 0, on_order: 3 };
-    expect(rowHash(widened, { ...row, bin: null, aisle: null })).toBe(rowHash(stock, row));
+    // Normalised rows carry units: 12.5 is 12500 at scale 3, 125000 at the widened scale 4.
+    const row = { depot_code: 'LYON', product_code: 'A1', on_hand: 12500, reserved: 0, on_order: 3000 };
+    expect(rowHash(widened, { ...row, on_hand: 125000, bin: null, aisle: null })).toBe(rowHash(stock, row));
     expect(rowHash(widened, { ...row, bin: 'A-12', aisle: null })).not.toBe(rowHash(widened, { ...row, bin: null, aisle: 'A-12' }));
   });
 });

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { readOnlyViolation } from '../../client/read-only-sql.ts';
 import { isIsoDate } from '../../client/commands/run.ts';
-import { formatScaled } from '../../activities/export-reader.ts';
+import { formatDecimal } from '../../common/decimal.ts';
 import { mapWithConcurrency } from '../../workflows/concurrency.ts';
 
 describe('readOnlyViolation (warehouse query)', () => {
@@ -30,12 +30,12 @@ describe('isIsoDate', () => {
   });
 });
 
-describe('formatScaled', () => {
+describe('formatDecimal (what the control totals are written with)', () => {
   it('renders exact decimal sums', () => {
-    expect(formatScaled(123450n, 2)).toBe('1234.50');
-    expect(formatScaled(-5n, 2)).toBe('-0.05');
-    expect(formatScaled(7n, 0)).toBe('7');
-    expect(formatScaled(1n, 3)).toBe('0.001');
+    expect(formatDecimal(123450n, 2)).toBe('1234.50');
+    expect(formatDecimal(-5n, 2)).toBe('-0.05');
+    expect(formatDecimal(7n, 0)).toBe('7');
+    expect(formatDecimal(1n, 3)).toBe('0.001');
   });
 });
 

@@ -24,7 +24,7 @@ describe('the contract diff: what migrate applies, what it refuses', () => {
     const next = depots([...today.columns, text('TELEPHONE', 'phone', 20, 'phone', { optional: true, addedIn: '2027-01' })]);
     const result = diff(next);
     expect(result).toEqual({ refusals: [], changes: [{ kind: 'column-added', table: 'depots', column: 'phone', definition: '"TELEPHONE" text(max 20) addedIn 2027-01' }] });
-    const statements = contractMigrationStatements(result, [next], new Map([['depots', ['depot_code', 'name', 'area']], ['_stage_depots', ['_load_id', 'depot_code', 'name', 'area', 'phone']]]));
+    const statements = contractMigrationStatements(result, [next], new Map([['depots', ['depot_code', 'name', 'area_units']], ['_stage_depots', ['_load_id', 'depot_code', 'name', 'area_units', 'phone']]]));
     expect(statements.map((s) => s.sql)).toEqual([
       'ALTER TABLE "depots" ADD COLUMN "phone" TEXT',
       'DELETE FROM etl_contract_columns WHERE table_name = ?',
@@ -33,7 +33,14 @@ describe('the contract diff: what migrate applies, what it refuses', () => {
     expect(statements.at(-1)?.params).toEqual(['depots', 'phone', 3, 'TELEPHONE', 'TEXT', '{"kind":"text","maxLength":20}', '2027-01']);
   });
 
-  it('a widened type and a renamed Sodiwin header are recorded only', () => {
+  it('a new decimal column is added as its units', () => {
+    const next = depots([...today.columns, decimal('LOYER', 'rent', 2, 'rent', {}, { optional: true, addedIn: '2027-01' })]);
+    const statements = contractMigrationStatements(diff(next), [next], new Map([['depots', ['depot_code', 'name', 'area_units']]]));
+    expect(statements[0]?.sql).toBe('ALTER TABLE "depots" ADD COLUMN "rent_units" INTEGER');
+    expect(statements.at(-1)?.params).toEqual(['depots', 'rent', 3, 'LOYER', 'INTEGER', '{"kind":"decimal","scale":2}', '2027-01']);
+  });
+
+  it('a widened type and a renamed Sodiwin header are recorded only; a widened decimal scale multiplies the units, with the record', () => {
     const next = depots([text('CODE_DEPOT', 'depot_code', 6, 'code'), text('LIBELLE', 'name', 120, 'name', { previousSources: ['NOM'] }), decimal('SURFACE', 'area', 3, 'm²', { min: 0 })].map((c) =>
       c.name === 'area' ? { ...c, type: { kind: 'decimal' as const, scale: 3, min: 0, hashScale: 2 } } : c));
     const result = diff(next);
@@ -41,9 +48,16 @@ describe('the contract diff: what migrate applies, what it refuses', () => {
     expect(result.changes).toEqual([
       { kind: 'column-widened', table: 'depots', column: 'name', from: 'text(max 80)', to: 'text(max 120)' },
       { kind: 'header-renamed', table: 'depots', column: 'name', from: 'NOM', to: 'LIBELLE' },
-      { kind: 'column-widened', table: 'depots', column: 'area', from: 'decimal(scale 2, min 0)', to: 'decimal(scale 3, min 0, hashScale 2)' },
+      { kind: 'column-widened', table: 'depots', column: 'area', from: 'decimal(scale 2, min 0)', to: 'decimal(scale 3, min 0, hashScale 2)', rescale: { from: 2, to: 3 } },
     ]);
-    expect(contractMigrationStatements(result, [next], new Map([['depots', ['depot_code', 'name', 'area']]])).some((s) => s.sql.startsWith('ALTER'))).toBe(false);
+    const statements = contractMigrationStatements(result, [next], new Map([['depots', ['depot_code', 'name', 'area_units']]]));
+    expect(statements.some((s) => s.sql.startsWith('ALTER'))).toBe(false);
+    // One batch: the units of the history table (the stage table does not exist) and the new record.
+    expect(statements.map((s) => s.sql)).toEqual([
+      'UPDATE "depots" SET "area_units" = "area_units" * 10 WHERE "area_units" IS NOT NULL',
+      'DELETE FROM etl_contract_columns WHERE table_name = ?',
+      ...Array(3).fill(expect.stringMatching(/^INSERT INTO etl_contract_columns/)),
+    ]);
   });
 
   it('refuses a dropped column, a narrowed or changed type, a renamed warehouse column, a widened scale without hashScale and a new column without addedIn', () => {
@@ -81,16 +95,18 @@ describe('the contract diff: what migrate applies, what it refuses', () => {
 
 describe('the row hash across contract changes', () => {
   const next = depots([...today.columns.map((c) => (c.name === 'area' ? { ...c, type: { kind: 'decimal' as const, scale: 3, min: 0, hashScale: 2 } } : c)), text('TELEPHONE', 'phone', 20, 'phone', { optional: true, addedIn: '2027-01' })]);
-  const row = { depot_code: 'LYON', name: 'Lyon', area: 1250.5 };
+  // 1250.5 m²: 125050 units at scale 2 before the widening, 1250500 at scale 3 after (the units multiplied by 10).
+  const row = { depot_code: 'LYON', name: 'Lyon', area: 125050 };
+  const widenedRow = { ...row, area: 1250500 };
 
   it('is unchanged for a row whose new column is NULL and whose decimal fits the first scale', () => {
-    expect(rowHash(next, { ...row, phone: null })).toBe(rowHash(today, row));
-    expect(rowHash(next, row)).toBe(rowHash(today, row));
+    expect(rowHash(next, { ...widenedRow, phone: null })).toBe(rowHash(today, row));
+    expect(rowHash(next, widenedRow)).toBe(rowHash(today, row));
   });
 
   it('changes once the new column has a value, or the decimal uses the new scale', () => {
-    expect(rowHash(next, { ...row, phone: '0472000000' })).not.toBe(rowHash(today, row));
-    expect(rowHash(next, { ...row, area: 1250.505 })).not.toBe(rowHash(next, { ...row, area: 1250.5 }));
-    expect(rowHash(next, { ...row, area: 1250.505 })).not.toBe(rowHash(next, { ...row, area: 1250.51 }));
+    expect(rowHash(next, { ...widenedRow, phone: '0472000000' })).not.toBe(rowHash(today, row));
+    expect(rowHash(next, { ...row, area: 1250505 })).not.toBe(rowHash(next, widenedRow));
+    expect(rowHash(next, { ...row, area: 1250505 })).not.toBe(rowHash(next, { ...row, area: 1250510 }));
   });
 });

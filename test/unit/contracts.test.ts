@@ -32,10 +32,14 @@ describe('the default Sodiwin contract', () => {
 });
 
 describe('reading Sodiwin values', () => {
-  it('reads decimal commas exactly and refuses points, separators and extra decimals', () => {
-    expect(parseDecimal('1234,50', 2)).toEqual({ ok: true, value: 1234.5 });
+  it('reads decimal commas exactly, as whole units at the scale, and refuses points, separators and extra decimals', () => {
+    expect(parseDecimal('1234,50', 2)).toEqual({ ok: true, value: 123450 });
     expect(parseDecimal('-0,00', 2)).toEqual({ ok: true, value: 0 });
-    expect(parseDecimal('12', 2)).toEqual({ ok: true, value: 12 });
+    expect(Object.is((parseDecimal('-0,00', 2) as { value: number }).value, -0)).toBe(false);
+    expect(parseDecimal('12', 2)).toEqual({ ok: true, value: 1200 });
+    expect(parseDecimal('-0,05', 3)).toEqual({ ok: true, value: -50 });
+    expect(parseDecimal('90071992547409,91', 2)).toEqual({ ok: true, value: Number.MAX_SAFE_INTEGER });
+    expect(parseDecimal('90071992547409,92', 2)).toEqual({ ok: false, rule: 'number out of range' });
     expect(parseDecimal('12.50', 2)).toEqual({ ok: false, rule: 'decimal comma expected, found a point' });
     expect(parseDecimal('1 234,50', 2)).toMatchObject({ ok: false });
     expect(parseDecimal('1,234', 2)).toEqual({ ok: false, rule: 'at most 2 decimals' });
@@ -55,9 +59,11 @@ describe('reading Sodiwin values', () => {
     expect(parseInteger('99999999999999999999')).toEqual({ ok: false, rule: 'number out of range' });
   });
 
-  it('canonical values agree across representations and keep NULL apart from empty text', () => {
-    expect(canonicalValue({ kind: 'decimal', scale: 2 }, 12.5)).toBe('12.50');
-    expect(canonicalValue({ kind: 'decimal', scale: 2 }, 12.5)).toBe(canonicalValue({ kind: 'decimal', scale: 2 }, 12.50));
+  it('canonical values: a decimal\'s units at its scale, the text a REAL gave before units; NULL apart from empty text', () => {
+    expect(canonicalValue({ kind: 'decimal', scale: 2 }, 1250)).toBe('12.50');
+    expect(canonicalValue({ kind: 'decimal', scale: 2 }, 123450)).toBe((1234.5).toFixed(2));
+    expect(canonicalValue({ kind: 'decimal', scale: 3 }, -5)).toBe('-0.005');
+    expect(() => canonicalValue({ kind: 'decimal', scale: 2 }, 12.5)).toThrow(RangeError);
     expect(canonicalValue({ kind: 'text', maxLength: 5 }, null)).not.toBe(canonicalValue({ kind: 'text', maxLength: 5 }, ''));
   });
 });
@@ -69,7 +75,7 @@ describe('row validation against a contract', () => {
   it('normalises a valid row to warehouse names and types', () => {
     expect(validate(good, 7)).toEqual({
       ok: true,
-      row: { order_no: 'C000123', customer_code: 'CL0042', rep_code: null, depot_code: 'LYO', order_date: '2026-03-02', status: 'VALIDEE', total_excl_tax: 1234.5 },
+      row: { order_no: 'C000123', customer_code: 'CL0042', rep_code: null, depot_code: 'LYO', order_date: '2026-03-02', status: 'VALIDEE', total_excl_tax: 123450 },
     });
   });
 

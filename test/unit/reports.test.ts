@@ -1,10 +1,12 @@
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseReportRequest, reportListing } from '../../client/commands/report.ts';
-import { tableContracts } from '../../contracts/index.ts';
+import { contractFor, tableContracts } from '../../contracts/index.ts';
+import { decimalFromNumber } from '../../common/decimal.ts';
 import { addDays } from '../../common/business-dates.ts';
 import { controlSchemaDdl } from '../../history/control-schema.ts';
 import { historyDdl } from '../../history/ddl.ts';
+import { unitsColumn } from '../../history/stored-columns.ts';
 import { AGING_BUCKETS, readerViewsDdl, reportColumns, reportDefinitions, reportFor, type ReportOptions } from '../../history/reports.ts';
 
 /**
@@ -22,10 +24,21 @@ function database(): DatabaseSync {
   return db;
 }
 
-/** Inserts one version of a row: valid from `from` to `to` (open when absent). */
+/**
+ * Inserts one version of a row: valid from `from` to `to` (open when absent). Amounts are given
+ * as decimals and stored as the loader stores them: whole units at the column's scale in `<name>_units`.
+ */
 function put(db: DatabaseSync, table: string, row: Record<string, SQLInputValue>, from: string, to: string | null = null, deleted = false): void {
-  const names = [...Object.keys(row), '_valid_from', '_valid_to', '_is_current', '_is_deleted', '_row_hash', '_loaded_by'];
-  const values = [...Object.values(row), from, to, to === null ? 1 : 0, deleted ? 1 : 0, 'h', `load_${from}`];
+  const contract = contractFor(table);
+  const stored = Object.entries(row).map(([name, value]): [string, SQLInputValue] => {
+    const column = contract.columns.find((c) => c.name === name);
+    if (column?.type.kind !== 'decimal' || value === null) return [name, value];
+    const units = decimalFromNumber(Number(value), column.type.scale);
+    if (!units.ok) throw new Error(`${table}.${name}: ${units.rule}`);
+    return [unitsColumn(name), Number(units.value.units)];
+  });
+  const names = [...stored.map(([name]) => name), '_valid_from', '_valid_to', '_is_current', '_is_deleted', '_row_hash', '_loaded_by'];
+  const values = [...stored.map(([, value]) => value), from, to, to === null ? 1 : 0, deleted ? 1 : 0, 'h', `load_${from}`];
   db.prepare(`INSERT INTO "${table}" (${names.map((n) => `"${n}"`).join(', ')}) VALUES (${names.map(() => '?').join(', ')})`).run(...values);
 }
 

@@ -6,10 +6,13 @@ import { fileURLToPath } from 'node:url';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TableChecksum } from '../../client/checksum.ts';
+import { scanExport } from '../../activities/export-reader.ts';
+import { formatDecimal } from '../../common/decimal.ts';
 import { contractFor, tableContracts } from '../../contracts/index.ts';
-import { exportFileName } from '../../contracts/types.ts';
+import { exportFileName, sodiwinDialect } from '../../contracts/types.ts';
 import { generateExports } from '../../generator/index.ts';
 import { readTruth } from '../../generator/truth.ts';
+import { unitsColumn } from '../../history/stored-columns.ts';
 import { runWarehouse, type CliRun } from '../support/cli.ts';
 import { currentState } from '../support/truth.ts';
 import { runNight, startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
@@ -19,7 +22,8 @@ import { runNight, startIsolatedWarehouse, startWorker, type IsolatedWarehouse }
  * (commit f7843ac, its own worker bundling its own workflows) for three nights, one with a
  * quarantined file repaired on a signed approval, then this
  * code's `warehouse migrate` and worker. What a user relies on: the checksums and the reports
- * answer as they did before the upgrade, the migrations are recorded, the next night loads.
+ * answer as they did before the upgrade, the migrations are recorded, the amounts the release
+ * stored as REAL are exact units equal to the files' (migration 0006), the next night loads.
  *
  * The release tree is `UPGRADE_RELEASE_DIR` when set (e.g. /tmp/release-f7843ac, prepared
  * with `git archive f7843ac | tar -x -C …` and this checkout's node_modules linked in), else
@@ -74,6 +78,40 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 function ok(run: CliRun, what: string): string {
   expect(run.code, `${what}\n${run.stdout}\n${run.stderr}`).toBe(0);
   return run.stdout;
+}
+
+/**
+ * Migration 0006 converted the release's REAL amounts: no REAL column is left in a history or stage
+ * table; every amount of the last night's full snapshots, as units in `<t>_current`, is the file's
+ * value read exactly; the SUM a reader runs over `<name>_units` of `<t>_current` equals the file's
+ * control total to the cent, and every table's current state is the generator's truth.
+ */
+async function expectMoneyInUnits(warehouse: IsolatedWarehouse, lastNight: string, migrate: string): Promise<void> {
+  expect(migrate).toContain('applied migration 0006_money_units');
+  const truth = await readTruth(warehouse.inbox, lastNight);
+  for (const contract of tableContracts) {
+    const decimals = contract.columns.filter((c) => c.type.kind === 'decimal');
+    for (const table of [contract.table, `_stage_${contract.table}`]) {
+      const [info] = await warehouse.d1.query<{ name: string; type: string }>(`PRAGMA table_info("${table}")`);
+      const columns = info?.results ?? [];
+      expect(columns.filter((c) => c.type === 'REAL'), table).toEqual([]);
+      for (const c of decimals) expect(columns.find((x) => x.name === unitsColumn(c.name))?.type, `${table}.${c.name}`).toBe('INTEGER');
+    }
+    expect(await currentState(warehouse.d1, contract), `${contract.table}_current after migrate`).toEqual(truth.tables[contract.table]!.current);
+    if (contract.mode !== 'full' || decimals.length === 0) continue;
+    for (const name of contract.controlTotals) {
+      const [sum] = await warehouse.d1.query<{ units: string }>(`SELECT CAST(SUM("${unitsColumn(name)}") AS TEXT) AS units FROM "${contract.table}_current"`);
+      const scale = (contract.columns.find((c) => c.name === name)!.type as { scale: number }).scale;
+      expect(formatDecimal(BigInt(sum?.results[0]?.units ?? '0'), scale), `SUM(${name}_units) of ${contract.table}_current`).toBe(truth.tables[contract.table]!.fileTotals[name]);
+    }
+    const inFile = new Map<string, unknown[]>();
+    await scanExport({ path: join(warehouse.inbox, exportFileName(contract, lastNight)), contract, dialect: sodiwinDialect, businessDate: lastNight,
+      onRow: (row) => void inFile.set(contract.key.map((k) => row[k]).join('|'), decimals.map((c) => row[c.name])) });
+    const [stored] = await warehouse.d1.query<Record<string, unknown>>(`SELECT ${[...contract.key, ...decimals.map((c) => unitsColumn(c.name))].map((n) => `"${n}"`).join(', ')} FROM "${contract.table}_current"`);
+    const inD1 = new Map((stored?.results ?? []).map((r) => [contract.key.map((k) => r[k]).join('|'), decimals.map((c) => r[unitsColumn(c.name)])]));
+    expect(inD1.size, contract.table).toBe(inFile.size);
+    expect(inD1, `${contract.table}: the units in D1 are the file's amounts`).toEqual(inFile);
+  }
 }
 
 describe(`a warehouse built by release ${release} upgrades in place`, () => {
@@ -135,6 +173,7 @@ describe(`a warehouse built by release ${release} upgrades in place`, () => {
     expect(migrate).toContain('applied migration 0004_night_incidents');
     expect((await names())?.slice(0, 4)).toEqual(['0001_control_schema', '0002_signed_approvals', '0003_contract_record', '0004_night_incidents']);
     expect(JSON.parse(ok(await cli(['checksum', '--json']), 'checksum after migrate'))).toEqual(checksumsBefore);
+    await expectMoneyInUnits(warehouse, oldNights[2]!, migrate);
     const answersAfter = await inBatches([...answersBefore.keys()], 4, async (question) => ok(await cli(['report', ...question.split(' '), '--json']), `report ${question}`));
     expect(new Map([...answersBefore.keys()].map((question, i) => [question, answersAfter[i]]))).toEqual(answersBefore);
 
