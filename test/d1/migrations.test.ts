@@ -112,6 +112,6 @@ describe('0005_typed_control on a warehouse holding a status the code never wrot
     expect(row?.results).toEqual([{ status: 'done' }]);
     // Corrected by hand, the migration goes through.
     await d1.query("UPDATE etl_loads SET status = 'verified' WHERE load_id = 'orders-2027-10-02-abc'");
-    expect((await applyMigrations(d1)).applied).toEqual(['0005_typed_control']);
+    expect((await applyMigrations(d1)).applied).toEqual(['0005_typed_control', '0006_money_units']);
   });
 });

@@ -15,6 +15,7 @@ const owners = [
   /^history\/control-schema\.ts$/, // migration 0001 and the operator views
   /^history\/incident-tables\.ts$/, // migration 0004 and the SQL test for the tables an incident holds
   /^history\/typed-control\.ts$/, // migration 0005
+  /^history\/money-units\.ts$/, // migration 0006 (records each converted column in etl_contract_columns)
   /^history\/contract-diff\.ts$/, // contract changes as migrations (etl_contract_columns)
   /^history\/views\.ts$/, // view definitions migrate recreates
 ];
