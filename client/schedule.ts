@@ -1,4 +1,4 @@
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowNotFoundError, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
 import type { ScheduledNightlyResult } from '../workflows/scheduled-nightly.ts';
 import { businessDateFor, wallClock } from '../common/zoned-time.ts';
 import type { Config } from '../worker/config.ts';
@@ -84,7 +84,7 @@ export function recentRunOutcome(state: RecentRunState): string {
   return `${summary.status === 'ok' ? 'ok' : summary.status.toUpperCase()}: ${parts.join(', ')}`;
 }
 
-/** The state of each recent run of the schedule, read from its workflow (runs whose history has expired are UNKNOWN). */
+/** The state of each recent run of the schedule, read from its workflow (runs whose history has expired are UNKNOWN; any other failure is thrown). */
 export async function recentRunStates(client: Client, description: ScheduleDescription): Promise<Map<string, RecentRunState>> {
   const states = new Map<string, RecentRunState>();
   for (const action of description.info.recentActions) {
@@ -93,7 +93,9 @@ export async function recentRunStates(client: Client, description: ScheduleDescr
     try {
       const { status } = await handle.describe();
       states.set(workflowId, { status: status.name, ...(status.name === 'COMPLETED' ? { result: await handle.result() } : {}) });
-    } catch {
+    } catch (error) {
+      // Only a history Temporal no longer keeps is unknown; a lost connection is an error, not an outcome.
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
       states.set(workflowId, { status: 'UNKNOWN' });
     }
   }
