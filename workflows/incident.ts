@@ -6,7 +6,7 @@ import { businessDateKey, etlStatusKey } from '../common/search-attributes.ts';
 import { alertActivity, shortActivity } from './activity-profiles.ts';
 import { signedApprovalsPatch } from './approval-messages.ts';
 import { restoreKeepingAuditTrail } from './audit-restore.ts';
-import { describeFailure } from './failures.ts';
+import { describeFailure, unrevertedLoadOf } from './failures.ts';
 import { withWarehouseLease } from './lease-holder.ts';
 import {
   approvalPayloadProblem,
@@ -14,6 +14,7 @@ import {
   approveRollbackUpdate,
   exportDeferredSignal,
   incidentStateQuery,
+  incidentWorkflowId,
   type ApprovalOutcome,
   type ApprovalPayload,
   type IncidentInput,
@@ -28,6 +29,12 @@ const alarmIndependentOfD1Patch = 'alarm-independent-of-d1';
  * (`unreverted`), a command histories before it never issued.
  */
 export const revertUnrevertedLoadPatch = 'revert-unreverted-load';
+/**
+ * Patch marker: a load replayed by the repair that failed and whose revert did not complete
+ * becomes the incident's `unreverted` (its quarantine finds this incident open and leaves it
+ * as it is), so the next rewind reverts it. Histories before it forgot that load.
+ */
+export const repairKeepsUnrevertedPatch = 'repair-keeps-unreverted';
 
 const { openIncident, recordIncidentDecision, decideApproval, revertLoad, rewindTable, loadsSince, bookmarkBefore, rollbackPointBefore, restoreWarehouse, resolveIncident } = proxyActivities<Activities>(shortActivity);
 const { alertIncident } = proxyActivities<Activities>(alertActivity);
@@ -189,6 +196,16 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     delete state.unreverted;
   }
 
+  /** A failed replay of this incident's own day left part of its load: the next rewind reverts it first. */
+  function keepUnrevertedReplay(failed: { load: { table: string; businessDate: string }; error: unknown }[]): void {
+    for (const { load, error } of failed) {
+      const unreverted = unrevertedLoadOf(error);
+      if (!unreverted || incidentWorkflowId(load.table, load.businessDate) !== workflowId) continue;
+      if (!patched(repairKeepsUnrevertedPatch)) return;
+      state.unreverted = unreverted;
+    }
+  }
+
   /** Rolls back (rewind or time travel), then replays every affected day in date order. */
   async function repair(mode: RollbackMode): Promise<string[]> {
     let items: { table: string; businessDate: string }[];
@@ -230,7 +247,10 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
       input: ({ table, businessDate }) => ({ table, businessDate, runId: workflowId, repairOf: workflowId }),
       released: 'abandon',
     });
-    if (report.failed[0]) throw report.failed[0].error;
+    if (report.failed[0]) {
+      keepUnrevertedReplay(report.failed);
+      throw report.failed[0].error;
+    }
     return report.dates;
   }
 

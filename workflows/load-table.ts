@@ -3,7 +3,7 @@ import type { Activities } from '../activities/index.ts';
 import type { ArchivedExportInput, FetchedExport } from '../activities/fetch.ts';
 import type { RowIssue } from '../common/errors.ts';
 import { fetchActivity, longActivity, shortActivity } from './activity-profiles.ts';
-import { describeFailure } from './failures.ts';
+import { describeFailure, loadFailureDetails } from './failures.ts';
 import { exportDeferredSignal, incidentWorkflowId, type UnrevertedLoad } from './messages.ts';
 import { openIncidentWorkflow } from './open-incident.ts';
 
@@ -111,7 +111,7 @@ export async function loadTable(input: LoadTableInput): Promise<LoadTableResult>
       }),
     );
     if (input.quarantine === false) {
-      throw ApplicationFailure.create({ type: failure.type, message: failure.message, nonRetryable: true, details: [failure.details ?? null] });
+      throw ApplicationFailure.create({ type: failure.type, message: failure.message, nonRetryable: true, details: loadFailureDetails(failure.details, unreverted) });
     }
     let quarantineDir = '(not written)';
     await noting('the file could not be quarantined', async () => {
@@ -138,7 +138,7 @@ export async function loadTable(input: LoadTableInput): Promise<LoadTableResult>
       ...(fetched?.sha256 ? { sha256: fetched.sha256 } : {}),
       ...(unreverted ? { unreverted } : {}),
     });
-    throw ApplicationFailure.create({ type: failure.type, message: `${message} (quarantined in ${quarantineDir}; incident ${incidentWorkflowId(table, businessDate)})`, nonRetryable: true, details: [failure.details ?? null] });
+    throw ApplicationFailure.create({ type: failure.type, message: `${message} (quarantined in ${quarantineDir}; incident ${incidentWorkflowId(table, businessDate)})`, nonRetryable: true, details: loadFailureDetails(failure.details, unreverted) });
   }
 }
 
