@@ -62,6 +62,14 @@ export function createControlStore(d1: ControlD1) {
       throw notMigrated(error);
     }
   };
+  /** Statements in one request, each one's rows. */
+  const batchRows = async <Row>(statements: readonly ControlStatement[]): Promise<Row[][]> => {
+    try {
+      return (await d1.batch<Row>(statements)).map((result) => result.results);
+    } catch (error) {
+      throw notMigrated(error);
+    }
+  };
   const now = () => new Date().toISOString();
 
   return {
@@ -87,6 +95,14 @@ export function createControlStore(d1: ControlD1) {
       markStaged: (loadId: string, rowsStaged: number) => run([loads.markStagedStatement(loadId, rowsStaged)]),
       /** A step that records nothing else. */
       mark: (loadId: string, status: Parameters<typeof loads.markStatusStatement>[1]) => run([loads.markStatusStatement(loadId, status)]),
+      /**
+       * The load is `publishing` (it may write from here) and the table's watermark date, in one
+       * request; publish refuses a load older than that date, and the failure path records it.
+       */
+      beginPublish: async (loadId: string, table: string) => {
+        const [, watermark] = await batchRows<{ business_date: string }>([loads.markStatusStatement(loadId, 'publishing'), watermarks.watermarkQuery(table)]);
+        return watermark?.[0]?.business_date;
+      },
       /** The versions the merge wrote. */
       recordVersions: (loadId: string, counts: Parameters<typeof loads.recordVersionsStatement>[1]) => run([loads.recordVersionsStatement(loadId, counts)]),
       /** A failed load, `failed` or `reverted`. */

@@ -36,7 +36,7 @@ export const createPublishActivities = (deps: PublishDeps) => ({
     return whileHeartbeating(async () => {
       const contract = contractFor(input.table);
       const store = createControlStore(deps.d1);
-      const loadedThrough = await store.watermarks.of(input.table);
+      const loadedThrough = await store.loads.beginPublish(input.loadId, input.table);
       if (loadedThrough && loadedThrough > input.businessDate) {
         throw etlFailure('OutOfOrderLoad', `the table is already loaded through ${loadedThrough}; an earlier day needs a re-check (rewind and replay), not a load on top`, {
           table: input.table,
@@ -45,7 +45,6 @@ export const createPublishActivities = (deps: PublishDeps) => ({
         });
       }
 
-      await store.loads.mark(input.loadId, 'publishing');
       const merge = scd2MergeStatements({ contract, loadId: input.loadId, businessDate: input.businessDate });
       const now = new Date().toISOString();
       const results = await deps.d1.batch([

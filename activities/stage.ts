@@ -48,11 +48,13 @@ export const createStageActivities = (deps: StageDeps) => ({
   async stageExport(input: StageInput): Promise<StageResult> {
     const contract = contractFor(input.table);
     const where = { table: input.table, businessDate: input.businessDate, file: input.fileName };
-    await deps.d1.batch(historyDdl(contract).map((sql) => ({ sql })));
-
     const resumeAfter = (activityInfo().heartbeatDetails as StageProgress | undefined)?.line ?? 0;
-    // Rows an earlier attempt sent after its last heartbeat may or may not be there: drop them and resend.
-    await deps.d1.query(`DELETE FROM "_stage_${contract.table}" WHERE _load_id = ? AND _line > ?`, [input.loadId, resumeAfter]);
+    // One request: the tables exist, and rows an earlier attempt sent after its last heartbeat
+    // (which may or may not be there) are dropped, to be resent.
+    await deps.d1.batch([
+      ...historyDdl(contract).map((sql) => ({ sql })),
+      { sql: `DELETE FROM "_stage_${contract.table}" WHERE _load_id = ? AND _line > ?`, params: [input.loadId, resumeAfter] },
+    ]);
     // A decimal travels as its units (the normalised row's value) into `<name>_units`.
     const columns = ['_load_id', '_line', ...storedColumns(contract), '_row_hash'];
     let buffer: SqlValue[][] = [];
@@ -92,11 +94,15 @@ export const createStageActivities = (deps: StageDeps) => ({
     await inFlight;
 
     const keyList = contract.key.map((k) => `"${k}"`).join(', ');
-    const [duplicates] = await deps.d1.query<{ key: string; lines: string }>(
-      `SELECT ${contract.key.map((k) => `"${k}"`).join(" || '|' || ")} AS key, group_concat(_line) AS lines
+    // The duplicated keys and the staged count, in one request.
+    const [duplicates, staged] = await deps.d1.batch<{ key: string; lines: string } & { n: number }>([
+      {
+        sql: `SELECT ${contract.key.map((k) => `"${k}"`).join(" || '|' || ")} AS key, group_concat(_line) AS lines
        FROM "_stage_${contract.table}" WHERE _load_id = ? GROUP BY ${keyList} HAVING count(*) > 1 LIMIT 100`,
-      [input.loadId],
-    );
+        params: [input.loadId],
+      },
+      { sql: `SELECT count(*) AS n FROM "_stage_${contract.table}" WHERE _load_id = ?`, params: [input.loadId] },
+    ]);
     const first = duplicates?.results[0];
     if (first) {
       const lines = first.lines.split(',').map(Number).sort((a, b) => a - b);
@@ -110,7 +116,7 @@ export const createStageActivities = (deps: StageDeps) => ({
       });
     }
 
-    const rowsStaged = (await deps.d1.scalar<number>(`SELECT count(*) AS n FROM "_stage_${contract.table}" WHERE _load_id = ?`, [input.loadId])) ?? 0;
+    const rowsStaged = staged?.results[0]?.n ?? 0;
     await createControlStore(deps.d1).loads.markStaged(input.loadId, rowsStaged);
     log.info('export staged', { table: input.table, businessDate: input.businessDate, loadId: input.loadId, rowsStaged });
     return { rowsStaged };
