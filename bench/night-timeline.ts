@@ -5,6 +5,7 @@
  * the time spent between its activities (workflow tasks, child starts, timers).
  */
 import type { Client } from '@temporalio/client';
+import { childWorkflowId } from '../workflows/messages.ts';
 
 type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
 
@@ -122,8 +123,9 @@ export function activityBreakdown(activities: ActivitySpan[]): { type: string; c
 export function requestsByActivity(timeline: NightTimeline, log: readonly { atMs: number; table: string; seconds: number }[]): Map<string, { requests: number; seconds: number }> {
   const result = new Map<string, { requests: number; seconds: number }>();
   const night = timeline.workflows.find((w) => w.type === 'nightlyRun')?.workflowId ?? '';
+  const businessDate = night.replace(/^nightly-/, '');
   for (const request of log) {
-    const owner = request.table === 'night' ? night : `${night}-${request.table}`;
+    const owner = request.table === 'night' ? night : childWorkflowId(night, request.table, businessDate);
     const span = timeline.activities.find((a) => a.workflowId === owner && a.scheduledMs <= request.atMs && request.atMs <= a.closedMs);
     const key = span?.type ?? '(between activities)';
     const entry = result.get(key) ?? { requests: 0, seconds: 0 };
