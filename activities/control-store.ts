@@ -104,6 +104,8 @@ export function createControlStore(d1: ControlD1) {
         rows<loads.LoadRef>('fromDate' in since ? loads.replayedFromDateQuery(since.fromDate) : loads.replayedStartedSinceQuery(since.startedAt)),
       /** The verified nightly loads with their archived file, in date order. */
       verifiedArchived: (table?: string) => rows<loads.LoadRef & { file_name: string; archive_path: string }>(loads.verifiedArchivedQuery(table)),
+      /** The first business date the table holds a verified load of, or undefined when it has none. */
+      firstVerifiedDate: async (table: string) => (await one<{ business_date: string | null }>(loads.firstVerifiedDateQuery(table)))?.business_date ?? undefined,
       /** The archived dump of the latest verified backfill. */
       backfillArchive: async () => (await one<{ archive_path: string }>(loads.backfillArchiveQuery()))?.archive_path,
       /** The latest load per table (or that date's), with the watermark. */
