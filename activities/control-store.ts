@@ -68,6 +68,10 @@ export function createControlStore(d1: ControlD1) {
     runs: {
       /** A run (re)starting, with the bookmark taken before it. */
       begin: (input: { runId: string; businessDate: string; workflowId: string; tablesTotal: number; bookmark: string }) => run(runs.beginRunStatements({ ...input, now: now() })),
+      /** A run starting again, keeping the bookmark it recorded when it first began. */
+      restart: (runId: string) => run([runs.restartRunStatement({ runId, now: now() })]),
+      /** The bookmark a run recorded when it began, or undefined. */
+      bookmarkOf: async (runId: string) => (await one<{ bookmark: string }>(runs.runBookmarkQuery(runId)))?.bookmark,
       /** A run ending. */
       finish: (input: { runId: string; status: RunOutcome; tablesOk: number; tablesFailed: number; summary: unknown }) =>
         run([runs.finishRunStatement({ ...input, summaryJson: JSON.stringify(input.summary), now: now() })]),
