@@ -110,6 +110,8 @@ export function createControlStore(d1: ControlD1) {
       verifiedArchived: (table?: string) => rows<loads.LoadRef & { file_name: string; archive_path: string }>(loads.verifiedArchivedQuery(table)),
       /** The first business date the table holds a verified load of, or undefined when it has none. */
       firstVerifiedDate: async (table: string) => (await one<{ business_date: string | null }>(loads.firstVerifiedDateQuery(table)))?.business_date ?? undefined,
+      /** How many verified nightly loads (not the backfill's) there are. */
+      verifiedNightlyCount: async () => (await one<{ n: number }>(loads.verifiedNightlyCountQuery()))?.n ?? 0,
       /** The archived dump of the latest verified backfill. */
       backfillArchive: async () => (await one<{ archive_path: string }>(loads.backfillArchiveQuery()))?.archive_path,
       /** The latest load per table (or that date's), with the watermark. */
