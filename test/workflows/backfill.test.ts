@@ -250,6 +250,11 @@ describe('undoing a backfill per the runbook, after it was run again', () => {
       expect(again.code, again.stderr).toBe(0);
       expect(again.stdout).toMatch(/chunk\(s\) were already in D1 and skipped/);
       expect(await runBookmark()).toBe(taken);
+      // And once more, as one run of the workflow (no continue-as-new): its history, recorded, replays the new path.
+      const third = await startBackfill(undo.client, undo.config, small.outDir, { filesPerRun: 100 });
+      expect((await third.handle.result()).runs).toBe(1);
+      expect(await runBookmark()).toBe(taken);
+      await recordHistoriesOf(undo, 'backfill', { status: 'Completed', variant: 'run-again' });
     } finally {
       await worker.stop();
     }
