@@ -76,6 +76,10 @@ export function createControlStore(d1: ControlD1) {
     runs: {
       /** A run (re)starting, with the bookmark taken before it. */
       begin: (input: { runId: string; businessDate: string; workflowId: string; tablesTotal: number; bookmark: string }) => run(runs.beginRunStatements({ ...input, now: now() })),
+      /** A run starting again, keeping the bookmark it recorded when it first began. */
+      restart: (runId: string) => run([runs.restartRunStatement({ runId, now: now() })]),
+      /** The bookmark a run recorded when it began, or undefined. */
+      bookmarkOf: async (runId: string) => (await one<{ bookmark: string }>(runs.runBookmarkQuery(runId)))?.bookmark,
       /** A run ending. */
       finish: (input: { runId: string; status: RunOutcome; tablesOk: number; tablesFailed: number; summary: unknown }) =>
         run([runs.finishRunStatement({ ...input, summaryJson: JSON.stringify(input.summary), now: now() })]),
@@ -120,6 +124,10 @@ export function createControlStore(d1: ControlD1) {
         rows<loads.LoadRef>('fromDate' in since ? loads.replayedFromDateQuery(since.fromDate) : loads.replayedStartedSinceQuery(since.startedAt)),
       /** The verified nightly loads with their archived file, in date order. */
       verifiedArchived: (table?: string) => rows<loads.LoadRef & { file_name: string; archive_path: string }>(loads.verifiedArchivedQuery(table)),
+      /** The first business date the table holds a verified load of, or undefined when it has none. */
+      firstVerifiedDate: async (table: string) => (await one<{ business_date: string | null }>(loads.firstVerifiedDateQuery(table)))?.business_date ?? undefined,
+      /** How many verified nightly loads (not the backfill's) there are. */
+      verifiedNightlyCount: async () => (await one<{ n: number }>(loads.verifiedNightlyCountQuery()))?.n ?? 0,
       /** The archived dump of the latest verified backfill. */
       backfillArchive: async () => (await one<{ archive_path: string }>(loads.backfillArchiveQuery()))?.archive_path,
       /** The latest load per table (or that date's), with the watermark. */

@@ -22,6 +22,8 @@ interface RealColumn {
 export interface MoneyMigrationOptions {
   views: readonly ViewDefinition[];
   chunkRows?: number;
+  /** Told each column as its conversion starts (migrate's progress line). */
+  onStep?: (step: string) => void;
 }
 
 /**
@@ -35,7 +37,8 @@ export async function convertMoneyToUnits(d1: MoneyD1, options: MoneyMigrationOp
   const [rows] = await d1.query<{ table_name: string; column_name: string; type_json: string }>(realDecimalColumnsSql);
   const columns: RealColumn[] = (rows?.results ?? []).map((r) => ({ table: r.table_name, column: r.column_name, scale: (JSON.parse(r.type_json) as Extract<ColumnType, { kind: 'decimal' }>).scale }));
   const viewsDropped = { done: false };
-  for (const column of columns) {
+  for (const [i, column] of columns.entries()) {
+    options.onStep?.(`converting money to units: ${column.table}.${column.column} (${i + 1}/${columns.length})`);
     for (const [table, where] of [[column.table, '_version_id'], [`_stage_${column.table}`, "'load ' || _load_id || ' line ' || _line"]] as const) {
       await convertColumn(d1, { ...column, table, history: column.table, where }, options, viewsDropped);
     }

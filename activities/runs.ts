@@ -2,6 +2,7 @@ import { log } from '@temporalio/activity';
 import { contractFor } from '../contracts/index.ts';
 import type { D1Client } from '../d1/client.ts';
 import type { RunOutcome } from '../common/control-statuses.ts';
+import { backfillLoadId } from '../history/backfill.ts';
 import { clearStageStatements, revertLoadStatements } from '../history/revert.ts';
 import { controlSql, createControlStore } from './control-store.ts';
 import { unfetchedLoadId } from './nas.ts';
@@ -18,6 +19,14 @@ export interface BeginRunInput {
   workflowId: string;
   businessDate: string;
   tablesTotal: number;
+}
+
+/** A backfill starting (or started again): its run id, the dump's as-of date and tables. */
+export interface BeginBackfillRunInput {
+  runId: string;
+  workflowId: string;
+  asOf: string;
+  tables: string[];
 }
 
 /** A nightly run ending, with its per-table outcome. */
@@ -53,6 +62,28 @@ export const createRunActivities = (deps: RunDeps) => {
       await store.runs.begin({ ...input, bookmark });
       log.info('nightly run begun', { runId: input.runId, businessDate: input.businessDate, bookmark });
       return { bookmark };
+    },
+
+    /**
+     * Like beginRun, for a backfill: the bookmark it may be undone to is the one taken before its
+     * first import. Once any of its import files has landed (a re-run of a finished backfill, a
+     * resumed one), the bookmark recorded then is kept; a bookmark taken now would hold every
+     * imported row. Before that (a first start, or a start again after a bad dump was reverted),
+     * a new one is taken.
+     */
+    async beginBackfillRun(input: BeginBackfillRunInput): Promise<{ bookmark: string; kept: boolean }> {
+      await applyMigrations(deps.d1);
+      const imported = await store.backfillChunks.rowsImported(input.tables.map((table) => backfillLoadId(input.asOf, table)));
+      const recorded = imported > 0 ? await store.runs.bookmarkOf(input.runId) : undefined;
+      if (recorded) {
+        await store.runs.restart(input.runId);
+        log.info('backfill run begun again; its bookmark from before the first import is kept', { runId: input.runId, bookmark: recorded, rowsImported: imported });
+        return { bookmark: recorded, kept: true };
+      }
+      const bookmark = await deps.d1.bookmark();
+      await store.runs.begin({ runId: input.runId, workflowId: input.workflowId, businessDate: input.asOf, tablesTotal: input.tables.length, bookmark });
+      log.info('backfill run begun', { runId: input.runId, asOf: input.asOf, bookmark });
+      return { bookmark, kept: false };
     },
 
     /** Records the run's end and its summary. */

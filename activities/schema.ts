@@ -29,6 +29,8 @@ export interface MigrationOptions {
   views?: readonly ViewDefinition[];
   /** Rowids per fill statement of migration 0006 (default history/money-units.ts's); lower in tests. */
   moneyChunkRows?: number;
+  /** Told each step as it starts, for a progress line (`warehouse migrate`). */
+  onStep?: (step: string) => void;
 }
 
 /**
@@ -55,11 +57,16 @@ export async function applyMigrations(d1: Pick<D1Client, 'query' | 'batch' | 'fi
       nonRetryable: true,
     });
   }
+  const step = options.onStep ?? (() => undefined);
+  step('history tables');
   const tables = await createHistoryTables(d1, contracts, { dryRun });
   if (!dryRun) {
-    for (const migration of pending) {
+    for (const [i, migration] of pending.entries()) {
+      step(`migration ${migration.name} (${i + 1}/${pending.length})`);
       await checkGuards(d1, migration);
-      if (migration.data === 'money-units') await convertMoneyToUnits(d1, { views: options.views ?? warehouseViews(contracts), chunkRows: options.moneyChunkRows });
+      if (migration.data === 'money-units') {
+        await convertMoneyToUnits(d1, { views: options.views ?? warehouseViews(contracts), chunkRows: options.moneyChunkRows, onStep: (s) => step(`migration ${migration.name} (${i + 1}/${pending.length}): ${s}`) });
+      }
       try {
         await d1.batch([...migration.statements.map((sql) => ({ sql })), { sql: 'INSERT INTO d1_migrations (name) VALUES (?)', params: [migration.name] }]);
       } catch (error) {
@@ -69,7 +76,9 @@ export async function applyMigrations(d1: Pick<D1Client, 'query' | 'batch' | 'fi
     }
   }
   const recordExists = dryRun ? applied.includes('0003_contract_record') : true;
+  step('contract changes');
   const contract = await migrateContracts(d1, contracts, { dryRun, recordExists });
+  step('views');
   const views = await migrateViews(d1, options.views ?? warehouseViews(contracts), { dryRun });
   return dryRun ? { applied: [], pending: pending.map((m) => m.name), tables, contract, views } : { applied: pending.map((m) => m.name), pending: [], tables, contract, views };
 }

@@ -10,6 +10,7 @@ import { createWarehouseWorker } from '../worker/create-worker.ts';
 import { backfill, rebuild, type RebuildLoad, type RebuildResult } from '../workflows/index.ts';
 import { createControlStore, type ControlD1 } from '../activities/control-store.ts';
 import { tableChecksum, type TableChecksum } from './checksum.ts';
+import { whilePending } from './progress.ts';
 
 /** One table's checksums, live and rebuilt. */
 export interface TableComparison {
@@ -49,13 +50,29 @@ export async function archivedDump(d1: ControlD1): Promise<string | undefined> {
   return createControlStore(d1).loads.backfillArchive();
 }
 
+/** `[#####.....] 12/40 loads`. */
+function loadsBar(done: number, total: number, width = 20): string {
+  const filled = total > 0 ? Math.min(width, Math.floor((done / total) * width)) : width;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} loads`;
+}
+
 /**
  * `warehouse rebuild`: replays the archive into a fresh local D1 service (a scratch
  * warehouse under var/), with the same workflows and activities on a private task queue
  * and a worker in this process, then compares every table's checksum with the live
  * warehouse. The scratch worker sends no mail and opens no incident.
  */
-export async function rebuildAndCompare(input: { config: Config; client: Client; table?: string; keep?: boolean; datesPerRun?: number; onProgress?: (line: string) => void }): Promise<RebuildReport> {
+export async function rebuildAndCompare(input: {
+  config: Config;
+  client: Client;
+  table?: string;
+  keep?: boolean;
+  datesPerRun?: number;
+  /** A line to keep (what is replayed, and where). */
+  onProgress?: (line: string) => void;
+  /** The stage reached, redrawn as it moves (loads replayed so far, the table compared): a progress line. */
+  onStatus?: (line: string) => void;
+}): Promise<RebuildReport> {
   const { config } = input;
   const live = createD1Client(config.d1);
   const loads = await archivedLoads(live, input.table);
@@ -74,20 +91,28 @@ export async function rebuildAndCompare(input: { config: Config; client: Client;
     const { worker, connection } = await createWarehouseWorker({ config: scratchConfig, ...(bundle ? { workflowBundle: bundle } : {}) });
     const dump = await archivedDump(live);
     input.onProgress?.(`replaying ${dump ? `the historical dump (${dump}) and ` : ''}${loads.length} archived loads into a scratch warehouse (${scratchDir})`);
+    const scratch = createD1Client(scratchConfig.d1);
+    const scratchStore = createControlStore(scratch);
+    const status = input.onStatus ?? (() => undefined);
     let result: RebuildResult;
     try {
       result = await worker.runUntil(async () => {
         const taskQueue = scratchConfig.temporal.taskQueue;
-        if (dump) await input.client.workflow.execute(backfill, { workflowId: `rebuild-backfill-${randomUUID()}`, taskQueue, args: [{ dumpDir: dump }] });
-        return input.client.workflow.execute(rebuild, { workflowId: `rebuild-${randomUUID()}`, taskQueue, args: [{ loads, ...(input.datesPerRun ? { datesPerRun: input.datesPerRun } : {}) }] });
+        if (dump) {
+          status(`rebuild: importing the historical dump ${dump}…`);
+          await input.client.workflow.execute(backfill, { workflowId: `rebuild-backfill-${randomUUID()}`, taskQueue, args: [{ dumpDir: dump }] });
+        }
+        const replaying = input.client.workflow.execute(rebuild, { workflowId: `rebuild-${randomUUID()}`, taskQueue, args: [{ loads, ...(input.datesPerRun ? { datesPerRun: input.datesPerRun } : {}) }] });
+        // The scratch warehouse's verified loads are the loads replayed so far (none until its schema exists).
+        return whilePending(replaying, async () => status(`rebuild: replaying ${loadsBar(await scratchStore.loads.verifiedNightlyCount(), loads.length)}`));
       });
     } finally {
       await connection.close().catch(() => undefined);
     }
-    const scratch = createD1Client(scratchConfig.d1);
     const contracts = input.table ? [contractFor(input.table)] : tableContracts;
     const tables: TableComparison[] = [];
-    for (const contract of contracts) {
+    for (const [i, contract] of contracts.entries()) {
+      status(`rebuild: comparing checksums ${i + 1}/${contracts.length} ${contract.table}`);
       const [liveSum, rebuiltSum] = [await tableChecksum(live, contract), await tableChecksum(scratch, contract)];
       tables.push({ table: contract.table, live: liveSum, rebuilt: rebuiltSum, same: JSON.stringify(liveSum) === JSON.stringify(rebuiltSum) });
     }

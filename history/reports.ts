@@ -66,6 +66,11 @@ export interface ReportDefinition {
   byMonth: boolean;
   /** The columns (with `byMonth`, `month` follows the second one). */
   columns: readonly ReportColumn[];
+  /**
+   * What an empty code in the first column stands for, as the text table shows it (`(no rep)`:
+   * an account without a rep). The data (`--json`, the view) keep the empty code.
+   */
+  unassigned?: string;
   build(options: ReportOptions): ReportQuery;
 }
 
@@ -386,6 +391,7 @@ const revenueReport = (dimension: Dimension, code: string, summary: string): Rep
   customer: 'optional',
   byMonth: true,
   columns: revenueColumns(code, dimension),
+  unassigned: `(no ${dimension})`,
   build: (o) => revenue(dimension, o),
 });
 

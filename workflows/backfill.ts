@@ -1,4 +1,4 @@
-import { ApplicationFailure, ContinueAsNew, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, ContinueAsNew, continueAsNew, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { BackfilledTable } from '../activities/backfill.ts';
 import type { DumpPart, DumpPlan } from '../activities/dump-manifest.ts';
@@ -9,7 +9,13 @@ import { describeFailure } from './failures.ts';
 import { acquireWarehouseLease, releaseWarehouseLease, type LeaseTicket } from './lease-holder.ts';
 import { backfillProgressQuery, type BackfillProgress } from './messages.ts';
 
-const { planBackfill, prepareBackfill, finishBackfill, revertBackfill, beginRun, finishRun } = proxyActivities<Activities>(shortActivity);
+const { planBackfill, prepareBackfill, finishBackfill, revertBackfill, beginRun, beginBackfillRun, finishRun } = proxyActivities<Activities>(shortActivity);
+
+/**
+ * The run begins with beginBackfillRun, which keeps the bookmark taken before the first import
+ * when the backfill is run again; before it, beginRun took a new one each time.
+ */
+export const backfillFirstBookmarkPatch = 'backfill-first-bookmark';
 const { validateDumpPart, archiveDump, importDumpPart } = proxyActivities<Activities>(backfillActivity);
 
 /** Load the historical dump in `dumpDir` (its manifest names the as-of date and the files). */
@@ -94,7 +100,9 @@ async function backfillUnderLease(input: BackfillInput, held: { lease?: LeaseTic
   if (!state) {
     const plan = await planBackfill({ dumpDir: input.dumpDir });
     progress = { ...progress, asOf: plan.asOf, filesTotal: plan.parts.length, rowsTotal: plan.rowsTotal, startedAt: new Date().toISOString() };
-    await beginRun({ runId: workflowId, workflowId, businessDate: plan.asOf, tablesTotal: new Set(plan.parts.map((p) => p.table)).size });
+    const tables = [...new Set(plan.parts.map((p) => p.table))];
+    if (patched(backfillFirstBookmarkPatch)) await beginBackfillRun({ runId: workflowId, workflowId, asOf: plan.asOf, tables });
+    else await beginRun({ runId: workflowId, workflowId, businessDate: plan.asOf, tablesTotal: tables.length });
     try {
       await prepareBackfill({ plan, runId: workflowId });
     } catch (error) {

@@ -28,6 +28,7 @@ export {
   leaseStateQuery,
   nightIncidentWorkflowId,
   nightlyWorkflowId,
+  recheckProgressQuery,
   recheckWorkflowId,
   waitingForLeaseStatus,
   warehouseLeaseWorkflowId,
@@ -37,5 +38,6 @@ export {
   type IncidentState,
   type LeaseKind,
   type LeaseState,
+  type RecheckProgress,
   type RollbackMode,
 } from './messages.ts';

@@ -140,3 +140,15 @@ export interface BackfillProgress {
 
 /** The backfill's progress, for the CLI's progress bar and the Web UI. */
 export const backfillProgressQuery = defineQuery<BackfillProgress>('backfillProgress');
+
+/** What `warehouse recheck` shows while it runs: the changed tables found, and the days replayed of the ones known so far. */
+export interface RecheckProgress {
+  /** Undefined until the changed exports are known. */
+  tablesChanged?: string[];
+  /** Days to replay, summed over the tables rewound so far. */
+  daysTotal: number;
+  daysReplayed: number;
+}
+
+/** The re-check's progress, for the CLI's progress line. */
+export const recheckProgressQuery = defineQuery<RecheckProgress>('recheckProgress');

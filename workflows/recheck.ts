@@ -1,10 +1,11 @@
-import { patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import { businessDateKey, etlStatusKey } from '../common/search-attributes.ts';
 import { shortActivity } from './activity-profiles.ts';
 import { mapWithConcurrency, runLanes } from './concurrency.ts';
 import { describeFailure } from './failures.ts';
 import { withWarehouseLease } from './lease-holder.ts';
+import { recheckProgressQuery, type RecheckProgress } from './messages.ts';
 import { failFastReplaysPatch, replayLoads } from './replay-loads.ts';
 
 const { changedExports, openIncidentFor, rewindTable } = proxyActivities<Activities>(shortActivity);
@@ -57,8 +58,11 @@ export async function recheck(input: RecheckInput): Promise<RecheckResult> {
 
 /** The re-check's writing: rewind and replay each changed table (under the warehouse lease). */
 async function recheckDay(input: RecheckInput, workflowId: string): Promise<RecheckResult> {
+  const progress: RecheckProgress = { daysTotal: 0, daysReplayed: 0 };
+  setHandler(recheckProgressQuery, () => progress);
   const changed = await changedExports({ fromDate: input.businessDate, toDate: input.businessDate, ...(input.tables ? { tables: input.tables } : {}) });
   const result: RecheckResult = { businessDate: input.businessDate, rechecked: [], skipped: [] };
+  progress.tablesChanged = changed.map((c) => c.table);
 
   const recheckTable = async ({ table }: { table: string }) => {
     const open = await openIncidentFor({ table });
@@ -68,10 +72,17 @@ async function recheckDay(input: RecheckInput, workflowId: string): Promise<Rech
     }
     const { rewound } = await rewindTable({ table, fromDate: input.businessDate });
     const dates = [...new Set([input.businessDate, ...rewound])].sort();
+    progress.daysTotal += dates.length;
     // Day after day, whatever fails: the days after a failed one are held back by the incident it opened.
     const report = await replayLoads(
       dates.map((businessDate) => ({ table, businessDate })),
-      { releasedChildId: ({ businessDate }) => `${workflowId}-${table}-${businessDate}`, input: ({ businessDate }) => ({ table, businessDate, runId: workflowId }), concurrency: 1, afterFailure: 'continue' },
+      {
+        releasedChildId: ({ businessDate }) => `${workflowId}-${table}-${businessDate}`,
+        input: ({ businessDate }) => ({ table, businessDate, runId: workflowId }),
+        concurrency: 1,
+        afterFailure: 'continue',
+        onSettled: () => (progress.daysReplayed += 1),
+      },
     );
     const replayed = dates.map((businessDate): ReplayedDay => {
       const loaded = report.loaded.find((l) => l.load.businessDate === businessDate);

@@ -40,6 +40,8 @@ export interface ReplayLoadsOptions<L extends ReplayLoad> {
    * continue (every load ran).
    */
   released?: 'abandon' | 'continue';
+  /** Told each load as its child ends, loaded or failed (a progress count; it issues no command). */
+  onSettled?: (load: L) => void;
 }
 
 /** What the replay did: every load loaded, failed, or not started (after a failure). */
@@ -71,7 +73,13 @@ export async function replayLoads<L extends ReplayLoad>(loads: readonly L[], opt
   const report: ReplayReport<L> = { dates, loaded: [], failed: [], notStarted: [], stopped: false };
   const parentId = workflowInfo().workflowId;
   const childId = patched(oneChildIdShapePatch) ? (load: L) => childWorkflowId(parentId, load.table, load.businessDate) : options.releasedChildId;
-  const replay = (load: L) => executeChild(loadTable, { workflowId: childId(load), args: [options.input(load)] });
+  const replay = (load: L) => {
+    const child = executeChild(loadTable, { workflowId: childId(load), args: [options.input(load)] });
+    // A side branch: the chain the caller awaits is the child's own, not delayed by a tick.
+    const settled = () => options.onSettled?.(load);
+    child.then(settled, settled);
+    return child;
+  };
 
   for (const businessDate of dates) {
     const ofDate = loads.filter((l) => l.businessDate === businessDate);

@@ -5,15 +5,19 @@ import { duration, thousands } from '../backfill-progress.ts';
 import { followBackfill, startBackfill } from '../backfill.ts';
 import { UserError } from '../cli-support.ts';
 import { formatTable } from '../format-table.ts';
+import { createProgress } from '../progress.ts';
 import { connectClient, workflowUiLink } from '../temporal-client.ts';
 
-/** `warehouse backfill --dump DIR [--wait]`: load Sodiwin's historical dump, with a progress bar; attaches to a running backfill. */
+/**
+ * `warehouse backfill --dump DIR [--wait]`: load Sodiwin's historical dump, with a progress bar
+ * (on a terminal, on stderr: client/progress.ts); attaches to a running backfill.
+ */
 export function registerBackfill(program: Command, loadConfig: () => Config): void {
   program
     .command('backfill')
     .description("load Sodiwin's historical dump (its MANIFEST_DUMP_<yyyymmdd>.csv names the files) through D1's import API; run it again to reattach")
     .requiredOption('--dump <dir>', 'the dump directory, as the worker sees it')
-    .option('--wait', 'follow the backfill with a progress bar (rows/s, ETA) until it ends')
+    .option('--wait', 'follow the backfill until it ends, with a progress bar (rows/s, ETA) on stderr when it is a terminal')
     .option('--chunk-rows <n>', 'rows per import file', (v) => positiveInteger(v, '--chunk-rows'))
     .option('--json', 'with --wait: print the result as JSON instead of the progress bar')
     .action(async (options: { dump: string; wait?: boolean; chunkRows?: number; json?: boolean }) => {
@@ -30,20 +34,12 @@ export function registerBackfill(program: Command, loadConfig: () => Config): vo
         }
         const d1 = createD1Client(config.d1);
         const startedAt = Date.now();
-        const tty = process.stdout.isTTY;
-        let lastPrinted = 0;
-        const result = await followBackfill(started, d1, (line) => {
-          if (options.json) return;
-          if (tty) process.stdout.write(`\r${line.padEnd(process.stdout.columns ? process.stdout.columns - 1 : 120).slice(0, (process.stdout.columns ?? 121) - 1)}`);
-          else if (Date.now() - lastPrinted >= 10_000) {
-            console.log(line);
-            lastPrinted = Date.now();
-          }
-        })
+        const progress = createProgress({ quiet: options.json ?? false });
+        const result = await followBackfill(started, d1, (line) => progress.update(line))
           .catch((error: unknown) => {
             throw new UserError(`backfill ${started.workflowId} failed: ${rootCause(error)}`);
           })
-          .finally(() => tty && !options.json && process.stdout.write('\n'));
+          .finally(() => progress.end());
         if (options.json) return console.log(JSON.stringify(result, null, 2));
         const seconds = (Date.now() - startedAt) / 1000;
         console.log(formatTable(['table', 'files', 'rows'], result.tables.map((t) => [t.table, t.files, thousands(t.rows)])));

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { applyMigrations, type MigrationReport } from '../../activities/schema.ts';
 import { createD1Client } from '../../d1/client.ts';
 import type { Config } from '../../worker/config.ts';
+import { createProgress } from '../progress.ts';
 
 /** What a migrate did (or would do), one line per step, for the operator. */
 export function migrationLines(report: MigrationReport, dryRun: boolean): string[] {
@@ -27,7 +28,8 @@ export function registerMigrate(program: Command, loadConfig: () => Config): voi
     .option('--dry-run', 'only list what would be applied')
     .action(async (options: { dryRun?: boolean }) => {
       const dryRun = options.dryRun ?? false;
-      const report = await applyMigrations(createD1Client(loadConfig().d1), { dryRun });
+      const progress = createProgress();
+      const report = await applyMigrations(createD1Client(loadConfig().d1), { dryRun, onStep: (step) => progress.update(`migrate: ${step}…`) }).finally(() => progress.end());
       for (const line of migrationLines(report, dryRun)) console.log(line);
     });
 }

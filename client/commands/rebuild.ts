@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { Config } from '../../worker/config.ts';
 import { assertKnownTable } from '../cli-support.ts';
 import { formatTable } from '../format-table.ts';
+import { createProgress } from '../progress.ts';
 import { rebuildAndCompare } from '../rebuild.ts';
 import { connectClient } from '../temporal-client.ts';
 
@@ -23,7 +24,15 @@ export function registerRebuild(program: Command, loadConfig: () => Config): voi
       if (!options.verbose) quietWorkerLog(join(config.paths.logDir, 'rebuild.log'), options.json ? undefined : (line) => console.log(line));
       const { client, connection } = await connectClient(config);
       try {
-        const report = await rebuildAndCompare({ config, client, ...(options.table ? { table: options.table } : {}), ...(options.keep ? { keep: true } : {}), ...(options.json ? {} : { onProgress: (line: string) => console.log(line) }) });
+        const progress = createProgress({ quiet: options.json ?? false });
+        const report = await rebuildAndCompare({
+          config,
+          client,
+          ...(options.table ? { table: options.table } : {}),
+          ...(options.keep ? { keep: true } : {}),
+          ...(options.json ? {} : { onProgress: (line: string) => console.log(line) }),
+          onStatus: (line: string) => progress.update(line),
+        }).finally(() => progress.end());
         const different = report.tables.filter((t) => !t.same);
         if (different.length > 0 || report.result.failures.length > 0) process.exitCode = 2;
         if (options.json) return console.log(JSON.stringify(report, null, 2));

@@ -1,9 +1,10 @@
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { Command } from 'commander';
 import type { Config } from '../../worker/config.ts';
-import { recheck, recheckWorkflowId } from '../../workflows/index.ts';
+import { recheck, recheckProgressQuery, recheckWorkflowId, type RecheckProgress } from '../../workflows/index.ts';
 import { assertKnownTable, UserError } from '../cli-support.ts';
 import { formatRecheck } from '../nightly.ts';
+import { createProgress, whilePending } from '../progress.ts';
 import { connectClient, workflowUiLink } from '../temporal-client.ts';
 import { isIsoDate } from './run.ts';
 
@@ -30,11 +31,19 @@ export function registerRecheck(program: Command, loadConfig: () => Config): voi
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
         });
         if (!options.json) console.log(`re-check started: ${workflowUiLink(config, workflowId)}`);
-        const result = await handle.result();
+        const progress = createProgress({ quiet: options.json ?? false });
+        const result = await whilePending(handle.result(), async () => progress.update(recheckProgressLine(options.date, await handle.query(recheckProgressQuery)))).finally(() => progress.end());
         console.log(options.json ? JSON.stringify(result, null, 2) : formatRecheck(result).join('\n'));
         if (result.rechecked.some((t) => t.replayed.some((d) => d.status === 'failed'))) process.exitCode = 2;
       } finally {
         await connection.close();
       }
     });
+}
+
+/** The re-check's progress line: the changed tables found, then the days replayed. */
+export function recheckProgressLine(businessDate: string, progress: RecheckProgress): string {
+  if (!progress.tablesChanged) return `re-check ${businessDate}: comparing the inbox's exports with the loaded files…`;
+  if (progress.tablesChanged.length === 0) return `re-check ${businessDate}: no export changed`;
+  return `re-check ${businessDate}: ${progress.tablesChanged.length} changed table(s) (${progress.tablesChanged.join(', ')}), ${progress.daysReplayed}/${progress.daysTotal} day(s) replayed`;
 }

@@ -121,7 +121,29 @@ export function registerReport(program: Command, loadConfig: () => Config): void
       const { report, options } = parseReportRequest(name, flags);
       const d1 = createReadD1Client(loadConfig());
       console.log(await runReport(d1, report, options, flags.json ?? false));
+      // An answer from before anything was loaded is empty for want of data, not because the figures are zero.
+      const nothing = await nothingLoaded(d1, report, options);
+      if (nothing) {
+        console.error(`warehouse: ${nothing}`);
+        process.exitCode = 2;
+      }
     });
+}
+
+/**
+ * Why the report's answer holds nothing, when its table had nothing loaded on the date asked
+ * (as of a date before its first load, or never loaded at all); undefined when it had.
+ */
+export async function nothingLoaded(d1: D1Client, report: ReportDefinition, options: ReportOptions): Promise<string | undefined> {
+  const first = await createControlStore(d1).loads.firstVerifiedDate(report.table);
+  if (!first) return `nothing is loaded yet: ${report.table} was never loaded, so ${report.name} has no answer${options.asOf ? ` as of ${options.asOf}` : ''} (warehouse status)`;
+  if (options.asOf && options.asOf < first) return `nothing was loaded as of ${options.asOf}: the first date ${report.table} is loaded for is ${first}, so ${report.name} has no answer before it`;
+  return undefined;
+}
+
+/** A row's empty code shown as what it means (`(no rep)`), for the text table only. */
+function labelUnassigned(report: ReportDefinition, rows: readonly (readonly unknown[])[]): unknown[][] {
+  return rows.map((r) => (report.unassigned && (r[0] === null || r[0] === '') ? [report.unassigned, ...r.slice(1)] : [...r]));
 }
 
 /** Runs one report on D1 and renders it: a caption, a readable table and the row count, or JSON. */
@@ -140,5 +162,5 @@ export async function runReport(d1: D1Client, report: ReportDefinition, options:
     const objects = rows.map((r) => Object.fromEntries(names.map((c, i) => [c, r[i]])));
     return JSON.stringify({ report: report.name, asOf: options.asOf ?? null, loadedThrough: through, from: options.from ?? null, to: options.to ?? null, customer: options.customer ?? null, rows: objects }, null, 2);
   }
-  return [caption(report, options, through), formatTable(names, displayCells(columns, rows)), `(${rows.length} row${rows.length === 1 ? '' : 's'})`].join('\n');
+  return [caption(report, options, through), formatTable(names, displayCells(columns, labelUnassigned(report, rows))), `(${rows.length} row${rows.length === 1 ? '' : 's'})`].join('\n');
 }

@@ -108,6 +108,16 @@ export function verifiedArchivedQuery(table?: string): ControlStatement {
   };
 }
 
+/** The first business date a table holds a verified load of (a nightly load or the backfill's as-of date). */
+export function firstVerifiedDateQuery(table: string): ControlStatement {
+  return { sql: "SELECT min(business_date) AS business_date FROM etl_loads WHERE table_name = ? AND status = 'verified'", params: [table] };
+}
+
+/** How many verified nightly loads (not the backfill's) the warehouse holds: a rebuild's progress in its scratch warehouse. */
+export function verifiedNightlyCountQuery(): ControlStatement {
+  return { sql: "SELECT count(*) AS n FROM etl_loads WHERE status = 'verified' AND load_id NOT LIKE 'backfill\\_%' ESCAPE '\\'", params: [] };
+}
+
 /** The archived dump of the latest verified backfill, if any. */
 export function backfillArchiveQuery(): ControlStatement {
   return { sql: "SELECT DISTINCT archive_path FROM etl_loads WHERE status = 'verified' AND load_id LIKE 'backfill\\_%' ESCAPE '\\' ORDER BY business_date DESC LIMIT 1", params: [] };

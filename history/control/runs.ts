@@ -18,6 +18,19 @@ export function beginRunStatements(input: { runId: string; businessDate: string;
   ];
 }
 
+/**
+ * A run starting again that keeps the bookmark it recorded the first time (a backfill re-run
+ * after its first import: a bookmark taken now would hold the imported rows).
+ */
+export function restartRunStatement(input: { runId: string; now: string }): ControlStatement {
+  return { sql: "UPDATE etl_runs SET started_at = ?, status = 'running' WHERE run_id = ?", params: [input.now, input.runId] };
+}
+
+/** The bookmark a run recorded when it began (no row: the run never began). */
+export function runBookmarkQuery(runId: string): ControlStatement {
+  return { sql: 'SELECT bookmark FROM etl_runs WHERE run_id = ?', params: [runId] };
+}
+
 /** A run ending: how it went, its counts and its summary (JSON). */
 export function finishRunStatement(input: { runId: string; status: RunOutcome; tablesOk: number; tablesFailed: number; summaryJson: string; now: string }): ControlStatement {
   return {

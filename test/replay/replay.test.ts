@@ -29,7 +29,7 @@ describe('replay of recorded workflow histories', async () => {
     expect(has(/^parity-signoff-.+\.json$/)).toBe(true);
   });
 
-  it('has recorded histories of the failure and maintenance paths: a quarantined load, a time-travel repair, re-checks, a rebuild, a scheduled night, a resumed backfill, the lease and a rollback that waited for it', () => {
+  it('has recorded histories of the failure and maintenance paths: a quarantined load, a time-travel repair, re-checks, a rebuild, a scheduled night, a resumed backfill and one run again, the lease and a rollback that waited for it', () => {
     const has = (pattern: RegExp) => files.some((f) => pattern.test(f));
     expect(has(/^nightly-2026-08-05-orders\.json$/)).toBe(true); // RowValidationFailed: quarantined, incident opened
     expect(has(/^incident-[a-z_]+-\d{4}-\d{2}-\d{2}~time-travel\.json$/)).toBe(true);
@@ -38,6 +38,7 @@ describe('replay of recorded workflow histories', async () => {
     expect(has(/^rebuild-[0-9a-f-]{36}\.json$/)).toBe(true);
     expect(has(/^scheduled-.+\.json$/)).toBe(true);
     expect(has(/^backfill-\d{4}-\d{2}-\d{2}~resumed-after-kill\.json$/)).toBe(true);
+    expect(has(/^backfill-\d{4}-\d{2}-\d{2}~run-again\.json$/)).toBe(true); // a finished backfill run again: its first bookmark kept (backfill-first-bookmark)
     expect(has(/^warehouse-lease-.+\.json$/)).toBe(true);
     expect(has(/^rollback-.+~after-lease\.json$/)).toBe(true);
   });

@@ -34,3 +34,32 @@ export function runWarehouse(args: string[], env: Record<string, string>, timeou
     });
   });
 }
+
+/** A word quoted for a POSIX shell. */
+const shellQuote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Runs the `warehouse` CLI on a terminal, as an operator at a console does: `script` (util-linux)
+ * gives it a pseudo-terminal for stdin, stdout and stderr. What it wrote comes back as one text,
+ * both streams merged, with the terminal's CRLF line ends turned back into LF (a lone CR, a
+ * progress line redrawn, stays).
+ */
+export function runWarehouseOnTerminal(args: string[], env: Record<string, string>, timeoutMs = 300_000): Promise<{ code: number | null; output: string }> {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !warehouseVariable.test(key)));
+  const command = [process.execPath, cliEntry, ...args].map(shellQuote).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-q', '-e', '-f', '-c', command, '/dev/null'], { env: { ...inherited, ...env, COLUMNS: '200', TERM: 'xterm' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`warehouse ${args.join(' ')} (on a terminal) did not finish in ${timeoutMs} ms\n${output}`));
+    }, timeoutMs);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output: output.replace(/\r\n/g, '\n') });
+    });
+  });
+}

@@ -66,6 +66,34 @@ describe('reader reports: every report, now and as of a past night, against the 
     expect(formatTotal(net, 2)).toBe((await readTruth(warehouse.inbox, current)).tables.invoices!.current.totals.total_excl_tax);
   });
 
+  it('the CLI names the unassigned rep "(no rep)" in its table, keeps the empty code in --json, and says when nothing was loaded as of the date', async () => {
+    const truth = truths.get(current)!;
+    expect(truth.revenue.byRep['']).toBeDefined(); // some accounts have no rep
+    const text = await runWarehouse(['report', 'revenue-by-rep'], warehouse.env);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stderr).toBe('');
+    const unassigned = text.stdout.split('\n').filter((line) => line.startsWith('(no rep) '));
+    expect(unassigned).toHaveLength(1);
+    expect(unassigned[0]).toContain(truth.revenue.byRep['']!.net);
+    expect(text.stdout.split('\n').filter((line) => /^ +\d/.test(line))).toEqual([]); // no row starts with an empty code
+    const json = JSON.parse((await runWarehouse(['report', 'revenue-by-rep', '--json'], warehouse.env)).stdout) as { rows: Row[] };
+    expect(json.rows.filter((r) => !r.rep_code).map((r) => money(r.net_revenue))).toEqual([truth.revenue.byRep['']!.net]);
+    expect(JSON.stringify(json)).not.toContain('(no rep)');
+
+    // Before the first night, the answer is empty for want of data: said on stderr, exit 2, the data untouched.
+    const before = addDays(days[0]!, -3);
+    for (const args of [['report', 'revenue-by-rep', '--as-of', before], ['report', 'stock-by-depot', '--as-of', before, '--json']]) {
+      const early = await runWarehouse(args, warehouse.env);
+      expect(early.code, early.stderr).toBe(2);
+      expect(early.stderr).toMatch(new RegExp(`^warehouse: nothing was loaded as of ${before}: the first date \\w+ is loaded for is ${days[0]}, so [\\w-]+ has no answer before it\n$`));
+    }
+    const early = await runWarehouse(['report', 'stock-by-depot', '--as-of', before, '--json'], warehouse.env);
+    expect(JSON.parse(early.stdout)).toMatchObject({ report: 'stock-by-depot', asOf: before, rows: [] });
+    // From the first night on, no word.
+    const first = await runWarehouse(['report', 'revenue-by-rep', '--as-of', days[0]!], warehouse.env);
+    expect([first.code, first.stderr]).toEqual([0, '']);
+  });
+
   it('revenue over a period and per month', async () => {
     const truth = truths.get(current)!;
     const [from, to] = [addDays(days[0]!, -20), days[1]!];

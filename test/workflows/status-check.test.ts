@@ -66,5 +66,36 @@ describe('warehouse status --check: a monitor can page on a stale table or an op
     const gap = await runWarehouse(['status', '--check'], warehouse.env);
     expect(gap.code, gap.stdout).toBe(2);
     expect(gap.stdout.match(/CHECK FAILED.*/g)).toEqual([`CHECK FAILED: brands has no verified load for ${dayBefore}, a night the other tables loaded, and no open incident holds it back`]);
+
+    // A table a day behind with no incident (its last night not loaded yet, say), allowed by --max-lag-days 1:
+    // the check passes and says which table lags and through which date, never "every table is loaded".
+    await warehouse.d1.query("UPDATE etl_loads SET status = 'verified' WHERE table_name = 'brands' AND business_date = ?", [dayBefore]);
+    await warehouse.d1.query("UPDATE etl_watermarks SET business_date = ? WHERE table_name = 'stock'", [dayBefore]);
+    const lagging = await runWarehouse(['status', '--check', '--max-lag-days', '1'], warehouse.env);
+    expect(lagging.code, lagging.stdout).toBe(0);
+    expect(lagging.stdout.match(/^check ok.*/gm)).toEqual([
+      `check ok: stock is loaded through ${dayBefore}, 1 day(s) behind ${yesterday}, within the 1 day(s) --max-lag-days allows`,
+      `check ok: every other table is loaded through ${yesterday} or later, no open incident, no day skipped in the last 31`,
+    ]);
+    const laggingJson = JSON.parse((await runWarehouse(['status', '--check', '--max-lag-days', '1', '--json'], warehouse.env)).stdout);
+    expect(laggingJson).toMatchObject({ ok: true, maxLagDays: 1, laggingWithinAllowed: [{ table_name: 'stock', watermark: dayBefore, lag_days: 1 }] });
   }, 180_000);
+
+  it('an empty warehouse is not healthy: exit 2 and one line saying nothing is loaded yet, before and after migrate', async () => {
+    const empty = await startIsolatedWarehouse();
+    try {
+      for (const step of ['never migrated', 'migrated']) {
+        if (step === 'migrated') expect((await runWarehouse(['migrate'], empty.env)).code).toBe(0);
+        const check = await runWarehouse(['status', '--check'], empty.env);
+        expect(check.code, `${step}: ${check.stdout}${check.stderr}`).toBe(2);
+        expect(check.stdout.match(/CHECK FAILED.*/g), step).toEqual([expect.stringMatching(/^CHECK FAILED: nothing is loaded yet: /)]);
+        expect(check.stderr, step).toBe('');
+        const json = await runWarehouse(['status', '--check', '--json'], empty.env);
+        expect(json.code, step).toBe(2);
+        expect(JSON.parse(json.stdout), step).toMatchObject({ ok: false, problems: [expect.stringMatching(/^nothing is loaded yet: /)] });
+      }
+    } finally {
+      await empty.close();
+    }
+  }, 120_000);
 });
