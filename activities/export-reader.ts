@@ -109,6 +109,10 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
   // A UTF-8 byte-order mark is tolerated in a UTF-8 export and refused in a Windows-1252 one (checkHeader).
   // The parser runs ahead of the row checks: the last line it finished, to place an unclosed quote.
   let lastParsedLine = 0;
+  // csv-parse counts each CR inside a quoted field as a line of its own (a quoted CRLF as two):
+  // subtracting them keeps line numbers those of the file's LF-ended lines, as an editor shows them.
+  let parsedCrs = 0;
+  let consumedCrs = 0;
   const parser = parse({
     delimiter: dialect.delimiter,
     quote: dialect.quote,
@@ -120,15 +124,18 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
     // The record's text as in the file, only when a caller wants rejected lines in full.
     raw: options.onRejected !== undefined,
     on_record: (record, context) => {
-      lastParsedLine = context.lines;
+      // With `info`, the record arrives with its info: `{ record, info }`.
+      parsedCrs += carriageReturns((record as unknown as { record: string[] }).record);
+      lastParsedLine = context.lines - parsedCrs;
       return record;
     },
   });
   const consume = new Transform({
     objectMode: true,
     transform: (chunk: { record: string[]; info: { lines: number }; raw?: string }, _enc, done) => {
-      lastLine = chunk.info.lines;
-      handleRecord(chunk.record, chunk.info.lines, chunk.raw).then(() => done(), done);
+      consumedCrs += carriageReturns(chunk.record);
+      lastLine = chunk.info.lines - consumedCrs;
+      handleRecord(chunk.record, lastLine, chunk.raw).then(() => done(), done);
     },
   });
 
@@ -325,6 +332,13 @@ function hexPrefix(chunk: Buffer): string {
 function printable(value: string): string {
    
   return capText(value.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
+/** Carriage returns inside a record's fields (each one csv-parse counted as a line). */
+function carriageReturns(record: readonly string[]): number {
+  let count = 0;
+  for (const field of record) if (field.includes('\r')) for (const c of field) if (c === '\r') count += 1;
+  return count;
 }
 
 function isApplicationFailure(error: unknown): error is ApplicationFailure {

@@ -66,7 +66,9 @@ export function beyondCapNote(rejects: IncidentRejects): string | undefined {
 export function rejectsHeadline(rejects: IncidentRejects): string {
   const subject = `${rejects.incidentId}: ${rejects.table} ${rejects.businessDate}${rejects.errorType ? `, ${rejects.errorType}` : ''}`;
   if (!rejects.loadId) return `${subject}: no load of that table and date was recorded, so no rejected rows (the file may never have arrived)`;
-  if (rejects.rowsRejected === null) return `${subject}: the rejected rows of ${rejects.fileName ?? rejects.loadId} were not recorded (validated before the warehouse kept them, or never validated); see reason.json in the quarantine`;
+  if (rejects.rowsRejected === null) {
+    return `${subject}: no rejected rows recorded for ${rejects.fileName ?? rejects.loadId}: the file was refused as a whole, before its lines were counted (or validated before the warehouse kept rejected rows); reason.json in the quarantine has the detail`;
+  }
   if (rejects.rowsRejected === 0) return `${subject}: ${rejects.fileName ?? rejects.loadId} has no rejected rows`;
   return `${subject}: ${rejects.rowsRejected} rejected ${rejects.rowsRejected === 1 ? 'line' : 'lines'} in ${rejects.fileName ?? rejects.loadId}`;
 }

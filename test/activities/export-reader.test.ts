@@ -230,3 +230,12 @@ describe('scanExport streaming every rejected line', () => {
     expect(result).toMatchObject({ rowsRejected: 1, issues: [{ line: 2, column: 'DATE_REGLEMENT', value: '31/02/2026', rule: 'no such calendar date' }] });
   });
 });
+
+describe('scanExport line numbers', () => {
+  it('are the lines an editor shows, after quoted fields holding CRLF, a lone CR or LF', async () => {
+    const rows: { line: number }[] = [];
+    await scan(`${header}\r\nR1;"CL\r\n1";F1;02/03/2026;1,00;CB\r\nR2;"CL\r2";F2;02/03/2026;1,00;CB\r\nR3;"CL\n\r\n3";F3;02/03/2026;1,00;CB\r\nR4;CL4;F4;02/03/2026;1,00;CB\r\n`, rows);
+    // R1 ends on line 3, R2 on 4 (a lone CR breaks no line), R3 on 7, R4 on 8.
+    expect(rows.map((r) => r.line)).toEqual([3, 4, 7, 8]);
+  });
+});
