@@ -65,7 +65,7 @@ export function beyondCapNote(rejects: IncidentRejects): string | undefined {
 /** One line saying what the list is about, or why there is none. */
 export function rejectsHeadline(rejects: IncidentRejects): string {
   const subject = `${rejects.incidentId}: ${rejects.table} ${rejects.businessDate}${rejects.errorType ? `, ${rejects.errorType}` : ''}`;
-  if (!rejects.loadId) return `${subject}: no load of that table and date was recorded, so no rejected rows (the file may never have arrived)`;
+  if (!rejects.loadId) return `${subject}: no load of that table and date was recorded, so no rejected rows (the file may never have arrived, or a Time Travel repair restored the warehouse to before it)`;
   if (rejects.rowsRejected === null) {
     return `${subject}: no rejected rows recorded for ${rejects.fileName ?? rejects.loadId}: the file was refused as a whole, before its lines were counted (or validated before the warehouse kept rejected rows); reason.json in the quarantine has the detail`;
   }
