@@ -123,6 +123,8 @@ export function createControlStore(d1: ControlD1) {
       insert: async (loadId: string, rows: readonly rejected.RejectedRow[]) => {
         for (const batch of rejected.insertRejectedRowsBatches(loadId, rows)) await run(batch);
       },
+      /** A staged load's duplicate-key lines stored as rejected rows (within the cap), its count of rejected lines updated. */
+      storeDuplicateKeys: (input: Parameters<typeof rejected.duplicateKeyRowsStatements>[0]) => run(rejected.duplicateKeyRowsStatements(input)),
       /** The exact count of the load's rejected lines, and the cap its rows were stored under. */
       recordCount: (input: Parameters<typeof rejected.recordRejectedCountStatement>[0]) => run([rejected.recordRejectedCountStatement(input)]),
       /** One page of a load's stored rows after (line, issue), in file order. */

@@ -77,7 +77,7 @@ async function measure(file: string): Promise<Measurement> {
     const load = { table, businessDate: from, loadId: fetched.loadId, fileName: fetched.fileName };
 
     const { validateExport } = createValidateActivities({ d1, nas, rejectTolerance: 0, rejectedRowsCap: 100_000, dialect: sodiwinDialect });
-    const { stageExport } = createStageActivities({ d1, stageChunkRows: 2000, dialect: sodiwinDialect });
+    const { stageExport } = createStageActivities({ d1, stageChunkRows: 2000, rejectedRowsCap: 100_000, dialect: sodiwinDialect });
     const { publishLoad } = createPublishActivities({ d1 });
     const { verifyLoad } = createVerifyActivities({ d1 });
     const rss = () => Math.round(process.resourceUsage().maxRSS / 1024);

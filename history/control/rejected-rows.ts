@@ -1,5 +1,5 @@
 import { failedLoadStatuses } from '../../common/control-statuses.ts';
-import { packBatches, packInserts } from '../../d1/pack.ts';
+import { packBatches, packInserts, quoteIdentifier } from '../../d1/pack.ts';
 import type { Migration } from '../migrations.ts';
 import type { ControlStatement } from './statement.ts';
 import { statusIn } from './statement.ts';
@@ -130,4 +130,34 @@ export function incidentLoadQuery(incidentId: string): ControlStatement {
          WHERE i.incident_id = ?`,
     params: [incidentId],
   };
+}
+
+/**
+ * The duplicate-key lines of a staged load as rejected rows, and the load's count of rejected lines
+ * made exact again (the lines validation rejected plus these), in one request. A line is a duplicate
+ * when an earlier line of the file has its key; the rows go after those validation stored, within the
+ * cap; there is no raw line (the staged row is typed, not the file's text). Idempotent: a resent
+ * request inserts nothing twice and sets the same count.
+ */
+export function duplicateKeyRowsStatements(input: { loadId: string; stageTable: string; key: readonly string[]; keySources: readonly string[]; cap: number }): ControlStatement[] {
+  const keyList = input.key.map(quoteIdentifier).join(', ');
+  const keyText = input.key.map(quoteIdentifier).join(" || ', ' || ");
+  const stage = quoteIdentifier(input.stageTable);
+  const duplicates = `SELECT _line, ${keyText} AS key_text, min(_line) OVER (PARTITION BY ${keyList}) AS first_line FROM ${stage} WHERE _load_id = ?1`;
+  const column = input.keySources.join(', ');
+  return [
+    {
+      sql: `INSERT INTO etl_rejected_rows (load_id, line, issue, column_name, value, rule, message, raw_line)
+         SELECT ?1, _line, 1, ?2, key_text, 'key must be unique in the file', 'line ' || _line || ', column ' || ?2 || ': key ' || key_text || ' is already on line ' || first_line, NULL
+         FROM (${duplicates}) WHERE _line > first_line ORDER BY _line
+         LIMIT max(0, ?3 - (SELECT count(DISTINCT line) FROM etl_rejected_rows WHERE load_id = ?1))
+         ON CONFLICT (load_id, line, issue) DO NOTHING`,
+      params: [input.loadId, column, input.cap],
+    },
+    {
+      sql: `UPDATE etl_loads SET rows_rejected = coalesce(rows_read - rows_valid, 0) + (SELECT count(*) FROM (${duplicates}) WHERE _line > first_line), rejected_rows_cap = ?2
+         WHERE load_id = ?1`,
+      params: [input.loadId, input.cap],
+    },
+  ];
 }

@@ -35,6 +35,7 @@ const statements: [string, ControlStatement][] = [
   ['recordRejectedCount', rejected.recordRejectedCountStatement({ loadId: 'l', rowsRejected: 3, cap: 100 })],
   ['rejectedRowsPage', rejected.rejectedRowsPageQuery({ loadId: 'l', after: { line: 0, issue: 0 }, limit: 1000 })],
   ['incidentLoad', rejected.incidentLoadQuery('incident-orders-2027-10-03')],
+  ...rejected.duplicateKeyRowsStatements({ loadId: 'l', stageTable: '_stage_order_lines', key: ['order_no', 'line_no'], keySources: ['NUM_COMMANDE', 'NUM_LIGNE'], cap: 100 }).map((s, i): [string, ControlStatement] => [`duplicateKeyRows ${i}`, s]),
   ['startValidating', loads.startValidatingStatement({ loadId: 'l', runId: 'r', table: 'orders', businessDate: '2027-10-04', fileName: 'f', archivePath: 'a', sha256: 's', bytes: 1, now })],
   ['recordFailure', loads.recordFailureStatement({ loadId: 'l', runId: 'r', table: 'orders', businessDate: '2027-10-04', fileName: null, sha256: null, status: 'failed', errorType: 'ExportMissing', errorDetail: 'd', now })],
   ['markStaged', loads.markStagedStatement('l', 3)],

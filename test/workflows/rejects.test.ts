@@ -84,12 +84,22 @@ describe('every rejected row of a load, and `warehouse rejects`', () => {
   let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
   let badCustomers: Expected[];
   let badOrders: Expected[];
+  let duplicateBrands: (Expected & { message: string })[];
 
   beforeAll(async () => {
     warehouse = await startIsolatedWarehouse();
     await generateExports({ outDir: warehouse.inbox, from: day1, days: 2, scale: 1, seed: 16 });
     badCustomers = await appendBadCustomers(join(warehouse.inbox, exportFileName(contractFor('customers'), day1)), 5000);
     badOrders = await appendBadOrders(join(warehouse.inbox, exportFileName(contractFor('orders'), day2)), 300);
+    // Three brands written twice: the second line of each is a duplicate key.
+    const brands = join(warehouse.inbox, exportFileName(contractFor('brands'), day2));
+    const brandLines = iconv.decode(await readFile(brands), 'win1252').split('\r\n').slice(1, 4);
+    const firstDuplicate = (await lineCount(brands)) + 1;
+    await appendFile(brands, iconv.encode(`${brandLines.map((l) => `${l.split(';')[0]};Doublon`).join('\r\n')}\r\n`, 'win1252'));
+    duplicateBrands = brandLines.map((l, i) => {
+      const code = l.split(';')[0]!;
+      return { line: firstDuplicate + i, issue: 1, column: 'CODE_MARQUE', value: code, rule: 'key must be unique in the file', rawLine: null, message: `line ${firstDuplicate + i}, column CODE_MARQUE: key ${code} is already on line ${i + 2}` };
+    });
     // A file refused as a whole: its header names a column the contract does not have.
     const products = join(warehouse.inbox, exportFileName(contractFor('products'), day2));
     await writeFile(products, iconv.encode(iconv.decode(await readFile(products), 'win1252').replace(/^[A-Z_]+;/, 'REFERENCE;'), 'win1252'));
@@ -175,6 +185,17 @@ describe('every rejected row of a load, and `warehouse rejects`', () => {
     const json = JSON.parse((await runWarehouse(['rejects', incident, '--json'], warehouse.env)).stdout);
     expect(json).toMatchObject({ rowsRejected: 300, cap: 100, linesStored: 100, beyondCap: 200 });
   }, 300_000);
+
+  it('keeps the duplicate-key lines that staging finds, each naming the line that had the key first', async () => {
+    const [load] = await warehouse.d1.query<{ load_id: string; rows_rejected: number; error_type: string }>(
+      "SELECT load_id, rows_rejected, error_type FROM etl_loads WHERE table_name = 'brands' AND business_date = ?", [day2]);
+    expect(load?.results).toEqual([{ load_id: expect.any(String), rows_rejected: 3, error_type: 'DuplicateKey' }]);
+    const [stored] = await warehouse.d1.query('SELECT line, issue, column_name AS "column", value, rule, raw_line AS rawLine, message FROM etl_rejected_rows WHERE load_id = ? ORDER BY line, issue', [load!.results[0]!.load_id]);
+    expect(stored?.results).toEqual(duplicateBrands);
+    const csv = await runWarehouse(['rejects', incidentWorkflowId('brands', day2), '--csv'], warehouse.env);
+    const [, ...records] = parse(csv.stdout) as string[][];
+    expect(records).toEqual(duplicateBrands.map((e) => [String(e.line), '1', 'CODE_MARQUE', e.value, e.rule, e.message, '']));
+  });
 
   it('an unknown incident is one readable line and exit 1; an incident without rejected rows says why', async () => {
     const unknown = await runWarehouse(['rejects', 'incident-customers-2028-03-27'], warehouse.env);
