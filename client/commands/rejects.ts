@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { Command } from 'commander';
 import { createControlStore } from '../../activities/control-store.ts';
 import type { Config } from '../../worker/config.ts';
+import { UserError } from '../cli-support.ts';
 import { formatTable } from '../format-table.ts';
 import { createReadD1Client } from '../read-d1.ts';
 import { beyondCapNote, csvRecord, incidentRejects, rejectedRowsOf, rejectsCsvFields, rejectsCsvHeader, rejectsHeadline } from '../rejects.ts';
@@ -29,6 +30,7 @@ export function registerRejects(program: Command, loadConfig: () => Config): voi
     .option('--csv', 'RFC 4180 CSV with a header row, the raw line included: the list to send to Sodiwin (notes go to stderr)')
     .option('--json', 'print as JSON')
     .action(async (incidentId: string, options: { csv?: boolean; json?: boolean }) => {
+      if (options.csv && options.json) throw new UserError('give --csv or --json, not both');
       const store = createControlStore(createReadD1Client(loadConfig()));
       const rejects = await incidentRejects(store, incidentId);
       const rows = rejectedRowsOf(store, rejects.loadId);
