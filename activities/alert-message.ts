@@ -67,6 +67,10 @@ export function composeAlert(facts: AlertFacts): AlertMessage {
       lines.push(`  - ${capText(where, failureLimits.textChars)}: ${capText(issue.rule, failureLimits.textChars)}${issue.value !== undefined ? ` (value "${capText(issue.value)}")` : ''}`);
     }
   }
+  if (facts.errorType === 'RowValidationFailed' || facts.errorType === 'DuplicateKey') {
+    // Every rejected line (up to WAREHOUSE_REJECTED_ROWS_CAP) is in etl_rejected_rows, not only the first few above.
+    lines.push('', 'Every rejected row, with its raw line, as a CSV to send to Sodiwin:', '', `  warehouse rejects ${facts.incidentId} --csv > ${facts.incidentId}-rejects.csv`);
+  }
   lines.push(
     '',
     `Quarantined file and reason: ${facts.quarantineDir}`,

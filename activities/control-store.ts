@@ -7,6 +7,7 @@ import * as chunks from '../history/control/backfill-chunks.ts';
 import * as incidents from '../history/control/incidents.ts';
 import * as loads from '../history/control/loads.ts';
 import * as probe from '../history/control/probe.ts';
+import * as rejected from '../history/control/rejected-rows.ts';
 import * as runs from '../history/control/runs.ts';
 import type { ControlStatement } from '../history/control/statement.ts';
 import * as watermarks from '../history/control/watermarks.ts';
@@ -91,8 +92,9 @@ export function createControlStore(d1: ControlD1) {
       atOrBefore: (instant: string) => one<runs.BookmarkRow>(runs.bookmarkAtOrBeforeQuery(instant)),
     },
     loads: {
-      /** The load's row as validation starts. */
-      startValidating: (load: Omit<Parameters<typeof loads.startValidatingStatement>[0], 'now'>) => run([loads.startValidatingStatement({ ...load, now: now() })]),
+      /** The load's row as validation starts, its rejected rows of an earlier attempt removed (one request). */
+      startValidating: (load: Omit<Parameters<typeof loads.startValidatingStatement>[0], 'now'>) =>
+        run([loads.startValidatingStatement({ ...load, now: now() }), rejected.deleteRejectedRowsStatement(load.loadId)]),
       /** What validation counted. */
       recordValidation: (input: Parameters<typeof loads.recordValidationStatement>[0]) => run([loads.recordValidationStatement(input)]),
       /** The load's rows are in stage. */
@@ -137,6 +139,22 @@ export function createControlStore(d1: ControlD1) {
         const at = now();
         return run(items.map((item) => loads.startImportStatement({ ...item, now: at })));
       },
+    },
+    rejectedRows: {
+      /** A load's stored rejected rows removed. */
+      clear: (loadId: string) => run([rejected.deleteRejectedRowsStatement(loadId)]),
+      /** Rejected rows of a load stored, a few requests of packed inserts (safe to resend). */
+      insert: async (loadId: string, rows: readonly rejected.RejectedRow[]) => {
+        for (const batch of rejected.insertRejectedRowsBatches(loadId, rows)) await run(batch);
+      },
+      /** A staged load's duplicate-key lines stored as rejected rows (within the cap), its count of rejected lines updated. */
+      storeDuplicateKeys: (input: Parameters<typeof rejected.duplicateKeyRowsStatements>[0]) => run(rejected.duplicateKeyRowsStatements(input)),
+      /** The exact count of the load's rejected lines, and the cap its rows were stored under. */
+      recordCount: (input: Parameters<typeof rejected.recordRejectedCountStatement>[0]) => run([rejected.recordRejectedCountStatement(input)]),
+      /** One page of a load's stored rows after (line, issue), in file order. */
+      page: (input: Parameters<typeof rejected.rejectedRowsPageQuery>[0]) => rows<rejected.RejectedRowRecord>(rejected.rejectedRowsPageQuery(input)),
+      /** An incident and the failed load its rejected rows belong to; undefined: no such incident. */
+      ofIncident: (incidentId: string) => one<rejected.IncidentLoadRow>(rejected.incidentLoadQuery(incidentId)),
     },
     watermarks: {
       /** A table's watermark date, or undefined when never loaded. */

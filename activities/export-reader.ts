@@ -24,12 +24,22 @@ export const maxRecordBytes = 1024 * 1024;
 /** The longest header line read, in bytes, checked on the raw bytes before parsing: a real header is under 1 KB. */
 export const maxHeaderBytes = 64 * 1024;
 
+/** A rejected line in full, as `onRejected` receives it: every problem found on it, with the whole field values. */
+export interface RejectedLine {
+  /** The 1-based line the record ends on (as in the issues). */
+  line: number;
+  /** Every problem of the line, in column order; each `value` the field as read, not cut. */
+  issues: RowIssue[];
+  /** The record as it is in the file, quotes included, without its line ending. */
+  raw: string;
+}
+
 /** What one pass over an export found. */
 export interface ExportScan {
   rowsRead: number;
   rowsValid: number;
   rowsRejected: number;
-  /** The first rejected values (at most `maxIssues`). */
+  /** The first rejected values (at most `maxIssues`; `onRejected` receives them all). */
   issues: RowIssue[];
   /** Sum of each control-total column over the valid rows, as a decimal string at the column's scale. */
   controlTotals: Record<string, string>;
@@ -45,7 +55,13 @@ export interface ScanOptions {
   businessDate: string;
   /** Called for every valid row, in file order, with its 1-based line number; awaited (back-pressure). */
   onRow?: (row: NormalisedRow, line: number) => Promise<void> | void;
+  /** Rejected values kept in `issues`, for the error message and the alert (default 100). */
   maxIssues?: number;
+  /**
+   * Called for every rejected line, in file order, with all its problems and its raw text; awaited
+   * (back-pressure), so a caller can stream every rejected line to storage while `issues` stays bounded.
+   */
+  onRejected?: (rejected: RejectedLine) => Promise<void> | void;
   /** Default `maxRecordBytes`; lower in tests. */
   maxRecordBytes?: number;
   /** Default `maxHeaderBytes`; lower in tests. */
@@ -93,6 +109,10 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
   // A UTF-8 byte-order mark is tolerated in a UTF-8 export and refused in a Windows-1252 one (checkHeader).
   // The parser runs ahead of the row checks: the last line it finished, to place an unclosed quote.
   let lastParsedLine = 0;
+  // csv-parse counts each CR inside a quoted field as a line of its own (a quoted CRLF as two):
+  // subtracting them keeps line numbers those of the file's LF-ended lines, as an editor shows them.
+  let parsedCrs = 0;
+  let consumedCrs = 0;
   const parser = parse({
     delimiter: dialect.delimiter,
     quote: dialect.quote,
@@ -101,20 +121,25 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
     skip_empty_lines: false,
     bom: dialect.encoding === 'utf-8',
     max_record_size: recordLimit,
+    // The record's text as in the file, only when a caller wants rejected lines in full.
+    raw: options.onRejected !== undefined,
     on_record: (record, context) => {
-      lastParsedLine = context.lines;
+      // With `info`, the record arrives with its info: `{ record, info }`.
+      parsedCrs += carriageReturns((record as unknown as { record: string[] }).record);
+      lastParsedLine = context.lines - parsedCrs;
       return record;
     },
   });
   const consume = new Transform({
     objectMode: true,
-    transform: (chunk: { record: string[]; info: { lines: number } }, _enc, done) => {
-      lastLine = chunk.info.lines;
-      handleRecord(chunk.record, chunk.info.lines).then(() => done(), done);
+    transform: (chunk: { record: string[]; info: { lines: number }; raw?: string }, _enc, done) => {
+      consumedCrs += carriageReturns(chunk.record);
+      lastLine = chunk.info.lines - consumedCrs;
+      handleRecord(chunk.record, lastLine, chunk.raw).then(() => done(), done);
     },
   });
 
-  async function handleRecord(record: string[], line: number): Promise<void> {
+  async function handleRecord(record: string[], line: number, raw: string | undefined): Promise<void> {
     if (!sawHeader) {
       sawHeader = true;
       checkHeader(record, line);
@@ -124,21 +149,21 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
     if (record.length === 1 && record[0] === '') return; // a blank line (e.g. the final CRLF)
     scan.rowsRead += 1;
     if (record.length !== fileHeader.length) {
-      return reject([{ line, rule: `expected ${fileHeader.length} fields, found ${record.length}` }]);
+      return reject([{ line, rule: `expected ${fileHeader.length} fields, found ${record.length}` }], record, raw);
     }
-    if (record.join('\u0000') === fileHeader.join('\u0000')) return reject([{ line, rule: 'the header row is repeated inside the file (two exports joined?)' }]);
-    const raw: Record<string, string> = {};
+    if (record.join('\u0000') === fileHeader.join('\u0000')) return reject([{ line, rule: 'the header row is repeated inside the file (two exports joined?)' }], record, raw);
+    const fields: Record<string, string> = {};
     const problems: RowIssue[] = [];
     record.forEach((value, i) => {
       const column = fieldSources[i]!;
       if (controlCharacter.test(value)) problems.push({ line, column, value: printable(value), rule: 'control character or NUL byte in a field' });
       else if (value.includes('\ufffd')) throw etlFailure('EncodingMismatch', `bytes that are not valid ${dialect.encoding} (the file is in another encoding)`, { ...where, line, column, value });
       else if (!firstMojibake && mojibakePattern.test(value)) firstMojibake = { line, column, value: capText(value) };
-      raw[column] = value;
+      fields[column] = value;
     });
-    if (problems.length > 0) return reject(problems);
-    const result = validate(raw, line);
-    if (!result.ok) return reject(result.issues);
+    if (problems.length > 0) return reject(problems, record, raw);
+    const result = validate(fields, line);
+    if (!result.ok) return reject(result.issues, record, raw);
     scan.rowsValid += 1;
     // A decimal's value is already its units at the column's scale (a whole number's, itself): summed exactly.
     for (const [name, sum] of totals) totals.set(name, sum + BigInt(result.row[name] ?? 0));
@@ -159,9 +184,16 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
     if (layout.absent.length > 0) validate = rowValidatorFor({ ...contract, columns: contract.columns.map((c) => (layout.absent.includes(c.name) ? { ...c, required: false } : c)) });
   }
 
-  function reject(issues: RowIssue[]): void {
+  async function reject(issues: RowIssue[], record: string[], raw: string | undefined): Promise<void> {
     scan.rowsRejected += 1;
     for (const issue of issues) if (scan.issues.length < maxIssues) scan.issues.push(issue);
+    if (!options.onRejected) return;
+    // The issues carry values cut for messages; the callback gets each field as read.
+    const full = issues.map((issue) => {
+      const index = issue.column === undefined ? -1 : fieldSources.indexOf(issue.column);
+      return index >= 0 && index < record.length ? { ...issue, value: record[index]! } : issue;
+    });
+    await options.onRejected({ line: issues[0]!.line, issues: full, raw: (raw ?? '').replace(/\r?\n$/, '').replace(/\r$/, '') });
   }
 
   const opened = options.opened ?? (await openExport(options.path, where));
@@ -300,6 +332,13 @@ function hexPrefix(chunk: Buffer): string {
 function printable(value: string): string {
    
   return capText(value.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
+/** Carriage returns inside a record's fields (each one csv-parse counted as a line). */
+function carriageReturns(record: readonly string[]): number {
+  let count = 0;
+  for (const field of record) if (field.includes('\r')) for (const c of field) if (c === '\r') count += 1;
+  return count;
 }
 
 function isApplicationFailure(error: unknown): error is ApplicationFailure {

@@ -30,6 +30,8 @@ export interface ActivityDeps {
   /** The export dialect (Sodiwin's, with the configured encoding). */
   dialect: Dialect;
   rejectTolerance: number;
+  /** Rejected lines of a load kept in etl_rejected_rows (WAREHOUSE_REJECTED_ROWS_CAP). */
+  rejectedRowsCap: number;
   stageChunkRows: number;
   mail: IncidentDeps['mail'];
   temporalUi: IncidentDeps['temporalUi'];

@@ -15,6 +15,8 @@ export interface StageDeps {
   d1: Pick<D1Client, 'query' | 'batch' | 'first' | 'scalar'>;
   /** Rows buffered before they are packed and sent (one or a few requests). */
   stageChunkRows: number;
+  /** Rejected lines of a load kept in etl_rejected_rows, duplicate keys included. */
+  rejectedRowsCap: number;
   dialect: Dialect;
 }
 
@@ -105,6 +107,14 @@ export const createStageActivities = (deps: StageDeps) => ({
     ]);
     const first = duplicates?.results[0];
     if (first) {
+      // Every duplicate line (not only these 100) joins the load's rejected rows, for `warehouse rejects`.
+      await createControlStore(deps.d1).rejectedRows.storeDuplicateKeys({
+        loadId: input.loadId,
+        stageTable: `_stage_${contract.table}`,
+        key: contract.key,
+        keySources: contract.key.map((k) => contract.columns.find((c) => c.name === k)?.source ?? k),
+        cap: deps.rejectedRowsCap,
+      });
       const lines = first.lines.split(',').map(Number).sort((a, b) => a - b);
       throw etlFailure('DuplicateKey', `key ${contract.key.join(', ')} = ${first.key} appears on lines ${lines.join(', ')} (${duplicates.results.length} duplicated key(s))`, {
         ...where,

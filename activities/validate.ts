@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { whileHeartbeating } from './keep-alive.ts';
 import { equalDecimals, parseDecimal } from '../common/decimal.ts';
 import { etlFailure } from '../common/errors.ts';
@@ -8,6 +8,7 @@ import { contractFor } from '../contracts/index.ts';
 import type { Dialect, TableContract } from '../contracts/types.ts';
 import type { D1Client } from '../d1/client.ts';
 import { createControlStore } from './control-store.ts';
+import { createRejectedRowsWriter } from './rejected-rows-writer.ts';
 import { scanExport, type ExportScan } from './export-reader.ts';
 import type { FetchedExport } from './fetch.ts';
 import { keepingFullDetail, type NasLayout } from './nas.ts';
@@ -18,6 +19,8 @@ export interface ValidateDeps {
   nas: NasLayout;
   /** Rejected rows a file may have and still load (default policy: none). */
   rejectTolerance: number;
+  /** Rejected lines of a load stored in etl_rejected_rows; beyond it they are only counted. */
+  rejectedRowsCap: number;
   dialect: Dialect;
 }
 
@@ -42,7 +45,9 @@ export interface ValidationReport {
  * validate: stream the archived file through the contract; reject it on any structural
  * error or invalid row, when it disagrees with Sodiwin's manifest (rows, control totals),
  * or when a full snapshot is empty or implausibly smaller than the day before. A failure
- * too large for the history travels capped; its full detail is kept for reason.json.
+ * too large for the history travels capped; its full detail is kept for reason.json. Every
+ * rejected line, up to `rejectedRowsCap`, is stored in etl_rejected_rows with the exact count,
+ * whatever the verdict; a retry stores them again from scratch.
  */
 export const createValidateActivities = (deps: ValidateDeps) => ({
   validateExport(input: ValidateInput): Promise<ValidationReport> {
@@ -55,7 +60,16 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
         fileName: fetched.fileName, archivePath: fetched.archivePath, sha256: fetched.sha256, bytes: fetched.bytes,
       });
 
-      const scan = await scanExport({ path: fetched.archivePath, fileName: fetched.fileName, contract, dialect: deps.dialect, businessDate: input.businessDate });
+      const rejected = createRejectedRowsWriter({ store, loadId: fetched.loadId, cap: deps.rejectedRowsCap });
+      let scan: ExportScan;
+      try {
+        scan = await scanExport({ path: fetched.archivePath, fileName: fetched.fileName, contract, dialect: deps.dialect, businessDate: input.businessDate, onRejected: (line) => rejected.add(line) });
+      } catch (error) {
+        // A file refused as a whole (malformed, wrong encoding) keeps no partial list of rejected lines.
+        if (!Context.current().cancellationSignal.aborted) await store.rejectedRows.clear(fetched.loadId).catch((clearError: unknown) => log.warn('rejected rows of a refused file not removed', { loadId: fetched.loadId, error: String(clearError) }));
+        throw error;
+      }
+      await rejected.finish(scan.rowsRejected);
       const reportPath = join(deps.nas.reports, input.businessDate, `${input.table}.json`);
       await mkdir(join(deps.nas.reports, input.businessDate), { recursive: true });
       await writeFile(reportPath, JSON.stringify({ table: input.table, businessDate: input.businessDate, file: fetched.fileName, sha256: fetched.sha256, ...scan }, null, 2));

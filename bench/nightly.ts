@@ -76,8 +76,8 @@ async function measure(file: string): Promise<Measurement> {
     const fetched = { fileName: exportFileName(contract, from), archivePath: file, sha256: 'bench', bytes, loadId: `bench_${table}`, alreadyLoaded: false };
     const load = { table, businessDate: from, loadId: fetched.loadId, fileName: fetched.fileName };
 
-    const { validateExport } = createValidateActivities({ d1, nas, rejectTolerance: 0, dialect: sodiwinDialect });
-    const { stageExport } = createStageActivities({ d1, stageChunkRows: 2000, dialect: sodiwinDialect });
+    const { validateExport } = createValidateActivities({ d1, nas, rejectTolerance: 0, rejectedRowsCap: 100_000, dialect: sodiwinDialect });
+    const { stageExport } = createStageActivities({ d1, stageChunkRows: 2000, rejectedRowsCap: 100_000, dialect: sodiwinDialect });
     const { publishLoad } = createPublishActivities({ d1 });
     const { verifyLoad } = createVerifyActivities({ d1 });
     const rss = () => Math.round(process.resourceUsage().maxRSS / 1024);

@@ -14,6 +14,7 @@ import { registerParity } from './commands/parity.ts';
 import { registerQuery } from './commands/query.ts';
 import { registerRebuild } from './commands/rebuild.ts';
 import { registerRecheck } from './commands/recheck.ts';
+import { registerRejects } from './commands/rejects.ts';
 import { registerReport } from './commands/report.ts';
 import { registerRollback } from './commands/rollback.ts';
 import { registerRun } from './commands/run.ts';
@@ -51,6 +52,7 @@ export function buildProgram(getConfig: () => Config, output?: ProgramOutput): C
   registerQuery(program, getConfig);
   registerReport(program, getConfig);
   registerIncidents(program, getConfig);
+  registerRejects(program, getConfig);
   registerApprove(program, getConfig);
   registerApproverKeyCommand(program, getConfig);
   registerRollback(program, getConfig);

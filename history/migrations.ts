@@ -5,6 +5,7 @@ import type { ColumnType } from '../contracts/types.ts';
 import { nightIncidentsMigration } from './incident-tables.ts';
 import { typedControlMigration } from './typed-control.ts';
 import { moneyUnitsMigrationName } from './money-units.ts';
+import { rejectedRowsMigration } from './control/rejected-rows.ts';
 
 /**
  * The warehouse's schema as numbered migrations, applied in order and recorded in
@@ -134,6 +135,8 @@ export const migrations: readonly Migration[] = [
   typedControlMigration,
   // 0006: amounts stored exactly, as INTEGER units (history/money-units.ts).
   { name: moneyUnitsMigrationName, statements: [], data: 'money-units' },
+  // 0007: every rejected row of a load, up to a cap (history/control/rejected-rows.ts).
+  rejectedRowsMigration,
 ];
 
 /** The migrations not yet applied, or the names the database knows and this code does not. Pure. */

@@ -65,6 +65,8 @@ const configSchema = z
     RECHECK_DAYS: z.coerce.number().int().min(0).max(30).default(7),
     /** Rejected rows a file may have and still load (default: none). */
     REJECT_TOLERANCE: z.coerce.number().int().min(0).default(0),
+    /** Rejected lines of a load kept, line by line, in etl_rejected_rows (`warehouse rejects`); beyond it they are counted only. */
+    WAREHOUSE_REJECTED_ROWS_CAP: z.coerce.number().int().min(0).default(100_000),
     /** Child loadTable workflows a nightly run runs at once. */
     NIGHTLY_MAX_PARALLEL: z.coerce.number().int().min(1).max(13).default(4),
     /** SMTP server for alerts, e.g. `smtp://user:pass@mail.sodimo.fr:587`; unset: alerts are `.eml` files under <var>/mail. */
@@ -130,6 +132,7 @@ const configSchema = z
         pollMs: env.EXPORT_POLL_MS,
         dialect: { ...sodiwinDialect, encoding: env.SODIWIN_ENCODING },
         rejectTolerance: env.REJECT_TOLERANCE,
+        rejectedRowsCap: env.WAREHOUSE_REJECTED_ROWS_CAP,
         maxParallel: env.NIGHTLY_MAX_PARALLEL,
         recheckDays: env.RECHECK_DAYS,
         stageChunkRows: 2000,

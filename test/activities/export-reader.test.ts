@@ -5,7 +5,7 @@ import iconv from 'iconv-lite';
 import { ApplicationFailure } from '@temporalio/common';
 import { symlink } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scanExport } from '../../activities/export-reader.ts';
+import { scanExport, type RejectedLine } from '../../activities/export-reader.ts';
 import { capText, etlFailure, failureLimits, fullDetailOf } from '../../common/errors.ts';
 import { text } from '../../contracts/columns.ts';
 import { contractFor } from '../../contracts/index.ts';
@@ -187,5 +187,55 @@ describe('failures stay small enough for the history', () => {
     const ordinary = etlFailure('CountMismatch', 'the rows do not add up', { table: 'payments', businessDate: '2026-03-02', value: '3' });
     expect(ordinary.message).toBe('payments 2026-03-02: the rows do not add up (value "3")');
     expect(fullDetailOf(ordinary)).toBeUndefined();
+  });
+});
+
+describe('scanExport streaming every rejected line', () => {
+  async function streamed(content: string, maxIssues?: number) {
+    const path = join(dir, `REGLEMENTS_${Math.random().toString(36).slice(2)}.csv`);
+    await writeFile(path, iconv.encode(content, 'win1252'));
+    const rejected: RejectedLine[] = [];
+    const result = await scanExport({ path, contract, dialect: sodiwinDialect, businessDate: '2026-03-02', ...(maxIssues ? { maxIssues } : {}), onRejected: (r) => void rejected.push(r) });
+    return { result, rejected };
+  }
+
+  it('hands over every rejected line, past the bounded list, with all its problems and its raw text', async () => {
+    const bad = Array.from({ length: 250 }, (_, i) => `R${i};CL${i};F${i};31/02/2026;${i}.50;VIREMENT`);
+    const { result, rejected } = await streamed(`${header}\r\nR-ok;CL;F;02/03/2026;1,00;CB\r\n${bad.join('\r\n')}\r\n`);
+    expect(result.rowsRejected).toBe(250);
+    expect(result.issues).toHaveLength(100); // the in-memory list stays bounded as before
+    expect(rejected).toHaveLength(250);
+    expect(rejected.map((r) => r.line)).toEqual(bad.map((_, i) => i + 3));
+    expect(rejected[249]).toEqual({
+      line: 252,
+      raw: 'R249;CL249;F249;31/02/2026;249.50;VIREMENT',
+      issues: [
+        { line: 252, column: 'DATE_REGLEMENT', value: '31/02/2026', rule: 'no such calendar date' },
+        { line: 252, column: 'MONTANT', value: '249.50', rule: 'decimal comma expected, found a point' },
+      ],
+    });
+  });
+
+  it('gives the whole value (not the 200 characters of a message), the quoted raw line, and lines with the wrong field count', async () => {
+    const long = 'X'.repeat(5000);
+    const { rejected } = await streamed(`${header}\r\nR1;"CL;""1""";F1;02/03/2026;1,00;${long}\r\nR2;CL2;F2\r\nR3;CL\u00013;F3;02/03/2026;1,00;CB\r\n`);
+    expect(rejected[0]!.issues).toEqual([{ line: 2, column: 'MODE_REGLEMENT', value: long, rule: expect.any(String) }]);
+    expect(rejected[0]!.raw).toBe(`R1;"CL;""1""";F1;02/03/2026;1,00;${long}`);
+    expect(rejected[1]).toEqual({ line: 3, raw: 'R2;CL2;F2', issues: [{ line: 3, rule: 'expected 6 fields, found 3' }] });
+    expect(rejected[2]!.issues).toEqual([{ line: 4, column: 'CODE_CLIENT', value: 'CL\u00013', rule: 'control character or NUL byte in a field' }]);
+  });
+
+  it('without a callback, nothing changes: the raw text is not even kept', async () => {
+    const result = await scan(`${header}\r\nR1;CL1;F1;31/02/2026;1,00;CB\r\n`);
+    expect(result).toMatchObject({ rowsRejected: 1, issues: [{ line: 2, column: 'DATE_REGLEMENT', value: '31/02/2026', rule: 'no such calendar date' }] });
+  });
+});
+
+describe('scanExport line numbers', () => {
+  it('are the lines an editor shows, after quoted fields holding CRLF, a lone CR or LF', async () => {
+    const rows: { line: number }[] = [];
+    await scan(`${header}\r\nR1;"CL\r\n1";F1;02/03/2026;1,00;CB\r\nR2;"CL\r2";F2;02/03/2026;1,00;CB\r\nR3;"CL\n\r\n3";F3;02/03/2026;1,00;CB\r\nR4;CL4;F4;02/03/2026;1,00;CB\r\n`, rows);
+    // R1 ends on line 3, R2 on 4 (a lone CR breaks no line), R3 on 7, R4 on 8.
+    expect(rows.map((r) => r.line)).toEqual([3, 4, 7, 8]);
   });
 });

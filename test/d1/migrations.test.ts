@@ -11,7 +11,7 @@ import { migrations } from '../../history/migrations.ts';
 import { tableContracts } from '../../contracts/index.ts';
 
 /** The migrations released so far, in order, as wrangler names them (written out: the code's list must match it). */
-const releasedMigrations = ['0001_control_schema', '0002_signed_approvals', '0003_contract_record', '0004_night_incidents', '0005_typed_control', '0006_money_units'];
+const releasedMigrations = ['0001_control_schema', '0002_signed_approvals', '0003_contract_record', '0004_night_incidents', '0005_typed_control', '0006_money_units', '0007_rejected_rows'];
 
 /** A warehouse created by the release before migrations: the control schema applied `IF NOT EXISTS`, decisions by name. */
 async function legacyWarehouse(d1: D1Client): Promise<void> {
@@ -78,6 +78,20 @@ describe('schema migrations', () => {
     expect(failures?.results[0]).toEqual({ n: 0 });
   });
 
+  it('0007 keeps a load\'s rejected rows once per (line, issue), the raw line on the first issue only, and the cap on the load', async () => {
+    const insert = (line: number, issue: number, raw: string | null) =>
+      d1.query('INSERT INTO etl_rejected_rows (load_id, line, issue, column_name, value, rule, message, raw_line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', ['l-ok', line, issue, 'MONTANT', '1.5', 'decimal comma', 'line 2: decimal comma', raw]);
+    await insert(2, 1, 'R1;1.5');
+    await insert(2, 2, null);
+    await expect(insert(2, 2, null)).rejects.toThrow(/UNIQUE constraint failed|PRIMARY KEY/);
+    await expect(insert(3, 2, 'R2;x')).rejects.toThrow(/CHECK constraint failed/);
+    await expect(insert(0, 1, 'R0')).rejects.toThrow(/CHECK constraint failed/);
+    await d1.query("UPDATE etl_loads SET rows_rejected = 5000, rejected_rows_cap = 100 WHERE load_id = 'l-ok'");
+    await expect(d1.query("UPDATE etl_loads SET rejected_rows_cap = -1 WHERE load_id = 'l-ok'")).rejects.toThrow(/CHECK constraint failed/);
+    const [rows] = await d1.query('SELECT line, issue, raw_line FROM etl_rejected_rows ORDER BY line, issue');
+    expect(rows?.results).toEqual([{ line: 2, issue: 1, raw_line: 'R1;1.5' }, { line: 2, issue: 2, raw_line: null }]);
+  });
+
   it('refuse a database migrated by a newer release', async () => {
     await d1.query("INSERT INTO d1_migrations (name) VALUES ('0099_from_the_future')");
     await expect(applyMigrations(d1)).rejects.toMatchObject({ type: 'SchemaNewerThanCode', message: expect.stringContaining('0099_from_the_future') });
@@ -112,6 +126,6 @@ describe('0005_typed_control on a warehouse holding a status the code never wrot
     expect(row?.results).toEqual([{ status: 'done' }]);
     // Corrected by hand, the migration goes through.
     await d1.query("UPDATE etl_loads SET status = 'verified' WHERE load_id = 'orders-2027-10-02-abc'");
-    expect((await applyMigrations(d1)).applied).toEqual(['0005_typed_control', '0006_money_units']);
+    expect((await applyMigrations(d1)).applied).toEqual(['0005_typed_control', '0006_money_units', '0007_rejected_rows']);
   });
 });

@@ -5,6 +5,7 @@ import { rewriteAuditStatement } from '../../history/control/audit-trail.ts';
 import { chunkMarkerSql, rowsImportedQuery } from '../../history/control/backfill-chunks.ts';
 import { holdingIncidentsQuery, incidentHoldingQuery, markApprovedStatement, unaccountedDaysQuery } from '../../history/control/incidents.ts';
 import * as loads from '../../history/control/loads.ts';
+import * as rejected from '../../history/control/rejected-rows.ts';
 import { beginRunStatements, finishRunStatement } from '../../history/control/runs.ts';
 import type { ControlStatement } from '../../history/control/statement.ts';
 import { advanceWatermarkStatement, fallBackWatermarkStatements, watermarkDateSql } from '../../history/control/watermarks.ts';
@@ -30,6 +31,11 @@ const approval: ApprovalRecord = {
 const statements: [string, ControlStatement][] = [
   ...beginRunStatements({ runId: 'r', businessDate: '2027-10-04', workflowId: 'nightly-2027-10-04', tablesTotal: 13, bookmark: 'b', now }).map((s, i): [string, ControlStatement] => [`beginRun ${i}`, s]),
   ['finishRun', finishRunStatement({ runId: 'r', status: 'partial', tablesOk: 12, tablesFailed: 1, summaryJson: '{}', now })],
+  ['deleteRejectedRows', rejected.deleteRejectedRowsStatement('l')],
+  ['recordRejectedCount', rejected.recordRejectedCountStatement({ loadId: 'l', rowsRejected: 3, cap: 100 })],
+  ['rejectedRowsPage', rejected.rejectedRowsPageQuery({ loadId: 'l', after: { line: 0, issue: 0 }, limit: 1000 })],
+  ['incidentLoad', rejected.incidentLoadQuery('incident-orders-2027-10-03')],
+  ...rejected.duplicateKeyRowsStatements({ loadId: 'l', stageTable: '_stage_order_lines', key: ['order_no', 'line_no'], keySources: ['NUM_COMMANDE', 'NUM_LIGNE'], cap: 100 }).map((s, i): [string, ControlStatement] => [`duplicateKeyRows ${i}`, s]),
   ['startValidating', loads.startValidatingStatement({ loadId: 'l', runId: 'r', table: 'orders', businessDate: '2027-10-04', fileName: 'f', archivePath: 'a', sha256: 's', bytes: 1, now })],
   ['recordFailure', loads.recordFailureStatement({ loadId: 'l', runId: 'r', table: 'orders', businessDate: '2027-10-04', fileName: null, sha256: null, status: 'failed', errorType: 'ExportMissing', errorDetail: 'd', now })],
   ['markStaged', loads.markStagedStatement('l', 3)],
