@@ -21,7 +21,7 @@ import { tablesHeldBy } from '../history/incident-tables.ts';
  */
 
 /** The builders, for statements that travel in another batch (a merge, a revert). */
-export const controlSql = { approvals, audit, chunks, incidents, loads, probe, runs, watermarks } as const;
+export const controlSql = { approvals, audit, chunks, incidents, loads, probe, rejected, runs, watermarks } as const;
 
 /** The D1 calls the store makes. */
 export type ControlD1 = Pick<D1Client, 'query' | 'batch' | 'first'>;
@@ -92,11 +92,6 @@ export function createControlStore(d1: ControlD1) {
       atOrBefore: (instant: string) => one<runs.BookmarkRow>(runs.bookmarkAtOrBeforeQuery(instant)),
     },
     loads: {
-      /** The load's row as validation starts, its rejected rows of an earlier attempt removed (one request). */
-      startValidating: (load: Omit<Parameters<typeof loads.startValidatingStatement>[0], 'now'>) =>
-        run([loads.startValidatingStatement({ ...load, now: now() }), rejected.deleteRejectedRowsStatement(load.loadId)]),
-      /** What validation counted. */
-      recordValidation: (input: Parameters<typeof loads.recordValidationStatement>[0]) => run([loads.recordValidationStatement(input)]),
       /** The load's rows are in stage. */
       markStaged: (loadId: string, rowsStaged: number) => run([loads.markStagedStatement(loadId, rowsStaged)]),
       /** A step that records nothing else. */
@@ -149,8 +144,17 @@ export function createControlStore(d1: ControlD1) {
       },
       /** A staged load's duplicate-key lines stored as rejected rows (within the cap), its count of rejected lines updated. */
       storeDuplicateKeys: (input: Parameters<typeof rejected.duplicateKeyRowsStatements>[0]) => run(rejected.duplicateKeyRowsStatements(input)),
-      /** The exact count of the load's rejected lines, and the cap its rows were stored under. */
-      recordCount: (input: Parameters<typeof rejected.recordRejectedCountStatement>[0]) => run([rejected.recordRejectedCountStatement(input)]),
+      /**
+       * The last rows of a validation, the exact count of the load's rejected lines with the cap its rows
+       * were stored under and, for a file that passed, what validation counted: one request when they fit.
+       */
+      finish: async (input: { loadId: string; rows: readonly rejected.RejectedRow[]; rowsRejected: number; cap: number; validation?: { rowsRead: number; rowsValid: number; controlTotalsJson: string } }) => {
+        const closing = [
+          rejected.recordRejectedCountStatement({ loadId: input.loadId, rowsRejected: input.rowsRejected, cap: input.cap }),
+          ...(input.validation ? [loads.recordValidationStatement({ loadId: input.loadId, rowsRejected: input.rowsRejected, ...input.validation })] : []),
+        ];
+        for (const batch of rejected.insertRejectedRowsBatches(input.loadId, input.rows, closing)) await run(batch);
+      },
       /** One page of a load's stored rows after (line, issue), in file order. */
       page: (input: Parameters<typeof rejected.rejectedRowsPageQuery>[0]) => rows<rejected.RejectedRowRecord>(rejected.rejectedRowsPageQuery(input)),
       /** An incident and the failed load its rejected rows belong to; undefined: no such incident. */

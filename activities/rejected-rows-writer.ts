@@ -29,14 +29,17 @@ export function rejectedRowsOf(rejected: RejectedLine): RejectedRow[] {
 export interface RejectedRowsWriter {
   /** One rejected line, stored if the cap allows; awaited when a request goes out. */
   add(rejected: RejectedLine): Promise<void>;
-  /** The last rows sent and the exact count of rejected lines recorded with the cap. */
-  finish(rowsRejected: number): Promise<void>;
+  /**
+   * The last rows sent and the exact count of rejected lines recorded with the cap, in one request;
+   * with `validation`, what validation counted on the load's row too (a file that passes).
+   */
+  finish(rowsRejected: number, validation?: { rowsRead: number; rowsValid: number; controlTotalsJson: string }): Promise<void>;
 }
 
 /**
  * Stores the first `cap` rejected lines of a load in requests of about `rejectedRowsPerRequest`
  * rows; lines beyond the cap are only counted (etl_loads.rows_rejected is exact). The caller has
- * removed the load's rows of an earlier attempt first (store.loads.startValidating).
+ * removed the load's rows of an earlier attempt first (validate's first request).
  */
 export function createRejectedRowsWriter(input: { store: ControlStore; loadId: string; cap: number; rowsPerRequest?: number }): RejectedRowsWriter {
   const perRequest = input.rowsPerRequest ?? rejectedRowsPerRequest;
@@ -55,9 +58,10 @@ export function createRejectedRowsWriter(input: { store: ControlStore; loadId: s
       buffer.push(...rejectedRowsOf(rejected));
       if (buffer.length >= perRequest) await flush();
     },
-    async finish(rowsRejected) {
-      await flush();
-      await input.store.rejectedRows.recordCount({ loadId: input.loadId, rowsRejected, cap: input.cap });
+    async finish(rowsRejected, validation) {
+      const rows = buffer;
+      buffer = [];
+      await input.store.rejectedRows.finish({ loadId: input.loadId, rows, rowsRejected, cap: input.cap, ...(validation ? { validation } : {}) });
     },
   };
 }

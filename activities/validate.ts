@@ -7,7 +7,7 @@ import { etlFailure } from '../common/errors.ts';
 import { contractFor } from '../contracts/index.ts';
 import type { Dialect, TableContract } from '../contracts/types.ts';
 import type { D1Client } from '../d1/client.ts';
-import { createControlStore } from './control-store.ts';
+import { controlSql, createControlStore } from './control-store.ts';
 import { createRejectedRowsWriter } from './rejected-rows-writer.ts';
 import { scanExport, type ExportScan } from './export-reader.ts';
 import type { FetchedExport } from './fetch.ts';
@@ -55,7 +55,7 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
       const contract = contractFor(input.table);
       const { fetched } = input;
       const store = createControlStore(deps.d1);
-      await store.loads.startValidating({
+      const previousRows = await startValidating(deps.d1, contract, {
         loadId: fetched.loadId, runId: input.runId, table: input.table, businessDate: input.businessDate,
         fileName: fetched.fileName, archivePath: fetched.archivePath, sha256: fetched.sha256, bytes: fetched.bytes,
       });
@@ -69,48 +69,15 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
         if (!Context.current().cancellationSignal.aborted) await store.rejectedRows.clear(fetched.loadId).catch((clearError: unknown) => log.warn('rejected rows of a refused file not removed', { loadId: fetched.loadId, error: String(clearError) }));
         throw error;
       }
-      await rejected.finish(scan.rowsRejected);
       const reportPath = join(deps.nas.reports, input.businessDate, `${input.table}.json`);
       await mkdir(join(deps.nas.reports, input.businessDate), { recursive: true });
       await writeFile(reportPath, JSON.stringify({ table: input.table, businessDate: input.businessDate, file: fetched.fileName, sha256: fetched.sha256, ...scan }, null, 2));
 
       const where = { table: input.table, businessDate: input.businessDate, file: fetched.fileName };
-      if (contract.mode === 'full' && scan.rowsRead === 0) {
-        throw etlFailure('EmptyExport', 'the file has a header but no rows; a full snapshot is never empty (loading it would delete every row)', { ...where, line: 1, rule: 'a full snapshot has rows' });
-      }
-      if (fetched.manifest && fetched.manifest.sha256 !== fetched.sha256) {
-        throw etlFailure('ManifestMismatch', `sha256 of the file is ${fetched.sha256}, ${fetched.manifest.manifestFile} says ${fetched.manifest.sha256}`, { ...where, column: 'SHA256', value: fetched.sha256, rule: 'sha256 in the manifest' });
-      }
-      if (fetched.manifest && fetched.manifest.rows !== scan.rowsRead) {
-        throw etlFailure('ManifestMismatch', `the file has ${scan.rowsRead} data rows, ${fetched.manifest.manifestFile} says ${fetched.manifest.rows}`, {
-          ...where,
-          column: 'NB_LIGNES',
-          value: String(scan.rowsRead),
-          rule: 'row count in the manifest',
-        });
-      }
-      if (scan.rowsRejected > deps.rejectTolerance) {
-        const first = scan.issues[0];
-        throw etlFailure('RowValidationFailed', `${scan.rowsRejected} of ${scan.rowsRead} rows rejected (tolerance ${deps.rejectTolerance}); first: ${first?.rule ?? 'see report'}`, {
-          ...where,
-          ...(first ? { line: first.line, column: first.column, value: first.value, rule: first.rule } : {}),
-          issues: scan.issues,
-        });
-      }
-      for (const [name, announced] of Object.entries(fetched.manifest?.controlTotals ?? {})) {
-        const inFile = scan.controlTotals[name] ?? '0';
-        if (!sameTotal(inFile, announced)) {
-          const source = contract.columns.find((c) => c.name === name)?.source ?? name;
-          throw etlFailure('ControlTotalMismatch', `the sum of ${source} over the file is ${inFile}, ${fetched.manifest!.manifestFile} announces ${announced}`, {
-            ...where,
-            column: source,
-            value: inFile,
-            rule: 'control total in the manifest',
-          });
-        }
-      }
-      await checkSnapshotSize(deps.d1, contract, scan, where);
-      await store.loads.recordValidation({ loadId: fetched.loadId, rowsRead: scan.rowsRead, rowsValid: scan.rowsValid, rowsRejected: scan.rowsRejected, controlTotalsJson: JSON.stringify(scan.controlTotals) });
+      const refused = refusalOf({ contract, fetched, scan, previousRows, rejectTolerance: deps.rejectTolerance, where });
+      // One request: the last rejected rows, their exact count and, for a file that passes, what validation counted.
+      await rejected.finish(scan.rowsRejected, refused ? undefined : { rowsRead: scan.rowsRead, rowsValid: scan.rowsValid, controlTotalsJson: JSON.stringify(scan.controlTotals) });
+      if (refused) throw refused;
       log.info('export validated', { table: input.table, businessDate: input.businessDate, rowsRead: scan.rowsRead, rowsRejected: scan.rowsRejected });
       return { rowsRead: scan.rowsRead, rowsValid: scan.rowsValid, rowsRejected: scan.rowsRejected, controlTotals: scan.controlTotals, reportPath };
     }));
@@ -125,21 +92,71 @@ function sameTotal(a: string, b: string): boolean {
   return x.ok && y.ok && equalDecimals(x.value, y.value);
 }
 
-/**
- * A full snapshot that shrinks below the contract's floor (`minRowRatio` of the rows
- * currently in the warehouse) would tombstone the missing keys: it is refused.
- */
-async function checkSnapshotSize(d1: Pick<D1Client, 'scalar'>, contract: TableContract, scan: ExportScan, where: { table: string; businessDate: string; file: string }): Promise<void> {
-  if (contract.mode !== 'full' || contract.minRowRatio === undefined) return;
-  const previous = (await d1.scalar<number>(`SELECT count(*) AS n FROM "${contract.table}_current"`)) ?? 0;
-  if (previous === 0) return; // first load: nothing to compare with
-  const floor = Math.ceil(previous * contract.minRowRatio);
-  if (scan.rowsRead < floor) {
-    const percent = Math.round(contract.minRowRatio * 100);
-    throw etlFailure('SnapshotShrank', `the full snapshot has ${scan.rowsRead} rows where the warehouse holds ${previous}; below ${percent}% (${floor} rows) the file is refused rather than ${previous - scan.rowsRead} keys marked deleted`, {
+/** What validation found before the scan, in the same request that starts the load. */
+async function startValidating(d1: Pick<D1Client, 'batch'>, contract: TableContract, load: Omit<Parameters<typeof controlSql.loads.startValidatingStatement>[0], 'now'>): Promise<number | undefined> {
+  const floorApplies = contract.mode === 'full' && contract.minRowRatio !== undefined;
+  const results = await d1.batch<{ n: number }>([
+    // The load's row, its rejected rows of an earlier attempt removed (a retry stores each once).
+    controlSql.loads.startValidatingStatement({ ...load, now: new Date().toISOString() }),
+    controlSql.rejected.deleteRejectedRowsStatement(load.loadId),
+    // A full snapshot is compared with the rows the warehouse holds now (checkSnapshotSize).
+    ...(floorApplies ? [{ sql: `SELECT count(*) AS n FROM "${contract.table}_current"` }] : []),
+  ]);
+  return floorApplies ? (results[2]?.results[0]?.n ?? 0) : undefined;
+}
+
+/** Why the scanned file is refused, the first reason in the order checked; undefined when it passes. Pure. */
+function refusalOf(input: { contract: TableContract; fetched: FetchedExport; scan: ExportScan; previousRows: number | undefined; rejectTolerance: number; where: { table: string; businessDate: string; file: string } }): Error | undefined {
+  const { contract, fetched, scan, where } = input;
+  if (contract.mode === 'full' && scan.rowsRead === 0) {
+    return etlFailure('EmptyExport', 'the file has a header but no rows; a full snapshot is never empty (loading it would delete every row)', { ...where, line: 1, rule: 'a full snapshot has rows' });
+  }
+  if (fetched.manifest && fetched.manifest.sha256 !== fetched.sha256) {
+    return etlFailure('ManifestMismatch', `sha256 of the file is ${fetched.sha256}, ${fetched.manifest.manifestFile} says ${fetched.manifest.sha256}`, { ...where, column: 'SHA256', value: fetched.sha256, rule: 'sha256 in the manifest' });
+  }
+  if (fetched.manifest && fetched.manifest.rows !== scan.rowsRead) {
+    return etlFailure('ManifestMismatch', `the file has ${scan.rowsRead} data rows, ${fetched.manifest.manifestFile} says ${fetched.manifest.rows}`, {
       ...where,
+      column: 'NB_LIGNES',
       value: String(scan.rowsRead),
-      rule: `at least ${percent}% of the previous day's ${previous} rows`,
+      rule: 'row count in the manifest',
     });
   }
+  if (scan.rowsRejected > input.rejectTolerance) {
+    const first = scan.issues[0];
+    return etlFailure('RowValidationFailed', `${scan.rowsRejected} of ${scan.rowsRead} rows rejected (tolerance ${input.rejectTolerance}); first: ${first?.rule ?? 'see report'}`, {
+      ...where,
+      ...(first ? { line: first.line, column: first.column, value: first.value, rule: first.rule } : {}),
+      issues: scan.issues,
+    });
+  }
+  for (const [name, announced] of Object.entries(fetched.manifest?.controlTotals ?? {})) {
+    const inFile = scan.controlTotals[name] ?? '0';
+    if (!sameTotal(inFile, announced)) {
+      const source = contract.columns.find((c) => c.name === name)?.source ?? name;
+      return etlFailure('ControlTotalMismatch', `the sum of ${source} over the file is ${inFile}, ${fetched.manifest!.manifestFile} announces ${announced}`, {
+        ...where,
+        column: source,
+        value: inFile,
+        rule: 'control total in the manifest',
+      });
+    }
+  }
+  return input.previousRows === undefined ? undefined : snapshotShrank(contract, scan, input.previousRows, where);
+}
+
+/**
+ * A full snapshot that shrinks below the contract's floor (`minRowRatio` of the `previous` rows
+ * currently in the warehouse) would tombstone the missing keys: it is refused. Pure.
+ */
+function snapshotShrank(contract: TableContract, scan: ExportScan, previous: number, where: { table: string; businessDate: string; file: string }): Error | undefined {
+  if (previous === 0 || contract.minRowRatio === undefined) return undefined; // first load: nothing to compare with
+  const floor = Math.ceil(previous * contract.minRowRatio);
+  if (scan.rowsRead >= floor) return undefined;
+  const percent = Math.round(contract.minRowRatio * 100);
+  return etlFailure('SnapshotShrank', `the full snapshot has ${scan.rowsRead} rows where the warehouse holds ${previous}; below ${percent}% (${floor} rows) the file is refused rather than ${previous - scan.rowsRead} keys marked deleted`, {
+    ...where,
+    value: String(scan.rowsRead),
+    rule: `at least ${percent}% of the previous day's ${previous} rows`,
+  });
 }

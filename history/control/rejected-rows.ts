@@ -74,8 +74,9 @@ export function deleteRejectedRowsStatement(loadId: string): ControlStatement {
 /**
  * Rejected rows as literal multi-row INSERTs packed to D1's statement limits and grouped into requests
  * (d1/pack.ts); `ON CONFLICT DO NOTHING`, so a request resent after its answer was lost adds nothing.
+ * `then` (e.g. the count) travels after them, in the last request when it fits.
  */
-export function insertRejectedRowsBatches(loadId: string, rows: readonly RejectedRow[]): ControlStatement[][] {
+export function insertRejectedRowsBatches(loadId: string, rows: readonly RejectedRow[], then: readonly ControlStatement[] = []): ControlStatement[][] {
   const statements = packInserts({
     table: 'etl_rejected_rows',
     columns,
@@ -83,7 +84,7 @@ export function insertRejectedRowsBatches(loadId: string, rows: readonly Rejecte
     mode: 'literal',
     onConflictDoNothing: ['load_id', 'line', 'issue'],
   });
-  return packBatches(statements).map((batch) => batch.map((s) => ({ sql: s.sql, params: [...(s.params ?? [])] })));
+  return packBatches([...statements, ...then]).map((batch) => batch.map((s) => ({ sql: s.sql, params: [...(s.params ?? [])] })));
 }
 
 /** The exact count of the load's rejected lines and the cap its rows were stored under. */
