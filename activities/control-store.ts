@@ -93,7 +93,6 @@ export function createControlStore(d1: ControlD1) {
     },
     loads: {
       /** The load's rows are in stage. */
-      markStaged: (loadId: string, rowsStaged: number) => run([loads.markStagedStatement(loadId, rowsStaged)]),
       /** A step that records nothing else. */
       mark: (loadId: string, status: Parameters<typeof loads.markStatusStatement>[1]) => run([loads.markStatusStatement(loadId, status)]),
       /**

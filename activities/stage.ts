@@ -3,7 +3,7 @@ import { etlFailure } from '../common/errors.ts';
 import { contractFor } from '../contracts/index.ts';
 import type { Dialect } from '../contracts/types.ts';
 import type { D1Client } from '../d1/client.ts';
-import { createControlStore } from './control-store.ts';
+import { controlSql, createControlStore } from './control-store.ts';
 import { packBatches, packInserts, type SqlValue } from '../d1/pack.ts';
 import { historyDdl } from '../history/ddl.ts';
 import { storedColumns } from '../history/stored-columns.ts';
@@ -96,7 +96,8 @@ export const createStageActivities = (deps: StageDeps) => ({
     await inFlight;
 
     const keyList = contract.key.map((k) => `"${k}"`).join(', ');
-    // The duplicated keys and the staged count, in one request.
+    // One request: the duplicated keys, the staged count, and the load marked staged with that count
+    // (a load with duplicates fails right after, and its failure is recorded over the mark).
     const [duplicates, staged] = await deps.d1.batch<{ key: string; lines: string } & { n: number }>([
       {
         sql: `SELECT ${contract.key.map((k) => `"${k}"`).join(" || '|' || ")} AS key, group_concat(_line) AS lines
@@ -104,6 +105,7 @@ export const createStageActivities = (deps: StageDeps) => ({
         params: [input.loadId],
       },
       { sql: `SELECT count(*) AS n FROM "_stage_${contract.table}" WHERE _load_id = ?`, params: [input.loadId] },
+      controlSql.loads.markStagedStatement(input.loadId, `_stage_${contract.table}`),
     ]);
     const first = duplicates?.results[0];
     if (first) {
@@ -127,7 +129,6 @@ export const createStageActivities = (deps: StageDeps) => ({
     }
 
     const rowsStaged = staged?.results[0]?.n ?? 0;
-    await createControlStore(deps.d1).loads.markStaged(input.loadId, rowsStaged);
     log.info('export staged', { table: input.table, businessDate: input.businessDate, loadId: input.loadId, rowsStaged });
     return { rowsStaged };
   },

@@ -1,4 +1,5 @@
 import { replayedLoadStatuses, writtenLoadStatuses, type LoadStatus } from '../../common/control-statuses.ts';
+import { quoteIdentifier } from '../../d1/pack.ts';
 import type { ControlStatement } from './statement.ts';
 import { statusIn } from './statement.ts';
 
@@ -26,9 +27,15 @@ export function recordValidationStatement(input: { loadId: string; rowsRead: num
   };
 }
 
-/** The load's rows are in stage. */
-export function markStagedStatement(loadId: string, rowsStaged: number): ControlStatement {
-  return { sql: "UPDATE etl_loads SET status = 'staged', rows_staged = ? WHERE load_id = ?", params: [rowsStaged, loadId] };
+/**
+ * The load's rows are in stage: `rows_staged` counted there by this statement, so it travels in the
+ * batch that reads the stage (stage's duplicate check) and needs no request of its own.
+ */
+export function markStagedStatement(loadId: string, stageTable: string): ControlStatement {
+  return {
+    sql: `UPDATE etl_loads SET status = 'staged', rows_staged = (SELECT count(*) FROM ${quoteIdentifier(stageTable)} WHERE _load_id = ?) WHERE load_id = ?`,
+    params: [loadId, loadId],
+  };
 }
 
 /** A step the load went through that records nothing else: publishing, published, deferred, quarantined, rewound. */

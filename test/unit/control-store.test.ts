@@ -38,7 +38,7 @@ const statements: [string, ControlStatement][] = [
   ...rejected.duplicateKeyRowsStatements({ loadId: 'l', stageTable: '_stage_order_lines', key: ['order_no', 'line_no'], keySources: ['NUM_COMMANDE', 'NUM_LIGNE'], cap: 100 }).map((s, i): [string, ControlStatement] => [`duplicateKeyRows ${i}`, s]),
   ['startValidating', loads.startValidatingStatement({ loadId: 'l', runId: 'r', table: 'orders', businessDate: '2027-10-04', fileName: 'f', archivePath: 'a', sha256: 's', bytes: 1, now })],
   ['recordFailure', loads.recordFailureStatement({ loadId: 'l', runId: 'r', table: 'orders', businessDate: '2027-10-04', fileName: null, sha256: null, status: 'failed', errorType: 'ExportMissing', errorDetail: 'd', now })],
-  ['markStaged', loads.markStagedStatement('l', 3)],
+  ['markStaged', loads.markStagedStatement('l', '_stage_orders')],
   ['markVerified', loads.markVerifiedStatement('l', now)],
   ['writtenSince', loads.writtenSinceQuery('orders', '2027-10-03')],
   ['replayedFromDate', loads.replayedFromDateQuery('2027-10-03')],
