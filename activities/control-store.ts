@@ -103,8 +103,6 @@ export function createControlStore(d1: ControlD1) {
         const [, watermark] = await batchRows<{ business_date: string }>([loads.markStatusStatement(loadId, 'publishing'), watermarks.watermarkQuery(table)]);
         return watermark?.[0]?.business_date;
       },
-      /** The versions the merge wrote. */
-      recordVersions: (loadId: string, counts: Parameters<typeof loads.recordVersionsStatement>[1]) => run([loads.recordVersionsStatement(loadId, counts)]),
       /** A failed load, `failed` or `reverted`. */
       recordFailure: (input: Omit<Parameters<typeof loads.recordFailureStatement>[0], 'now'>) => run([loads.recordFailureStatement({ ...input, now: now() })]),
       /** The load's status, or undefined when it never started. */

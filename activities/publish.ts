@@ -49,13 +49,13 @@ export const createPublishActivities = (deps: PublishDeps) => ({
       const now = new Date().toISOString();
       const results = await deps.d1.batch([
         ...merge.map(({ sql, params }) => ({ sql, params })),
+        controlSql.loads.recordVersionsStatement(input.loadId, contract.table),
         controlSql.loads.markStatusStatement(input.loadId, 'published'),
         controlSql.watermarks.advanceWatermarkStatement({ table: input.table, businessDate: input.businessDate, loadId: input.loadId, now }),
       ]);
 
       const changed = (effect: string) => merge.reduce((sum, s, i) => sum + (s.effect === effect ? (results[i]?.meta.changes ?? 0) : 0), 0);
       const result = { versionsInserted: changed('inserted') + changed('tombstoned'), versionsClosed: changed('closed'), tombstones: changed('tombstoned') };
-      await store.loads.recordVersions(input.loadId, result);
       log.info('load published', { table: input.table, businessDate: input.businessDate, loadId: input.loadId, ...result });
       return result;
     });

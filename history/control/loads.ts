@@ -43,9 +43,20 @@ export function markStatusStatement(loadId: string, status: Extract<LoadStatus, 
   return { sql: 'UPDATE etl_loads SET status = ? WHERE load_id = ?', params: [status, loadId] };
 }
 
-/** The versions the merge wrote. */
-export function recordVersionsStatement(loadId: string, counts: { versionsInserted: number; versionsClosed: number; tombstones: number }): ControlStatement {
-  return { sql: 'UPDATE etl_loads SET versions_inserted = ?, versions_closed = ?, tombstones = ? WHERE load_id = ?', params: [counts.versionsInserted, counts.versionsClosed, counts.tombstones, loadId] };
+/**
+ * The versions the load wrote, counted in its history table by this statement: it travels at the
+ * end of the merge's batch (no request of its own). verify counts them again, against what the
+ * merge reported.
+ */
+export function recordVersionsStatement(loadId: string, historyTable: string): ControlStatement {
+  const t = quoteIdentifier(historyTable);
+  return {
+    sql: `UPDATE etl_loads SET versions_inserted = (SELECT count(*) FROM ${t} WHERE _loaded_by = ?),
+           versions_closed = (SELECT count(*) FROM ${t} WHERE _closed_by = ?),
+           tombstones = (SELECT count(*) FROM ${t} WHERE _loaded_by = ? AND _is_deleted = 1)
+         WHERE load_id = ?`,
+    params: [loadId, loadId, loadId, loadId],
+  };
 }
 
 /** verify reconciled the load. */

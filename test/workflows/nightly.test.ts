@@ -43,6 +43,14 @@ describe('seven nightly runs on a real Temporal dev server and the local D1 serv
         expect(loaded, `${contract.table} on ${day}`).toMatchObject({ status: 'loaded', rowsRead: expected.fileRows, rowsRejected: 0 });
         expect(await currentState(warehouse.d1, contract), `${contract.table}_current after ${day}`).toEqual(expected.current);
       }
+      // What `warehouse status` shows of each load: the versions recorded in etl_loads are those the merge reported.
+      const [recorded] = await warehouse.d1.query<{ table_name: string; versions_inserted: number; versions_closed: number; tombstones: number }>(
+        "SELECT table_name, versions_inserted, versions_closed, tombstones FROM etl_loads WHERE business_date = ? AND status = 'verified' ORDER BY table_name",
+        [day],
+      );
+      const reported = summary.tables.flatMap((t) => (t.status === 'loaded' ? [{ table_name: t.table, versions_inserted: t.versionsInserted, versions_closed: t.versionsClosed, tombstones: t.tombstones }] : []));
+      expect(reported).toHaveLength(tableContracts.length);
+      expect(recorded!.results, `etl_loads versions on ${day}`).toEqual(reported.sort((a, b) => a.table_name.localeCompare(b.table_name)));
       if (i === 0 && process.env.RECORD_HISTORIES) {
         await saveHistories(inject('temporal'), [`nightly-${day}`, `nightly-${day}-customers-${day}`], process.env.RECORD_HISTORIES);
       }
