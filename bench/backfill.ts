@@ -22,6 +22,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { Agent, type Dispatcher } from 'undici';
 import { createBackfillActivities, type DumpPartReport } from '../activities/backfill.ts';
@@ -80,6 +81,25 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 
 const work = await mkdtemp(join(tmpdir(), 'bench-backfill-'));
 const env = new MockActivityEnvironment();
+/** Activity attempts retried, as the worker's retry policy would have (printed with the figures). */
+const retried: string[] = [];
+
+/**
+ * Runs an activity as the worker would: a retryable failure (an import the local service did not
+ * finish in time, say) is tried again, and the backfill's activity resumes from its chunk markers.
+ * Without this, one slow import on a loaded machine ended a run of an hour (2026-12-02).
+ */
+async function asTheWorkerWould<T>(what: string, run: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (attempt >= attempts || !(error instanceof ApplicationFailure) || error.nonRetryable) throw error;
+      retried.push(`${what}, attempt ${attempt}: ${error.type}`);
+      console.log(`${what}: attempt ${attempt} failed (${error.type}: ${error.message}); trying again`);
+    }
+  }
+}
 const rate = (rows: number, seconds: number) => `${Math.round(rows / seconds).toLocaleString('en-US')} rows/s`;
 try {
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
@@ -111,10 +131,10 @@ try {
   console.log(`validated in ${validateSeconds.toFixed(1)} s`);
   const requestsBefore = viaImport.requests();
   const [, importSeconds] = await timed(async () => {
-    for (const part of plan.parts) await env.run(activities.importDumpPart, { dumpDir: plan.dumpDir, asOf: plan.asOf, part, chunkRows });
+    for (const part of plan.parts) await asTheWorkerWould(`import of ${part.file}`, () => env.run(activities.importDumpPart, { dumpDir: plan.dumpDir, asOf: plan.asOf, part, chunkRows }));
   });
   const importRequests = viaImport.requests() - requestsBefore;
-  console.log(`imported in ${importSeconds.toFixed(1)} s, ${importRequests} requests`);
+  console.log(`imported in ${importSeconds.toFixed(1)} s, ${importRequests} requests, ${retried.length} attempt(s) retried${retried.length ? `: ${retried.join('; ')}` : ''}`);
 
   // What a reader's SUM on D1 says: the integer SUM of the stored units over <t>_current, against the dump's total.
   const moneyChecks = await Promise.all(tableContracts.flatMap((contract) => contract.controlTotals.map(async (name) => {
