@@ -1,8 +1,10 @@
-import { ApplicationFailure, getExternalWorkflowHandle, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, getExternalWorkflowHandle, isCancellation, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { ArchivedExportInput, FetchedExport } from '../activities/fetch.ts';
 import type { RowIssue } from '../common/errors.ts';
+import { etlTableKey } from '../common/search-attributes.ts';
 import { fetchActivity, longActivity, shortActivity } from './activity-profiles.ts';
+import { markEtlAttributes, type LoadTableEtlStatus } from './etl-search-attributes.ts';
 import { describeFailure } from './failures.ts';
 import { exportDeferredSignal, incidentWorkflowId, type UnrevertedLoad } from './messages.ts';
 import { openIncidentWorkflow } from './open-incident.ts';
@@ -50,6 +52,22 @@ export interface LoadTableResult {
  * step even when one before it failed) and the failure rethrown with its stable type.
  */
 export async function loadTable(input: LoadTableInput): Promise<LoadTableResult> {
+  const { table, businessDate } = input;
+  // Its parent starts it with its search attributes; one that did not (started by hand) sets them itself.
+  if (workflowInfo().typedSearchAttributes.get(etlTableKey) === undefined) markEtlAttributes({ businessDate, table, status: 'running' satisfies LoadTableEtlStatus });
+  try {
+    const result = await loadWithCompensation(input);
+    markEtlAttributes({ status: result.status satisfies LoadTableEtlStatus });
+    return result;
+  } catch (error) {
+    const status: LoadTableEtlStatus = isCancellation(error) ? 'cancelled' : input.quarantine === false ? 'failed' : 'quarantined';
+    markEtlAttributes({ status });
+    throw error;
+  }
+}
+
+/** The load's steps and, when one fails, its compensation, record, quarantine and incident. */
+async function loadWithCompensation(input: LoadTableInput): Promise<LoadTableResult> {
   const { table, businessDate, runId } = input;
   /** Saga steps, newest first; each names the load it reverts, for the incident when it fails. */
   const compensations: { loadId: string; run: () => Promise<void> }[] = [];

@@ -4,6 +4,7 @@ import { addDays } from '../common/business-dates.ts';
 import { businessDateKey, etlStatusKey } from '../common/search-attributes.ts';
 import { tableContracts } from '../contracts/index.ts';
 import { shortActivity } from './activity-profiles.ts';
+import { loadTableChildAttributes } from './etl-search-attributes.ts';
 import { describeFailure } from './failures.ts';
 import { withWarehouseLease } from './lease-holder.ts';
 import { loadTable, type LoadTableResult } from './load-table.ts';
@@ -83,7 +84,7 @@ async function loadNight(input: NightlyRunInput, tables: string[], { workflowId,
       return { table, businessDate, status: 'failed', errorType: 'RecheckFailed', message };
     }
     try {
-      return await executeChild(loadTable, { workflowId: tableChildId(table), args: [{ table, businessDate, runId }] });
+      return await executeChild(loadTable, { workflowId: tableChildId(table), args: [{ table, businessDate, runId }], ...loadTableChildAttributes(table, businessDate) });
     } catch (error) {
       const failure = describeFailure(error);
       return { table, businessDate, status: 'failed', errorType: failure.type, message: failure.message };

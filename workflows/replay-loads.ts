@@ -1,5 +1,6 @@
 import { executeChild, patched, workflowInfo } from '@temporalio/workflow';
 import { mapWithConcurrency, runLanes } from './concurrency.ts';
+import { loadTableChildAttributes } from './etl-search-attributes.ts';
 import { loadTable, type LoadTableInput, type LoadTableResult } from './load-table.ts';
 import { childWorkflowId, oneChildIdShapePatch } from './messages.ts';
 
@@ -71,7 +72,7 @@ export async function replayLoads<L extends ReplayLoad>(loads: readonly L[], opt
   const report: ReplayReport<L> = { dates, loaded: [], failed: [], notStarted: [], stopped: false };
   const parentId = workflowInfo().workflowId;
   const childId = patched(oneChildIdShapePatch) ? (load: L) => childWorkflowId(parentId, load.table, load.businessDate) : options.releasedChildId;
-  const replay = (load: L) => executeChild(loadTable, { workflowId: childId(load), args: [options.input(load)] });
+  const replay = (load: L) => executeChild(loadTable, { workflowId: childId(load), args: [options.input(load)], ...loadTableChildAttributes(load.table, load.businessDate) });
 
   for (const businessDate of dates) {
     const ofDate = loads.filter((l) => l.businessDate === businessDate);
