@@ -2,6 +2,7 @@ import { executeChild, patched, workflowInfo } from '@temporalio/workflow';
 import { mapWithConcurrency, runLanes } from './concurrency.ts';
 import { loadTableChildAttributes } from './etl-search-attributes.ts';
 import { loadTable, type LoadTableInput, type LoadTableResult } from './load-table.ts';
+import { loadTableSummary } from './summaries.ts';
 import { childWorkflowId, oneChildIdShapePatch } from './messages.ts';
 
 /**
@@ -72,7 +73,10 @@ export async function replayLoads<L extends ReplayLoad>(loads: readonly L[], opt
   const report: ReplayReport<L> = { dates, loaded: [], failed: [], notStarted: [], stopped: false };
   const parentId = workflowInfo().workflowId;
   const childId = patched(oneChildIdShapePatch) ? (load: L) => childWorkflowId(parentId, load.table, load.businessDate) : options.releasedChildId;
-  const replay = (load: L) => executeChild(loadTable, { workflowId: childId(load), args: [options.input(load)], ...loadTableChildAttributes(load.table, load.businessDate) });
+  const replay = (load: L) => {
+    const input = options.input(load);
+    return executeChild(loadTable, { workflowId: childId(load), args: [input], staticSummary: loadTableSummary(load.table, load.businessDate, input.archived !== undefined), ...loadTableChildAttributes(load.table, load.businessDate) });
+  };
 
   for (const businessDate of dates) {
     const ofDate = loads.filter((l) => l.businessDate === businessDate);
