@@ -28,6 +28,7 @@ export {
   leaseStateQuery,
   nightIncidentWorkflowId,
   nightlyWorkflowId,
+  progressQuery,
   recheckWorkflowId,
   waitingForLeaseStatus,
   warehouseLeaseWorkflowId,
@@ -37,5 +38,7 @@ export {
   type IncidentState,
   type LeaseKind,
   type LeaseState,
+  type NightProgress,
   type RollbackMode,
+  type TableProgress,
 } from './messages.ts';

@@ -6,6 +6,7 @@ import { etlTableKey } from '../common/search-attributes.ts';
 import { fetchActivity, longActivity, shortActivity } from './activity-profiles.ts';
 import { markEtlAttributes, type LoadTableEtlStatus } from './etl-search-attributes.ts';
 import { describeFailure } from './failures.ts';
+import { reportStage } from './night-progress.ts';
 import { fetchSummary, loadStepSummaries as steps } from './summaries.ts';
 import { exportDeferredSignal, incidentWorkflowId, type UnrevertedLoad } from './messages.ts';
 import { openIncidentWorkflow } from './open-incident.ts';
@@ -30,6 +31,8 @@ export interface LoadTableInput {
   quarantine?: boolean;
   /** Until when the fetch waits for the file, as operators read it (`2026-03-06 06:00 Europe/Paris`): for its summary in the Web UI. */
   exportDeadline?: string;
+  /** Set by a nightly run: each step reached is reported to it (its `progress` query). */
+  reportStages?: boolean;
 }
 
 /** What happened to the table: loaded (with counts) or unchanged (this exact file is already loaded). */
@@ -86,6 +89,7 @@ async function loadWithCompensation(input: LoadTableInput): Promise<LoadTableRes
     }
     const open = await openIncidentFor.executeWithOptions({ summary: steps.openIncidentFor(table) }, [{ table }]);
     const held = open && open.incidentId !== input.repairOf ? open : undefined;
+    await reportStage(input.reportStages, { table, stage: 'validate' });
     const validated = await validateExport.executeWithOptions({ summary: steps.validate(fileName, table) }, [{ table, businessDate, runId, fetched }]);
     if (held) {
       // Loading on top of a missing day would corrupt history: archive, validate, and leave it to the incident.
@@ -96,8 +100,11 @@ async function loadWithCompensation(input: LoadTableInput): Promise<LoadTableRes
     const load = { table, businessDate, loadId: fetched.loadId, fileName: fetched.fileName };
     // From here the load writes: a failed stage leaves rows in _stage_<table>, publish may half-apply; revert covers both.
     compensations.unshift({ loadId: load.loadId, run: () => revertLoad.executeWithOptions({ summary: steps.revert(table, load.loadId) }, [{ table, loadId: load.loadId }]) });
+    await reportStage(input.reportStages, { table, stage: 'stage', rows: validated.rowsValid });
     const staged = await stageExport.executeWithOptions({ summary: steps.stage(fileName, validated.rowsValid, table) }, [{ ...load, archivePath: fetched.archivePath }]);
+    await reportStage(input.reportStages, { table, stage: 'publish' });
     const published = await publishLoad.executeWithOptions({ summary: steps.publish(table, businessDate) }, [load]);
+    await reportStage(input.reportStages, { table, stage: 'verify' });
     await verifyLoad.executeWithOptions({ summary: steps.verify(table, businessDate) }, [{ ...load, validated, staged, published }]);
     return { ...base, status: 'loaded', rowsRead: validated.rowsRead, rowsRejected: validated.rowsRejected, ...published };
   } catch (error) {

@@ -12,6 +12,7 @@ import { mapWithConcurrency } from './concurrency.ts';
 import { childWorkflowId, nightlyRecheckWorkflowId, nightlyTableWorkflowId, oneChildIdShapePatch } from './messages.ts';
 import { holdMissingNight, nightIncidentPatch } from './missing-night.ts';
 import { recheck, type RecheckResult } from './recheck.ts';
+import { nightProgressPatch, trackNightProgress } from './night-progress.ts';
 import { loadStepSummaries, loadTableSummary, nightSummaries, recheckSummary } from './summaries.ts';
 
 const { beginRun, finishRun, changedExports, recordLoadFailure } = proxyActivities<Activities>(shortActivity);
@@ -62,20 +63,29 @@ export async function nightlyRun(input: NightlyRunInput): Promise<NightlySummary
     { key: etlStatusKey, value: 'running' },
   ]);
 
+  const tracker = trackNightProgress(businessDate, tables);
   // The night writes from its bookmark to its summary under a shared lease: no restore runs meanwhile.
-  return withWarehouseLease('shared', { resumeStatus: 'running' }, () => loadNight(input, tables, { workflowId, runId }));
+  const onWait = (waitingFor: string | undefined) => tracker.phase(waitingFor ? 'waiting for the warehouse lease' : 'beginning', waitingFor);
+  return withWarehouseLease('shared', { resumeStatus: 'running', onWait }, () => loadNight(input, tables, { workflowId, runId }, tracker));
 }
 
 /** The night's writing, from the bookmark to the summary (run under the warehouse lease). */
-async function loadNight(input: NightlyRunInput, tables: string[], { workflowId, runId }: { workflowId: string; runId: string }): Promise<NightlySummary> {
+async function loadNight(input: NightlyRunInput, tables: string[], { workflowId, runId }: { workflowId: string; runId: string }, tracker: NightProgressTracker): Promise<NightlySummary> {
   const { businessDate } = input;
+  tracker.phase('beginning');
   const { bookmark } = await beginRun.executeWithOptions({ summary: nightSummaries.beginRun(businessDate, tables.length) }, [{ runId, workflowId, businessDate, tablesTotal: tables.length }]);
+  tracker.phase('late corrections');
   const { results: rechecked, failed: recheckFailed } = patched('late-corrections') ? await recheckCorrectedDays(businessDate, tables, input) : { results: [], failed: new Map<string, RecheckFailure>() };
   const toFetch = tables.filter((table) => !recheckFailed.has(table));
+  tracker.phase("waiting for the night's first file");
   const night = patched(nightIncidentPatch) ? await holdMissingNight({ businessDate, runId, tables: toFetch }) : {};
   const missingNight = night.held;
+  tracker.deadlineIs(night.deadlineLocal);
+  tracker.phase('loading');
+  const reportStages = patched(nightProgressPatch);
   const tableChildId = patched(oneChildIdShapePatch) ? (table: string) => childWorkflowId(workflowId, table, businessDate) : (table: string) => nightlyTableWorkflowId(workflowId, table);
-  const outcomes = await mapWithConcurrency(tables, input.maxParallel ?? 4, async (table): Promise<TableOutcome> => {
+  /** One table's outcome: held by a missing night, by a failed re-check, or its loadTable child's. */
+  const loadOneTable = async (table: string): Promise<TableOutcome> => {
     const missing = missingNight?.get(table);
     if (missing) return missing;
     const notRechecked = recheckFailed.get(table);
@@ -86,22 +96,32 @@ async function loadNight(input: NightlyRunInput, tables: string[], { workflowId,
       return { table, businessDate, status: 'failed', errorType: 'RecheckFailed', message };
     }
     try {
-      const args: [LoadTableInput] = [{ table, businessDate, runId, ...(night.deadlineLocal ? { exportDeadline: night.deadlineLocal } : {}) }];
+      const args: [LoadTableInput] = [{ table, businessDate, runId, ...(night.deadlineLocal ? { exportDeadline: night.deadlineLocal } : {}), ...(reportStages ? { reportStages } : {}) }];
+      tracker.started(table);
       return await executeChild(loadTable, { workflowId: tableChildId(table), args, staticSummary: loadTableSummary(table, businessDate), ...loadTableChildAttributes(table, businessDate) });
     } catch (error) {
       const failure = describeFailure(error);
       return { table, businessDate, status: 'failed', errorType: failure.type, message: failure.message };
     }
+  };
+  const outcomes = await mapWithConcurrency(tables, input.maxParallel ?? 4, async (table): Promise<TableOutcome> => {
+    const outcome = await loadOneTable(table);
+    tracker.ended(outcome);
+    return outcome;
   });
 
   const failed = outcomes.filter((o) => o.status === 'failed').length;
   const deferred = outcomes.filter((o) => o.status === 'deferred').length;
   const status = failed === outcomes.length ? 'failed' : failed + deferred === 0 ? 'ok' : 'partial';
   const summary: NightlySummary = { businessDate, runId, bookmark, status, tables: outcomes, ...(rechecked.length ? { rechecked } : {}) };
+  tracker.phase('done');
   await finishRun.executeWithOptions({ summary: nightSummaries.finishRun(businessDate, status, outcomes.length - failed, outcomes.length) }, [{ runId, status, tablesOk: outcomes.length - failed, tablesFailed: failed, summary }]);
   upsertSearchAttributes([{ key: etlStatusKey, value: status }]);
   return summary;
 }
+
+/** The night's progress tracker (night-progress.ts). */
+type NightProgressTracker = ReturnType<typeof trackNightProgress>;
 
 /** Why a table's late correction could not be re-checked before tonight's load. */
 interface RecheckFailure {

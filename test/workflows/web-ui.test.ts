@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contractFor } from '../../contracts/index.ts';
 import { exportFileName } from '../../contracts/types.ts';
 import { generateExports } from '../../generator/index.ts';
-import { incidentWorkflowId, nightlyRun, nightlyWorkflowId } from '../../workflows/index.ts';
+import { readTruth } from '../../generator/truth.ts';
+import { incidentWorkflowId, nightlyRun, nightlyWorkflowId, progressQuery } from '../../workflows/index.ts';
+import { runWarehouse } from '../support/cli.ts';
 import { eventually } from '../support/eventually.ts';
 import { startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
 
@@ -124,4 +126,34 @@ describe("the Web UI explains a night: list filters (BusinessDate, EtlTable, Etl
     expect(productSteps.at(-1)).toEqual(['incident', 'incident: products 2028-07-03 set aside (CsvHeaderMismatch); waits for a signed approval']);
     expect(productSteps.every(([, summary]) => typeof summary === 'string' && summary.length > 0)).toBe(true);
   }, 90_000);
+
+  it('the night answers its progress query, per table the stage reached, rows and what it waits for; `warehouse run --progress` prints it', async () => {
+    const truth = await readTruth(warehouse.inbox, night);
+    const progress = await eventually(
+      () => nightly.query(progressQuery),
+      (p) => p.tables.filter((t) => ['loaded', 'failed'].includes(t.stage)).length === 2,
+      60_000,
+    );
+    expect(progress).toEqual({
+      businessDate: night,
+      phase: 'loading',
+      tables: [
+        { table: 'customers', stage: 'loaded', rows: truth.tables.customers!.fileRows },
+        { table: 'products', stage: 'failed', detail: expect.stringMatching(/^CsvHeaderMismatch: products 2028-07-03 \[ARTICLES_20280703\.csv, line 1\]: header does not match/) },
+        { table: 'orders', stage: 'fetch', waitingFor: 'COMMANDES_20280703.csv in the inbox (until 2028-07-04 06:00 Europe/Paris)' },
+      ],
+    });
+
+    const cli = await runWarehouse(['run', '--date', night, '--progress'], warehouse.env);
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stdout).toContain('night 2028-07-03: loading');
+    expect(cli.stdout).toMatch(new RegExp(`^customers +loaded +${truth.tables.customers!.fileRows}$`, 'm'));
+    expect(cli.stdout).toMatch(/^orders +fetch +COMMANDES_20280703\.csv in the inbox \(until 2028-07-04 06:00 Europe\/Paris\)$/m);
+    const json = await runWarehouse(['run', '--date', night, '--progress', '--json'], warehouse.env);
+    expect(JSON.parse(json.stdout)).toEqual(await nightly.query(progressQuery));
+
+    const none = await runWarehouse(['run', '--date', '2028-07-27', '--progress'], warehouse.env);
+    expect(none.code).toBe(1);
+    expect(none.stderr.trim()).toBe('warehouse: no nightly run for 2028-07-27 (nightly-2028-07-27); start it with: warehouse run --date 2028-07-27');
+  }, 120_000);
 });
