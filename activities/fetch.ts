@@ -55,17 +55,20 @@ export interface FetchedExport {
  */
 export const createFetchActivities = (deps: FetchDeps) => ({
   fetchExport(input: FetchInput): Promise<FetchedExport> {
-    /** What each heartbeat says (the Web UI shows the last one of a pending fetch): what it waits for, until when. */
-    let beat: FetchHeartbeat | undefined;
+    const contract = contractFor(input.table);
+    const fileName = exportFileName(contract, input.businessDate);
+    const deadline = exportDeadline(input.businessDate, deps.exportDeadline.timeOfDay, deps.exportDeadline.timeZone);
+    const until = operatorTime(deadline, deps.exportDeadline.timeZone);
+    /**
+     * What each heartbeat says (the Web UI shows the last one of a pending fetch): what it waits
+     * for, until when. Set before the first beat: the SDK sends later ones at most every 24 s.
+     */
+    let beat: FetchHeartbeat = { status: `looking for ${fileName} in ${deps.nas.inbox} (until ${until})`, file: fileName, inbox: deps.nas.inbox, until };
     // A failure's full detail is kept for reason.json by recordingFailures (activities/index.ts).
     return whileHeartbeating(async () => {
-      const contract = contractFor(input.table);
-      const fileName = exportFileName(contract, input.businessDate);
       const source = join(deps.nas.inbox, fileName);
       const details = { table: input.table, businessDate: input.businessDate, file: fileName };
 
-      const deadline = exportDeadline(input.businessDate, deps.exportDeadline.timeOfDay, deps.exportDeadline.timeZone);
-      const until = operatorTime(deadline, deps.exportDeadline.timeZone);
       const arrival = await waitForCompleteFile(source, deadline, deps, (seen) => {
         beat = { status: `waiting for ${fileName} in ${deps.nas.inbox} until ${until}: ${seen}`, file: fileName, inbox: deps.nas.inbox, until };
       });

@@ -32,10 +32,11 @@ export type NightArrival = { arrived: true; tables: string[]; /** The export dea
  */
 export const createNightInboxActivities = (deps: NightInboxDeps) => ({
   awaitNightExport(input: { businessDate: string; tables: string[] }): Promise<NightArrival> {
-    let beat: { status: string } | undefined;
+    const deadline = exportDeadline(input.businessDate, deps.exportDeadline.timeOfDay, deps.exportDeadline.timeZone);
+    const deadlineLocal = operatorTime(deadline, deps.exportDeadline.timeZone);
+    // Said from the first beat on: the SDK sends later ones at most every 24 s.
+    let beat = { status: `looking for the export files of ${input.businessDate} in ${deps.nas.inbox} (until ${deadlineLocal})` };
     return whileHeartbeating(async () => {
-      const deadline = exportDeadline(input.businessDate, deps.exportDeadline.timeOfDay, deps.exportDeadline.timeZone);
-      const deadlineLocal = operatorTime(deadline, deps.exportDeadline.timeZone);
       const expected = new Map(input.tables.map((table) => [exportFileName(contractFor(table), input.businessDate), table]));
       for (;;) {
         const seen = await listInbox(deps.nas.inbox);
