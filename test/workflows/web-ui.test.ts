@@ -3,13 +3,14 @@ import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { contractFor } from '../../contracts/index.ts';
 import { exportFileName } from '../../contracts/types.ts';
 import { generateExports } from '../../generator/index.ts';
 import { readTruth } from '../../generator/truth.ts';
 import { incidentWorkflowId, nightlyRun, nightlyWorkflowId, progressQuery } from '../../workflows/index.ts';
 import { runWarehouse } from '../support/cli.ts';
+import { saveHistories } from '../support/histories.ts';
 import { eventually } from '../support/eventually.ts';
 import { startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
 
@@ -156,4 +157,10 @@ describe("the Web UI explains a night: list filters (BusinessDate, EtlTable, Etl
     expect(none.code).toBe(1);
     expect(none.stderr.trim()).toBe('warehouse: no nightly run for 2028-07-27 (nightly-2028-07-27); start it with: warehouse run --date 2028-07-27');
   }, 120_000);
+
+  it.runIf(process.env.RECORD_HISTORIES)('records the histories of this path for the replay tests (RECORD_HISTORIES=test/replay/histories)', async () => {
+    // The night and the incident as they stand (still running), the loaded and the quarantined table to their end.
+    const ids = [nightlyWorkflowId(night), `${nightlyWorkflowId(night)}-customers-${night}`, `${nightlyWorkflowId(night)}-products-${night}`];
+    expect(await saveHistories(inject('temporal'), ids, process.env.RECORD_HISTORIES!, 'web-ui')).toHaveLength(3);
+  });
 });
