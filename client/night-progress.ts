@@ -20,7 +20,7 @@ export async function readNightProgress(client: Client, businessDate: string): P
 
 /** A night's progress as the operator reads it: one line for the night, one row per table. */
 export function formatNightProgress(progress: NightProgress): string {
-  const head = `night ${progress.businessDate}: ${progress.phase}${progress.waitingFor ? `, waiting for ${progress.waitingFor}` : ''}`;
+  const head = `night ${progress.businessDate}: ${progress.phase}${progress.waitingFor ? `: ${progress.waitingFor}` : ''}`;
   const rows = progress.tables.map((t) => [t.table, t.stage, t.rows ?? '', t.waitingFor ?? t.detail ?? '']);
   return `${head}\n${formatTable(['table', 'stage', 'rows', 'waiting for / detail'], rows)}`;
 }

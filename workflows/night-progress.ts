@@ -81,7 +81,7 @@ export function trackNightProgress(businessDate: string, tables: string[]) {
 /** The night in one line, as the Web UI shows a workflow's current details: `2 of 3 tables done · orders: fetch, waiting for …`. */
 export function nightDetails(progress: NightProgress): string {
   const done = progress.tables.filter((t) => endedStages.includes(t.stage)).length;
-  const head = `${progress.businessDate}: ${done} of ${progress.tables.length} tables done (${progress.phase}${progress.waitingFor ? `, waiting for ${progress.waitingFor}` : ''})`;
+  const head = `${progress.businessDate}: ${done} of ${progress.tables.length} tables done (${progress.phase}${progress.waitingFor ? `: ${progress.waitingFor}` : ''})`;
   const busy = progress.tables.filter((t) => !endedStages.includes(t.stage) && t.stage !== 'queued');
   return [head, ...busy.map((t) => `${t.table}: ${t.stage}${t.waitingFor ? `, waiting for ${t.waitingFor}` : ''}`)].join('\n');
 }
