@@ -55,15 +55,24 @@ export interface FetchedExport {
  */
 export const createFetchActivities = (deps: FetchDeps) => ({
   fetchExport(input: FetchInput): Promise<FetchedExport> {
+    const contract = contractFor(input.table);
+    const fileName = exportFileName(contract, input.businessDate);
+    const deadline = exportDeadline(input.businessDate, deps.exportDeadline.timeOfDay, deps.exportDeadline.timeZone);
+    const until = operatorTime(deadline, deps.exportDeadline.timeZone);
+    /**
+     * What each heartbeat says (the Web UI shows the last one of a pending fetch): what it waits
+     * for, until when. Set before the first beat: the SDK sends later ones at most every 24 s.
+     */
+    let beat: FetchHeartbeat = { status: `looking for ${fileName} in ${deps.nas.inbox} (until ${until})`, file: fileName, inbox: deps.nas.inbox, until };
     // A failure's full detail is kept for reason.json by recordingFailures (activities/index.ts).
     return whileHeartbeating(async () => {
-      const contract = contractFor(input.table);
-      const fileName = exportFileName(contract, input.businessDate);
       const source = join(deps.nas.inbox, fileName);
       const details = { table: input.table, businessDate: input.businessDate, file: fileName };
 
-      const deadline = exportDeadline(input.businessDate, deps.exportDeadline.timeOfDay, deps.exportDeadline.timeZone);
-      const arrival = await waitForCompleteFile(source, deadline, deps);
+      const arrival = await waitForCompleteFile(source, deadline, deps, (seen) => {
+        beat = { status: `waiting for ${fileName} in ${deps.nas.inbox} until ${until}: ${seen}`, file: fileName, inbox: deps.nas.inbox, until };
+      });
+      beat = { status: `archiving ${fileName}`, file: fileName, inbox: deps.nas.inbox, until };
       if (arrival.state === 'missing') {
         throw etlFailure('ExportMissing', `no export file ${fileName} in ${deps.nas.inbox} at the deadline (${operatorTime(deadline, deps.exportDeadline.timeZone)})`, { ...details, rule: 'export deadline' });
       }
@@ -101,7 +110,7 @@ export const createFetchActivities = (deps: FetchDeps) => ({
       } finally {
         await handle.close();
       }
-    });
+    }, () => beat);
   },
 
   /** The archived file as a fetched export: its checksum is computed again, so a damaged archive cannot pass for the file once loaded. */
@@ -117,6 +126,15 @@ export const createFetchActivities = (deps: FetchDeps) => ({
     });
   },
 });
+
+/** A fetch's heartbeat: one line for the Web UI (`status`), and its parts. */
+export interface FetchHeartbeat {
+  status: string;
+  file: string;
+  inbox: string;
+  /** The export deadline in WAREHOUSE_TIMEZONE, `2026-03-06 06:00 Europe/Paris`. */
+  until: string;
+}
 
 /** An export already in the archive, to load again (rebuild): the file is taken as archived, no inbox, no manifest. */
 export interface ArchivedExportInput {
@@ -137,7 +155,7 @@ type Arrival = { state: 'complete'; bytes: number } | { state: 'growing'; from: 
  * Each wait ends early when the activity is cancelled (a worker shutting down): it throws the
  * CancelledFailure, and the retry on the next worker simply looks again.
  */
-async function waitForCompleteFile(path: string, deadline: Date, deps: Pick<FetchDeps, 'stableForMs' | 'pollMs'>): Promise<Arrival> {
+async function waitForCompleteFile(path: string, deadline: Date, deps: Pick<FetchDeps, 'stableForMs' | 'pollMs'>, onWait: (seen: string) => void): Promise<Arrival> {
   const sizeOf = async () => (await lstat(path).catch(() => undefined))?.size;
   const sleep = (ms: number) => sleepUnlessCancelled(ms, activityCancellation());
   for (;;) {
@@ -146,9 +164,11 @@ async function waitForCompleteFile(path: string, deadline: Date, deps: Pick<Fetc
     const size = await sizeOf();
     if (size === undefined) {
       if (Date.now() >= deadline.getTime()) return { state: 'missing' };
+      onWait('not there yet');
       await sleep(Math.min(deps.pollMs, deadline.getTime() - Date.now()));
       continue;
     }
+    onWait(`${size} bytes so far, taken once its size stays the same for ${deps.stableForMs} ms`);
     await sleep(deps.stableForMs);
     const later = await sizeOf();
     if (later === size) return { state: 'complete', bytes: size };

@@ -3,12 +3,14 @@ import { Context } from '@temporalio/activity';
 /**
  * Heartbeats every `everyMs` while `work` runs, so that if this worker dies the
  * server notices within the activity's heartbeat timeout and retries elsewhere,
- * instead of waiting for the start-to-close timeout. Each beat repeats `details`.
+ * instead of waiting for the start-to-close timeout. Each beat repeats `details`, or
+ * asks it afresh when it is a function (what a waiting fetch waits for, shown in the Web UI).
  */
 export async function whileHeartbeating<T>(work: () => Promise<T>, details?: unknown, everyMs = 5000): Promise<T> {
   const context = Context.current();
-  context.heartbeat(details);
-  const timer = setInterval(() => context.heartbeat(details), everyMs);
+  const beat = () => context.heartbeat(typeof details === 'function' ? (details as () => unknown)() : details);
+  beat();
+  const timer = setInterval(beat, everyMs);
   try {
     return await work();
   } finally {

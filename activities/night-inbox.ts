@@ -21,7 +21,7 @@ export interface NightInboxDeps {
 export type { InboxProblem, MissingNight } from '../common/incident-facts.ts';
 
 /** The night's export has begun to arrive (per-table fetches take it from here), or nothing of it came by the deadline. */
-export type NightArrival = { arrived: true; tables: string[] } | ({ arrived: false } & MissingNight);
+export type NightArrival = { arrived: true; tables: string[]; /** The export deadline as operators read it (absent in histories before it). */ deadlineLocal?: string } | ({ arrived: false } & MissingNight);
 
 /**
  * Whether any of the night's export files is in the inbox. Like fetch it waits until the
@@ -32,13 +32,17 @@ export type NightArrival = { arrived: true; tables: string[] } | ({ arrived: fal
  */
 export const createNightInboxActivities = (deps: NightInboxDeps) => ({
   awaitNightExport(input: { businessDate: string; tables: string[] }): Promise<NightArrival> {
+    const deadline = exportDeadline(input.businessDate, deps.exportDeadline.timeOfDay, deps.exportDeadline.timeZone);
+    const deadlineLocal = operatorTime(deadline, deps.exportDeadline.timeZone);
+    // Said from the first beat on: the SDK sends later ones at most every 24 s.
+    let beat = { status: `looking for the export files of ${input.businessDate} in ${deps.nas.inbox} (until ${deadlineLocal})` };
     return whileHeartbeating(async () => {
-      const deadline = exportDeadline(input.businessDate, deps.exportDeadline.timeOfDay, deps.exportDeadline.timeZone);
       const expected = new Map(input.tables.map((table) => [exportFileName(contractFor(table), input.businessDate), table]));
       for (;;) {
         const seen = await listInbox(deps.nas.inbox);
         const present = 'names' in seen ? seen.names.flatMap((name) => expected.get(name) ?? []) : [];
-        if (present.length > 0) return { arrived: true, tables: present.sort() };
+        if (present.length > 0) return { arrived: true, tables: present.sort(), deadlineLocal };
+        beat = { status: `waiting for any of the ${expected.size} export files of ${input.businessDate} in ${deps.nas.inbox} until ${deadlineLocal}: ${'names' in seen ? 'none there yet' : seen.problem}` };
         if (Date.now() >= deadline.getTime()) {
           const problem = 'names' in seen ? 'no-export' : seen.problem;
           log.warn('no export of the night in the inbox at the deadline', { businessDate: input.businessDate, inbox: deps.nas.inbox, problem });
@@ -47,7 +51,7 @@ export const createNightInboxActivities = (deps: NightInboxDeps) => ({
         // A cancelled activity (the worker shutting down) stops waiting at once; its retry looks again.
         await sleepUnlessCancelled(Math.min(deps.pollMs, deadline.getTime() - Date.now()), activityCancellation());
       }
-    });
+    }, () => beat);
   },
 });
 

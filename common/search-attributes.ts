@@ -4,6 +4,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const searchAttributeTypes = {
   BusinessDate: 'Keyword',
   EtlStatus: 'Keyword',
+  EtlTable: 'Keyword',
 } as const;
 
 /** The business date a workflow works on (`YYYY-MM-DD`): find a night's runs in the Web UI. */
@@ -11,6 +12,9 @@ export const businessDateKey = defineSearchAttributeKey('BusinessDate', SearchAt
 
 /** running | ok | partial | failed | quarantined … : find what needs attention in the Web UI. */
 export const etlStatusKey = defineSearchAttributeKey('EtlStatus', SearchAttributeType.KEYWORD);
+
+/** The table a workflow loads, repairs or re-checks (`customers`; `inbox` for a night none of whose exports arrived). */
+export const etlTableKey = defineSearchAttributeKey('EtlTable', SearchAttributeType.KEYWORD);
 
 /** Set by the Temporal server on every workflow a schedule starts: the time it was scheduled for. */
 export const scheduledStartTimeKey = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);

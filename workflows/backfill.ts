@@ -5,6 +5,7 @@ import type { DumpPart, DumpPlan } from '../activities/dump-manifest.ts';
 import { decimalText, parseDecimal, sumDecimals, type Decimal } from '../common/decimal.ts';
 import { etlErrorTypes } from '../common/errors.ts';
 import { backfillActivity, shortActivity } from './activity-profiles.ts';
+import { markEtlAttributes } from './etl-search-attributes.ts';
 import { describeFailure } from './failures.ts';
 import { acquireWarehouseLease, releaseWarehouseLease, type LeaseTicket } from './lease-holder.ts';
 import { backfillProgressQuery, type BackfillProgress } from './messages.ts';
@@ -86,6 +87,7 @@ async function backfillUnderLease(input: BackfillInput, held: { lease?: LeaseTic
   const { workflowId } = workflowInfo();
   let progress: BackfillProgress = { phase: 'planning', filesTotal: 0, filesValidated: 0, filesImported: 0, rowsTotal: 0 };
   setHandler(backfillProgressQuery, () => progress);
+  markEtlAttributes({ status: 'backfill-running', ...(input.state ? { businessDate: input.state.plan.asOf } : {}) });
   if (!held.lease) {
     held.lease = await acquireWarehouseLease('shared', {
       onWait: (waitingFor) => {
@@ -100,6 +102,7 @@ async function backfillUnderLease(input: BackfillInput, held: { lease?: LeaseTic
   if (!state) {
     const plan = await planBackfill({ dumpDir: input.dumpDir });
     progress = { ...progress, asOf: plan.asOf, filesTotal: plan.parts.length, rowsTotal: plan.rowsTotal, startedAt: new Date().toISOString() };
+    markEtlAttributes({ businessDate: plan.asOf });
     const tables = [...new Set(plan.parts.map((p) => p.table))];
     if (patched(backfillFirstBookmarkPatch)) await beginBackfillRun({ runId: workflowId, workflowId, asOf: plan.asOf, tables });
     else await beginRun({ runId: workflowId, workflowId, businessDate: plan.asOf, tablesTotal: tables.length });
@@ -157,6 +160,7 @@ async function backfillUnderLease(input: BackfillInput, held: { lease?: LeaseTic
   const result: BackfillResult = { asOf: plan.asOf, files: plan.parts.length, rows: plan.rowsTotal, tables: state.tables, chunksSkipped: state.chunksSkipped, runs: state.runs };
   await finishRun({ runId: workflowId, status: 'ok', tablesOk: state.tables.length, tablesFailed: 0, summary: result });
   progress = { ...progress, phase: 'done' };
+  markEtlAttributes({ status: 'backfill-done' });
   return result;
 
   /**
@@ -174,6 +178,7 @@ async function backfillUnderLease(input: BackfillInput, held: { lease?: LeaseTic
     }
     await finishRun({ runId: workflowId, status: 'failed', tablesOk: 0, tablesFailed: 1, summary: { error: failure, reverted: imported && isDataError } });
     progress = { ...progress, phase: 'failed' };
+    markEtlAttributes({ status: 'backfill-failed' });
     return error;
   }
 }

@@ -6,6 +6,7 @@ import { businessDateKey, etlStatusKey } from '../common/search-attributes.ts';
 import { alertActivity, shortActivity } from './activity-profiles.ts';
 import { signedApprovalsPatch } from './approval-messages.ts';
 import { restoreKeepingAuditTrail } from './audit-restore.ts';
+import { markEtlAttributes } from './etl-search-attributes.ts';
 import { describeFailure, unrevertedLoadOf } from './failures.ts';
 import { withWarehouseLease } from './lease-holder.ts';
 import {
@@ -258,6 +259,8 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     { key: businessDateKey, value: input.businessDate },
     { key: etlStatusKey, value: 'incident-open' },
   ]);
+  // The table it holds back (`inbox` for a night none of whose exports arrived): "is customers held?" is a filter.
+  markEtlAttributes({ table: input.table });
   const facts: RecordedIncidentFacts = {
     incidentId: workflowId,
     workflowId,

@@ -29,6 +29,7 @@ export {
   nightIncidentWorkflowId,
   nightlyWorkflowId,
   recheckProgressQuery,
+  progressQuery,
   recheckWorkflowId,
   waitingForLeaseStatus,
   warehouseLeaseWorkflowId,
@@ -39,5 +40,7 @@ export {
   type LeaseKind,
   type LeaseState,
   type RecheckProgress,
+  type NightProgress,
   type RollbackMode,
+  type TableProgress,
 } from './messages.ts';

@@ -1,9 +1,13 @@
-import { ApplicationFailure, getExternalWorkflowHandle, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, getExternalWorkflowHandle, isCancellation, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { ArchivedExportInput, FetchedExport } from '../activities/fetch.ts';
 import type { RowIssue } from '../common/errors.ts';
+import { etlTableKey } from '../common/search-attributes.ts';
 import { fetchActivity, longActivity, shortActivity } from './activity-profiles.ts';
+import { markEtlAttributes, type LoadTableEtlStatus } from './etl-search-attributes.ts';
 import { describeFailure, loadFailureDetails } from './failures.ts';
+import { reportStage } from './night-progress.ts';
+import { fetchSummary, loadStepSummaries as steps } from './summaries.ts';
 import { exportDeferredSignal, incidentWorkflowId, type UnrevertedLoad } from './messages.ts';
 import { openIncidentWorkflow } from './open-incident.ts';
 
@@ -25,6 +29,10 @@ export interface LoadTableInput {
   archived?: Pick<ArchivedExportInput, 'fileName' | 'archivePath'>;
   /** false: a failure is recorded and reverted but neither quarantined nor turned into an incident (a scratch rebuild). Default true. */
   quarantine?: boolean;
+  /** Until when the fetch waits for the file, as operators read it (`2026-03-06 06:00 Europe/Paris`): for its summary in the Web UI. */
+  exportDeadline?: string;
+  /** Set by a nightly run: each step reached is reported to it (its `progress` query). */
+  reportStages?: boolean;
 }
 
 /** What happened to the table: loaded (with counts) or unchanged (this exact file is already loaded). */
@@ -50,31 +58,54 @@ export interface LoadTableResult {
  * step even when one before it failed) and the failure rethrown with its stable type.
  */
 export async function loadTable(input: LoadTableInput): Promise<LoadTableResult> {
+  const { table, businessDate } = input;
+  // Its parent starts it with its search attributes; one that did not (started by hand) sets them itself.
+  if (workflowInfo().typedSearchAttributes.get(etlTableKey) === undefined) markEtlAttributes({ businessDate, table, status: 'running' satisfies LoadTableEtlStatus });
+  try {
+    const result = await loadWithCompensation(input);
+    markEtlAttributes({ status: result.status satisfies LoadTableEtlStatus });
+    return result;
+  } catch (error) {
+    const status: LoadTableEtlStatus = isCancellation(error) ? 'cancelled' : input.quarantine === false ? 'failed' : 'quarantined';
+    markEtlAttributes({ status });
+    throw error;
+  }
+}
+
+/** The load's steps and, when one fails, its compensation, record, quarantine and incident. */
+async function loadWithCompensation(input: LoadTableInput): Promise<LoadTableResult> {
   const { table, businessDate, runId } = input;
   /** Saga steps, newest first; each names the load it reverts, for the incident when it fails. */
   const compensations: { loadId: string; run: () => Promise<void> }[] = [];
   let fetched: FetchedExport | undefined;
   try {
-    fetched = input.archived ? await archivedExport({ table, businessDate, ...input.archived }) : await fetchExport({ table, businessDate });
+    fetched = input.archived
+      ? await archivedExport.executeWithOptions({ summary: steps.archived(input.archived.fileName) }, [{ table, businessDate, ...input.archived }])
+      : await fetchExport.executeWithOptions({ summary: fetchSummary(table, businessDate, input.exportDeadline) }, [{ table, businessDate }]);
+    const { fileName } = fetched;
     const base = { table, businessDate, loadId: fetched.loadId, fileName: fetched.fileName };
     if (fetched.alreadyLoaded) {
       return { ...base, status: 'unchanged', rowsRead: 0, rowsRejected: 0, versionsInserted: 0, versionsClosed: 0, tombstones: 0 };
     }
-    const open = await openIncidentFor({ table });
+    const open = await openIncidentFor.executeWithOptions({ summary: steps.openIncidentFor(table) }, [{ table }]);
     const held = open && open.incidentId !== input.repairOf ? open : undefined;
-    const validated = await validateExport({ table, businessDate, runId, fetched });
+    await reportStage(input.reportStages, { table, stage: 'validate' });
+    const validated = await validateExport.executeWithOptions({ summary: steps.validate(fileName, table) }, [{ table, businessDate, runId, fetched }]);
     if (held) {
       // Loading on top of a missing day would corrupt history: archive, validate, and leave it to the incident.
-      await recordDeferredLoad({ incidentId: held.incidentId, table, businessDate, loadId: fetched.loadId, archivePath: fetched.archivePath });
+      await recordDeferredLoad.executeWithOptions({ summary: steps.deferred(fileName, held.incidentId) }, [{ incidentId: held.incidentId, table, businessDate, loadId: fetched.loadId, archivePath: fetched.archivePath }]);
       await getExternalWorkflowHandle(held.incidentId).signal(exportDeferredSignal, { businessDate, loadId: fetched.loadId, table });
       return { ...base, status: 'deferred', heldBy: held.incidentId, rowsRead: validated.rowsRead, rowsRejected: validated.rowsRejected, versionsInserted: 0, versionsClosed: 0, tombstones: 0 };
     }
     const load = { table, businessDate, loadId: fetched.loadId, fileName: fetched.fileName };
     // From here the load writes: a failed stage leaves rows in _stage_<table>, publish may half-apply; revert covers both.
-    compensations.unshift({ loadId: load.loadId, run: () => revertLoad({ table, loadId: load.loadId }) });
-    const staged = await stageExport({ ...load, archivePath: fetched.archivePath });
-    const published = await publishLoad(load);
-    await verifyLoad({ ...load, validated, staged, published });
+    compensations.unshift({ loadId: load.loadId, run: () => revertLoad.executeWithOptions({ summary: steps.revert(table, load.loadId) }, [{ table, loadId: load.loadId }]) });
+    await reportStage(input.reportStages, { table, stage: 'stage', rows: validated.rowsValid });
+    const staged = await stageExport.executeWithOptions({ summary: steps.stage(fileName, validated.rowsValid, table) }, [{ ...load, archivePath: fetched.archivePath }]);
+    await reportStage(input.reportStages, { table, stage: 'publish' });
+    const published = await publishLoad.executeWithOptions({ summary: steps.publish(table, businessDate) }, [load]);
+    await reportStage(input.reportStages, { table, stage: 'verify' });
+    await verifyLoad.executeWithOptions({ summary: steps.verify(table, businessDate) }, [{ ...load, validated, staged, published }]);
     return { ...base, status: 'loaded', rowsRead: validated.rowsRead, rowsRejected: validated.rowsRejected, ...published };
   } catch (error) {
     const failure = describeFailure(error);
@@ -98,7 +129,7 @@ export async function loadTable(input: LoadTableInput): Promise<LoadTableResult>
       if (revertError !== undefined) unreverted ??= { loadId: compensate.loadId, error: revertError };
     }
     await noting('the failure could not be recorded in etl_loads', () =>
-      recordLoadFailure({
+      recordLoadFailure.executeWithOptions({ summary: steps.recordFailure(table, businessDate, failure.type) }, [{
         runId,
         table,
         businessDate,
@@ -108,14 +139,14 @@ export async function loadTable(input: LoadTableInput): Promise<LoadTableResult>
         errorType: failure.type,
         errorDetail: failure.message,
         reverted: compensations.length > 0 && !unreverted,
-      }),
+      }]),
     );
     if (input.quarantine === false) {
       throw ApplicationFailure.create({ type: failure.type, message: failure.message, nonRetryable: true, details: loadFailureDetails(failure.details, unreverted) });
     }
     let quarantineDir = '(not written)';
     await noting('the file could not be quarantined', async () => {
-      const quarantined = await quarantineExport({
+      const quarantined = await quarantineExport.executeWithOptions({ summary: steps.quarantine(table, businessDate) }, [{
         table,
         businessDate,
         workflowId: workflowInfo().workflowId,
@@ -123,7 +154,7 @@ export async function loadTable(input: LoadTableInput): Promise<LoadTableResult>
         message: failure.message,
         details: failure.details,
         ...(fetched ? { fetched: { loadId: fetched.loadId, fileName: fetched.fileName, archivePath: fetched.archivePath, sha256: fetched.sha256 } } : {}),
-      });
+      }]);
       quarantineDir = quarantined.dir;
     });
     const message = alsoFailed.length > 0 ? `${failure.message} [and: ${alsoFailed.join('; ')}]` : failure.message;

@@ -152,3 +152,42 @@ export interface RecheckProgress {
 
 /** The re-check's progress, for the CLI's progress line. */
 export const recheckProgressQuery = defineQuery<RecheckProgress>('recheckProgress');
+
+// ---- A night's progress ------------------------------------------------------------------
+
+/** How far one table of a night has got: waiting its turn, one of loadTable's steps, or how it ended. */
+export type TableStage = 'queued' | 'fetch' | 'validate' | 'stage' | 'publish' | 'verify' | 'loaded' | 'unchanged' | 'deferred' | 'failed';
+
+/** One table's line of a night's progress. */
+export interface TableProgress {
+  table: string;
+  stage: TableStage;
+  /** Rows of the file: valid rows once validated, rows read once it ended. */
+  rows?: number;
+  /** What it waits for, e.g. `COMMANDES_20260305.csv in the inbox (until 2026-03-06 06:00 Europe/Paris)`. */
+  waitingFor?: string;
+  /** How it failed (`CsvHeaderMismatch: …`), or the incident that holds it back. */
+  detail?: string;
+}
+
+/** A nightly run's progress, for `warehouse run --progress` and the Web UI's Queries tab. */
+export interface NightProgress {
+  businessDate: string;
+  /** What the night as a whole is doing or waits for, before and after its tables' loads. */
+  phase: 'waiting for the warehouse lease' | 'beginning' | 'late corrections' | "waiting for the night's first file" | 'loading' | 'done';
+  /** Set while the night waits for something of its own (the lease, its first file). */
+  waitingFor?: string;
+  tables: TableProgress[];
+}
+
+/** A step a `loadTable` child has reached, sent to the nightly run that started it. */
+export interface TableStageReport {
+  table: string;
+  stage: TableStage;
+  rows?: number;
+}
+
+/** The nightly run's progress: per table, the stage reached, rows, waiting for what. */
+export const progressQuery = defineQuery<NightProgress>('progress');
+/** Sent by a nightly run's `loadTable` child at each of its steps (patch `night-progress`). */
+export const tableStageSignal = defineSignal<[TableStageReport]>('tableStage');

@@ -4,13 +4,16 @@ import { addDays } from '../common/business-dates.ts';
 import { businessDateKey, etlStatusKey } from '../common/search-attributes.ts';
 import { tableContracts } from '../contracts/index.ts';
 import { shortActivity } from './activity-profiles.ts';
+import { loadTableChildAttributes } from './etl-search-attributes.ts';
 import { describeFailure } from './failures.ts';
 import { withWarehouseLease } from './lease-holder.ts';
-import { loadTable, type LoadTableResult } from './load-table.ts';
+import { loadTable, type LoadTableInput, type LoadTableResult } from './load-table.ts';
 import { mapWithConcurrency } from './concurrency.ts';
 import { childWorkflowId, nightlyRecheckWorkflowId, nightlyTableWorkflowId, oneChildIdShapePatch } from './messages.ts';
 import { holdMissingNight, nightIncidentPatch } from './missing-night.ts';
 import { recheck, type RecheckResult } from './recheck.ts';
+import { nightProgressPatch, trackNightProgress } from './night-progress.ts';
+import { loadStepSummaries, loadTableSummary, nightSummaries, recheckSummary } from './summaries.ts';
 
 const { beginRun, finishRun, changedExports, recordLoadFailure } = proxyActivities<Activities>(shortActivity);
 
@@ -60,44 +63,65 @@ export async function nightlyRun(input: NightlyRunInput): Promise<NightlySummary
     { key: etlStatusKey, value: 'running' },
   ]);
 
+  const tracker = trackNightProgress(businessDate, tables);
   // The night writes from its bookmark to its summary under a shared lease: no restore runs meanwhile.
-  return withWarehouseLease('shared', { resumeStatus: 'running' }, () => loadNight(input, tables, { workflowId, runId }));
+  const onWait = (waitingFor: string | undefined) => tracker.phase(waitingFor ? 'waiting for the warehouse lease' : 'beginning', waitingFor);
+  return withWarehouseLease('shared', { resumeStatus: 'running', onWait }, () => loadNight(input, tables, { workflowId, runId }, tracker));
 }
 
 /** The night's writing, from the bookmark to the summary (run under the warehouse lease). */
-async function loadNight(input: NightlyRunInput, tables: string[], { workflowId, runId }: { workflowId: string; runId: string }): Promise<NightlySummary> {
+async function loadNight(input: NightlyRunInput, tables: string[], { workflowId, runId }: { workflowId: string; runId: string }, tracker: NightProgressTracker): Promise<NightlySummary> {
   const { businessDate } = input;
-  const { bookmark } = await beginRun({ runId, workflowId, businessDate, tablesTotal: tables.length });
+  tracker.phase('beginning');
+  const { bookmark } = await beginRun.executeWithOptions({ summary: nightSummaries.beginRun(businessDate, tables.length) }, [{ runId, workflowId, businessDate, tablesTotal: tables.length }]);
+  tracker.phase('late corrections');
   const { results: rechecked, failed: recheckFailed } = patched('late-corrections') ? await recheckCorrectedDays(businessDate, tables, input) : { results: [], failed: new Map<string, RecheckFailure>() };
   const toFetch = tables.filter((table) => !recheckFailed.has(table));
-  const missingNight = patched(nightIncidentPatch) ? await holdMissingNight({ businessDate, runId, tables: toFetch }) : undefined;
+  tracker.phase("waiting for the night's first file");
+  const night = patched(nightIncidentPatch) ? await holdMissingNight({ businessDate, runId, tables: toFetch }) : {};
+  const missingNight = night.held;
+  tracker.deadlineIs(night.deadlineLocal);
+  tracker.phase('loading');
+  const reportStages = patched(nightProgressPatch);
   const tableChildId = patched(oneChildIdShapePatch) ? (table: string) => childWorkflowId(workflowId, table, businessDate) : (table: string) => nightlyTableWorkflowId(workflowId, table);
-  const outcomes = await mapWithConcurrency(tables, input.maxParallel ?? 4, async (table): Promise<TableOutcome> => {
+  /** One table's outcome: held by a missing night, by a failed re-check, or its loadTable child's. */
+  const loadOneTable = async (table: string): Promise<TableOutcome> => {
     const missing = missingNight?.get(table);
     if (missing) return missing;
     const notRechecked = recheckFailed.get(table);
     if (notRechecked) {
       // Its history may be rewound half-way: tonight's file is not loaded on top of it.
       const message = `the re-check of ${notRechecked.date} failed (${notRechecked.reason}); tonight's file is not loaded on top of it: run warehouse recheck --date ${notRechecked.date}, then warehouse run --date ${businessDate}`;
-      await recordLoadFailure({ runId, table, businessDate, errorType: 'RecheckFailed', errorDetail: message, reverted: false });
+      await recordLoadFailure.executeWithOptions({ summary: loadStepSummaries.recordFailure(table, businessDate, 'RecheckFailed') }, [{ runId, table, businessDate, errorType: 'RecheckFailed', errorDetail: message, reverted: false }]);
       return { table, businessDate, status: 'failed', errorType: 'RecheckFailed', message };
     }
     try {
-      return await executeChild(loadTable, { workflowId: tableChildId(table), args: [{ table, businessDate, runId }] });
+      const args: [LoadTableInput] = [{ table, businessDate, runId, ...(night.deadlineLocal ? { exportDeadline: night.deadlineLocal } : {}), ...(reportStages ? { reportStages } : {}) }];
+      tracker.started(table);
+      return await executeChild(loadTable, { workflowId: tableChildId(table), args, staticSummary: loadTableSummary(table, businessDate), ...loadTableChildAttributes(table, businessDate) });
     } catch (error) {
       const failure = describeFailure(error);
       return { table, businessDate, status: 'failed', errorType: failure.type, message: failure.message };
     }
+  };
+  const outcomes = await mapWithConcurrency(tables, input.maxParallel ?? 4, async (table): Promise<TableOutcome> => {
+    const outcome = await loadOneTable(table);
+    tracker.ended(outcome);
+    return outcome;
   });
 
   const failed = outcomes.filter((o) => o.status === 'failed').length;
   const deferred = outcomes.filter((o) => o.status === 'deferred').length;
   const status = failed === outcomes.length ? 'failed' : failed + deferred === 0 ? 'ok' : 'partial';
   const summary: NightlySummary = { businessDate, runId, bookmark, status, tables: outcomes, ...(rechecked.length ? { rechecked } : {}) };
-  await finishRun({ runId, status, tablesOk: outcomes.length - failed, tablesFailed: failed, summary });
+  tracker.phase('done');
+  await finishRun.executeWithOptions({ summary: nightSummaries.finishRun(businessDate, status, outcomes.length - failed, outcomes.length) }, [{ runId, status, tablesOk: outcomes.length - failed, tablesFailed: failed, summary }]);
   upsertSearchAttributes([{ key: etlStatusKey, value: status }]);
   return summary;
 }
+
+/** The night's progress tracker (night-progress.ts). */
+type NightProgressTracker = ReturnType<typeof trackNightProgress>;
 
 /** Why a table's late correction could not be re-checked before tonight's load. */
 interface RecheckFailure {
@@ -115,7 +139,7 @@ async function recheckCorrectedDays(businessDate: string, tables: string[], inpu
   const failed = new Map<string, RecheckFailure>();
   const days = input.recheckDays ?? 7;
   if (days <= 0) return { results: [], failed };
-  const changed = await changedExports({ fromDate: addDays(businessDate, -days), toDate: addDays(businessDate, -1), tables });
+  const changed = await changedExports.executeWithOptions({ summary: nightSummaries.changedExports(days) }, [{ fromDate: addDays(businessDate, -days), toDate: addDays(businessDate, -1), tables }]);
   const results: RecheckResult[] = [];
   for (const date of [...new Set(changed.map((c) => c.businessDate))].sort()) {
     const recheckTables = [...new Set(changed.filter((c) => c.businessDate === date).map((c) => c.table))];
@@ -124,6 +148,7 @@ async function recheckCorrectedDays(businessDate: string, tables: string[], inpu
         await executeChild(recheck, {
           workflowId: nightlyRecheckWorkflowId(workflowInfo().workflowId, date),
           args: [{ businessDate: date, tables: recheckTables }],
+          staticSummary: recheckSummary(date, recheckTables),
         }),
       );
     } catch (error) {

@@ -1,6 +1,7 @@
 import { continueAsNew, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import { shortActivity } from './activity-profiles.ts';
+import { markEtlAttributes, type EtlAttributes } from './etl-search-attributes.ts';
 import { describeFailure } from './failures.ts';
 import { replayLoads } from './replay-loads.ts';
 
@@ -54,6 +55,7 @@ export async function rebuild(input: RebuildInput): Promise<RebuildResult> {
   let replayed = input.replayed ?? 0;
   if (replayed === 0) await beginRun({ runId: workflowId, workflowId, businessDate: input.loads[0]?.businessDate ?? 'none', tablesTotal: 0 });
   const dates = [...new Set(input.loads.map((l) => l.businessDate))].sort();
+  markEtlAttributes(rebuildAttributes(input, dates, 'rebuild-running'));
 
   for (const [index, businessDate] of dates.entries()) {
     if (index >= (input.datesPerRun ?? defaultDatesPerRun) || workflowInfo().continueAsNewSuggested) {
@@ -75,8 +77,19 @@ export async function rebuild(input: RebuildInput): Promise<RebuildResult> {
     if (report.stopped) {
       // Fail-fast: a later date would be built on a missing day. What was not replayed is counted, not started.
       const notReplayed = report.notStarted.length + input.loads.filter((l) => l.businessDate > businessDate).length;
+      markEtlAttributes({ status: 'rebuild-failed' });
       return { replayed, failures, runs: input.runs ?? 1, ...(notReplayed > 0 ? { notReplayed } : {}) };
     }
   }
+  markEtlAttributes({ status: failures.length > 0 ? 'rebuild-failed' : 'rebuild-done' });
   return { replayed, failures, runs: input.runs ?? 1 };
+}
+
+/**
+ * A rebuild's search attributes: the last business date it rebuilds through, and its table
+ * when it rebuilds one (of several, none: EtlTable holds one name).
+ */
+function rebuildAttributes(input: RebuildInput, dates: string[], status: string): EtlAttributes {
+  const tables = [...new Set(input.loads.map((l) => l.table))];
+  return { status, ...(dates.length > 0 ? { businessDate: dates.at(-1)! } : {}), ...(tables.length === 1 ? { table: tables[0]! } : {}) };
 }

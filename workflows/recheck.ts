@@ -3,6 +3,7 @@ import type { Activities } from '../activities/index.ts';
 import { businessDateKey, etlStatusKey } from '../common/search-attributes.ts';
 import { shortActivity } from './activity-profiles.ts';
 import { mapWithConcurrency, runLanes } from './concurrency.ts';
+import { markEtlAttributes } from './etl-search-attributes.ts';
 import { describeFailure } from './failures.ts';
 import { withWarehouseLease } from './lease-holder.ts';
 import { recheckProgressQuery, type RecheckProgress } from './messages.ts';
@@ -51,6 +52,8 @@ export async function recheck(input: RecheckInput): Promise<RecheckResult> {
     { key: businessDateKey, value: input.businessDate },
     { key: etlStatusKey, value: 'recheck-running' },
   ]);
+  // A re-check of one table is found by it too (of several, by its date).
+  if (input.tables?.length === 1) markEtlAttributes({ table: input.tables[0]! });
   // Run by a nightly, it writes under the nightly's lease (asking again could queue it behind a restore waiting for that nightly).
   if (workflowInfo().parent) return recheckDay(input, workflowId);
   return withWarehouseLease('shared', { resumeStatus: 'recheck-running' }, () => recheckDay(input, workflowId));

@@ -1,6 +1,8 @@
 import { executeChild, patched, workflowInfo } from '@temporalio/workflow';
 import { mapWithConcurrency, runLanes } from './concurrency.ts';
+import { loadTableChildAttributes } from './etl-search-attributes.ts';
 import { loadTable, type LoadTableInput, type LoadTableResult } from './load-table.ts';
+import { loadTableSummary } from './summaries.ts';
 import { childWorkflowId, oneChildIdShapePatch } from './messages.ts';
 
 /**
@@ -74,7 +76,8 @@ export async function replayLoads<L extends ReplayLoad>(loads: readonly L[], opt
   const parentId = workflowInfo().workflowId;
   const childId = patched(oneChildIdShapePatch) ? (load: L) => childWorkflowId(parentId, load.table, load.businessDate) : options.releasedChildId;
   const replay = (load: L) => {
-    const child = executeChild(loadTable, { workflowId: childId(load), args: [options.input(load)] });
+    const input = options.input(load);
+    const child = executeChild(loadTable, { workflowId: childId(load), args: [input], staticSummary: loadTableSummary(load.table, load.businessDate, input.archived !== undefined), ...loadTableChildAttributes(load.table, load.businessDate) });
     // A side branch: the chain the caller awaits is the child's own, not delayed by a tick.
     const settled = () => options.onSettled?.(load);
     child.then(settled, settled);

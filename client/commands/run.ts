@@ -1,22 +1,30 @@
 import type { Command } from 'commander';
 import type { Config } from '../../worker/config.ts';
 import { UserError } from '../cli-support.ts';
+import { formatNightProgress, readNightProgress } from '../night-progress.ts';
 import { formatNightlySummary, startNightly } from '../nightly.ts';
 import { connectClient, workflowUiLink } from '../temporal-client.ts';
 
-/** `warehouse run --date D [--wait]`: start (or attach to) nightly-<date>. */
+/** `warehouse run --date D [--wait | --progress]`: start (or attach to) nightly-<date>, or say where it stands. */
 export function registerRun(program: Command, loadConfig: () => Config): void {
   program
     .command('run')
     .description('start (or attach to) the nightly run of one business date')
     .requiredOption('--date <YYYY-MM-DD>', 'business date of the exports to load')
     .option('--wait', 'wait for the run to finish and print its summary')
-    .option('--json', 'with --wait: print the summary as JSON')
-    .action(async (options: { date: string; wait?: boolean; json?: boolean }) => {
+    .option('--progress', 'start nothing: print where the run stands, per table the stage reached, rows and what it waits for')
+    .option('--json', 'with --wait or --progress: print JSON')
+    .action(async (options: { date: string; wait?: boolean; progress?: boolean; json?: boolean }) => {
       if (!isIsoDate(options.date)) throw new UserError(`--date must be a real date as YYYY-MM-DD, got "${options.date}"`);
+      if (options.wait && options.progress) throw new UserError('--wait and --progress do not go together: --progress starts nothing');
       const config = loadConfig();
       const { client, connection } = await connectClient(config);
       try {
+        if (options.progress) {
+          const progress = await readNightProgress(client, options.date);
+          console.log(options.json ? JSON.stringify(progress, null, 2) : formatNightProgress(progress));
+          return;
+        }
         const handle = await startNightly(client, config, options.date);
         if (!options.wait) {
           console.log(`started ${handle.workflowId}: ${workflowUiLink(config, handle.workflowId)}`);

@@ -46,7 +46,7 @@ describe('awaitNightExport: is any of the night\'s exports in the inbox by the d
   it('answers as soon as one file of the night is there: each table fetches its own from then on', async () => {
     await mkdir(nas.inbox, { recursive: true });
     await writeFile(join(nas.inbox, exportFileName(contractFor('depots'), pastDate)), 'partial');
-    expect(await env.run(activities().awaitNightExport, { businessDate: pastDate, tables })).toEqual({ arrived: true, tables: ['depots'] });
+    expect(await env.run(activities().awaitNightExport, { businessDate: pastDate, tables })).toEqual({ arrived: true, tables: ['depots'], deadlineLocal: '2026-06-16 06:00 Europe/Paris' });
   });
 
   it('waits, before the deadline, for the NAS to come back and the export to arrive', async () => {
@@ -56,6 +56,7 @@ describe('awaitNightExport: is any of the night\'s exports in the inbox by the d
     await new Promise((resolve) => setTimeout(resolve, 300));
     await mkdir(nas.inbox, { recursive: true }); // the mount is back
     await writeFile(join(nas.inbox, exportFileName(contractFor('brands'), businessDate)), 'CODE_MARQUE;NOM\r\n');
-    expect(await waiting).toEqual({ arrived: true, tables: ['brands'] });
+    // The deadline as operators read it (for the fetches' summaries in the Web UI).
+    expect(await waiting).toEqual({ arrived: true, tables: ['brands'], deadlineLocal: expect.stringMatching(new RegExp(`^${deadline.toISOString().slice(0, 16).replace('T', ' ')}(:\\d\\d)? UTC$`)) });
   });
 });

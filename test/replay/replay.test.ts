@@ -14,6 +14,7 @@ const workflowIdOf = (file: string) => file.replace(/^legacy-/, '').replace(/(~[
  * Recorded histories of real runs, replayed against today's workflow code: a change
  * that would break workflows already running in production fails here. Record new
  * ones with RECORD_HISTORIES=test/replay/histories npm test -- test/workflows/nightly.test.ts test/workflows/bad-day.test.ts test/workflows/parity.test.ts
+ * (test/workflows/web-ui.test.ts records the `~web-ui` ones)
  * (legacy-* files were recorded by releases before a change they must keep replaying).
  */
 describe('replay of recorded workflow histories', async () => {
@@ -41,6 +42,13 @@ describe('replay of recorded workflow histories', async () => {
     expect(has(/^backfill-\d{4}-\d{2}-\d{2}~run-again\.json$/)).toBe(true); // a finished backfill run again: its first bookmark kept (backfill-first-bookmark)
     expect(has(/^warehouse-lease-.+\.json$/)).toBe(true);
     expect(has(/^rollback-.+~after-lease\.json$/)).toBe(true);
+  });
+
+  it('has recorded histories of the Web UI path: search attributes, summaries and progress signals (test/workflows/web-ui.test.ts)', () => {
+    const has = (pattern: RegExp) => files.some((f) => pattern.test(f));
+    expect(has(/^nightly-\d{4}-\d{2}-\d{2}~web-ui\.json$/)).toBe(true); // still running: a table waits for its file
+    expect(has(/^nightly-\d{4}-\d{2}-\d{2}-customers-\d{4}-\d{2}-\d{2}~web-ui\.json$/)).toBe(true); // loaded, each step reported
+    expect(has(/^nightly-\d{4}-\d{2}-\d{2}-products-\d{4}-\d{2}-\d{2}~web-ui\.json$/)).toBe(true); // quarantined
   });
 
   it.each(files)('replays %s deterministically', async (file) => {

@@ -5,6 +5,7 @@ import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sha256Of } from '../../activities/fetch.ts';
 import { startBackfill } from '../../client/backfill.ts';
+import { businessDateKey, etlStatusKey } from '../../common/search-attributes.ts';
 import { rebuildAndCompare } from '../../client/rebuild.ts';
 import { dumpManifestName } from '../../contracts/dump.ts';
 import { tableContracts } from '../../contracts/index.ts';
@@ -70,6 +71,9 @@ describe('the historical backfill through the import API', () => {
       const started = await startBackfill(reference.client, reference.config, dump.outDir, { chunkRows, filesPerRun });
       const result = await started.handle.result();
       expect(result).toMatchObject({ asOf, files: dump.files.length, chunksSkipped: 0 });
+      // In the Web UI's list: the backfill of that as-of date, done (its last run after continue-as-new).
+      const attributes = (await reference.client.workflow.getHandle(started.handle.workflowId).describe()).typedSearchAttributes;
+      expect([attributes.get(businessDateKey), attributes.get(etlStatusKey)]).toEqual([asOf, 'backfill-done']);
       expect(result.runs).toBeGreaterThanOrEqual(Math.ceil((2 * dump.files.length) / filesPerRun)); // validate + import, filesPerRun at a time
       for (const contract of tableContracts) {
         expect(await currentState(reference.d1, contract), contract.table).toEqual(dump.truth.tables[contract.table]!.current);

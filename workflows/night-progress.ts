@@ -1,0 +1,102 @@
+import { getExternalWorkflowHandle, isCancellation, log, patched, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import { describeFailure } from './failures.ts';
+import { progressQuery, tableStageSignal, type NightProgress, type TableProgress, type TableStage, type TableStageReport } from './messages.ts';
+import { exportFileOf } from './summaries.ts';
+
+/**
+ * Patch marker: a nightly run's `loadTable` children report each step they reach to it (a
+ * `tableStage` signal: validate, stage, publish, verify), so its `progress` query says where
+ * each table is. Histories before it sent no signal.
+ */
+export const nightProgressPatch = 'night-progress';
+
+/** Steps a table has ended at: a late or repeated report no longer moves it. */
+const endedStages: readonly TableStage[] = ['loaded', 'unchanged', 'deferred', 'failed'];
+
+/** How one table's load ended, as the nightly run knows it from its child. */
+export interface TableEnd {
+  table: string;
+  status: 'loaded' | 'unchanged' | 'deferred' | 'failed';
+  rowsRead?: number;
+  heldBy?: string;
+  errorType?: string;
+  message?: string;
+}
+
+/**
+ * A nightly run's progress, kept in the workflow from what it does and what its children report
+ * (no command: a query reads it, and the Web UI shows its one-line form as the workflow's
+ * current details). Registers the `progress` query and the `tableStage` signal.
+ */
+export function trackNightProgress(businessDate: string, tables: string[]) {
+  const progress: NightProgress = { businessDate, phase: 'beginning', tables: tables.map((table) => ({ table, stage: 'queued', waitingFor: 'its turn (tables load a few at a time)' })) };
+  let deadline: string | undefined;
+  const lineOf = (table: string) => progress.tables.find((t) => t.table === table);
+  const changed = () => setCurrentDetails(nightDetails(progress));
+  const move = (line: TableProgress, stage: TableStage, extra: Partial<TableProgress> = {}) => {
+    const { table } = line;
+    Object.assign(line, { table, stage, waitingFor: undefined, ...extra });
+    for (const key of ['waitingFor', 'rows', 'detail'] as const) if (line[key] === undefined) delete line[key];
+    changed();
+  };
+
+  setHandler(progressQuery, () => progress);
+  setHandler(tableStageSignal, (report: unknown) => {
+    // Sent by the night's own children; a malformed one (anyone can signal) is ignored.
+    const { table, stage, rows } = (report ?? {}) as Partial<TableStageReport>;
+    const line = typeof table === 'string' ? lineOf(table) : undefined;
+    if (!line || endedStages.includes(line.stage) || !['validate', 'stage', 'publish', 'verify'].includes(stage as string)) return;
+    move(line, stage!, { ...(typeof rows === 'number' ? { rows } : line.rows !== undefined ? { rows: line.rows } : {}) });
+  });
+  changed();
+
+  return {
+    progress,
+    /** The night as a whole moves on (or waits for something of its own). */
+    phase(phase: NightProgress['phase'], waitingFor?: string): void {
+      progress.phase = phase;
+      if (waitingFor) progress.waitingFor = waitingFor;
+      else delete progress.waitingFor;
+      changed();
+    },
+    /** Until when the fetches wait for their file (the export deadline, as operators read it). */
+    deadlineIs(local: string | undefined): void {
+      deadline = local;
+    },
+    /** A table's child has started: it fetches first, waiting for its file until the deadline. */
+    started(table: string): void {
+      const line = lineOf(table);
+      if (line) move(line, 'fetch', { waitingFor: `${exportFileOf(table, businessDate)} in the inbox${deadline ? ` (until ${deadline})` : ''}` });
+    },
+    /** A table's load ended (or was never started: a missing night, a failed re-check). */
+    ended(end: TableEnd): void {
+      const line = lineOf(end.table);
+      if (!line) return;
+      const detail = end.status === 'failed' ? `${end.errorType}: ${end.message}` : end.heldBy ? `held back by ${end.heldBy}` : undefined;
+      move(line, end.status, { ...(end.rowsRead !== undefined && end.status !== 'failed' ? { rows: end.rowsRead } : line.rows !== undefined ? { rows: line.rows } : {}), ...(detail ? { detail } : {}) });
+    },
+  };
+}
+
+/** The night in one line, as the Web UI shows a workflow's current details: `2 of 3 tables done · orders: fetch, waiting for …`. */
+export function nightDetails(progress: NightProgress): string {
+  const done = progress.tables.filter((t) => endedStages.includes(t.stage)).length;
+  const head = `${progress.businessDate}: ${done} of ${progress.tables.length} tables done (${progress.phase}${progress.waitingFor ? `: ${progress.waitingFor}` : ''})`;
+  const busy = progress.tables.filter((t) => !endedStages.includes(t.stage) && t.stage !== 'queued');
+  return [head, ...busy.map((t) => `${t.table}: ${t.stage}${t.waitingFor ? `, waiting for ${t.waitingFor}` : ''}`)].join('\n');
+}
+
+/**
+ * In a `loadTable` child of a nightly run (one started with `reportStages`): tells the night
+ * the step reached. Never fails the load: a night that is gone (terminated) just misses it.
+ */
+export async function reportStage(reportStages: boolean | undefined, report: TableStageReport): Promise<void> {
+  const parent = workflowInfo().parent;
+  if (!reportStages || !parent || !patched(nightProgressPatch)) return;
+  try {
+    await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(tableStageSignal, report);
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    log.warn('the night did not get the stage reached', { ...report, ...describeFailure(error) });
+  }
+}
