@@ -5,6 +5,7 @@ import { Miniflare } from 'miniflare';
 import { bookmarkTime, isBookmark, latestAtOrBefore, newBookmark } from './bookmarks.ts';
 import { HttpError, cloudflareErrorCodes } from './envelope.ts';
 import { splitSqlStatements, stripLeadingComments } from '../sql-split.ts';
+import { runAll, runRaw, statementRunnerScript, type RunnerResult } from './statement-runner.ts';
 
 /** One statement of a D1 REST request. */
 export interface Statement {
@@ -31,23 +32,6 @@ export type ImportOutcome =
   | { ok: true; finalBookmark: string; metas: Record<string, unknown>[] }
   | { ok: false; failedIndex: number; message: string };
 
-/** The part of Miniflare's D1 binding this service uses (workers-types is not a dependency). */
-interface D1Result {
-  results?: unknown[];
-  meta: Record<string, unknown>;
-}
-interface D1Statement {
-  bind(...values: unknown[]): D1Statement;
-  all(): Promise<D1Result>;
-  raw(options: { columnNames: true }): Promise<unknown[][]>;
-}
-interface D1 {
-  prepare(sql: string): D1Statement;
-  batch(statements: D1Statement[]): Promise<D1Result[]>;
-}
-
-const workerScript = 'export default { fetch() { return new Response("local D1 service") } }';
-
 /**
  * One D1 database held by Miniflare, with Time Travel emulated by snapshots of its
  * persist directory. Every operation is serialised, so a snapshot never sees a
@@ -59,7 +43,6 @@ export class LocalD1Database {
   readonly #retentionMs: number;
   readonly #now: () => Date;
   #mf: Miniflare | undefined;
-  #db: D1 | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   /** The last snapshot taken, and whether anything may have written since: an unchanged state reuses its bookmark. */
   #lastSnapshot: string | undefined;
@@ -87,32 +70,30 @@ export class LocalD1Database {
   /** Runs statements for the `query` endpoint: several statements run as one atomic batch. */
   query(statements: Statement[]): Promise<QueryResult[]> {
     return this.#serial(async () => {
-      const db = this.#requireDb();
-      const prepared = statements.map((s) => bind(db, s));
+      const mf = this.#requireMf();
       if (!statements.every((s) => readOnly.test(stripLeadingComments(s.sql)))) this.#writtenSinceSnapshot = true;
-      const results = await runD1(() => (prepared.length === 1 ? prepared[0]!.all().then((r) => [r]) : db.batch(prepared)));
-      if (results.some((r) => r.meta?.changed_db === true)) this.#writtenSinceSnapshot = true;
-      return results.map((r) => ({ success: true as const, results: (r.results ?? []) as Record<string, unknown>[], meta: r.meta as Record<string, unknown> }));
+      const results = await runD1(() => runAll(mf, statements));
+      if (results.some((r) => r.meta.changed_db === true)) this.#writtenSinceSnapshot = true;
+      return results.map((r) => ({ success: true as const, results: r.results, meta: r.meta }));
     });
   }
 
   /** Runs statements for the `raw` endpoint: rows as arrays with column names. */
   raw(statements: Statement[]): Promise<RawResult[]> {
     return this.#serial(async () => {
-      const db = this.#requireDb();
-      const prepared = statements.map((s) => bind(db, s));
+      const mf = this.#requireMf();
       this.#writtenSinceSnapshot = true;
-      if (prepared.length === 1) {
+      if (statements.length === 1) {
         const started = performance.now();
-        const [columns = [], ...rows] = await runD1(() => prepared[0]!.raw({ columnNames: true }));
-        return [{ success: true as const, results: { columns: columns as string[], rows }, meta: { duration: performance.now() - started } }];
+        const { columns, rows } = await runD1(() => runRaw(mf, statements[0]!));
+        return [{ success: true as const, results: { columns, rows }, meta: { duration: performance.now() - started } }];
       }
       // A batch keeps its atomicity; column names come from the row objects.
-      const results = await runD1(() => db.batch(prepared));
+      const results = await runD1(() => runAll(mf, statements));
       return results.map((r) => {
-        const objects = (r.results ?? []) as Record<string, unknown>[];
+        const objects = r.results;
         const columns = objects[0] ? Object.keys(objects[0]) : [];
-        return { success: true as const, results: { columns, rows: objects.map((o) => columns.map((c) => o[c])) }, meta: r.meta as Record<string, unknown> };
+        return { success: true as const, results: { columns, rows: objects.map((o) => columns.map((c) => o[c])) }, meta: r.meta };
       });
     });
   }
@@ -159,12 +140,12 @@ export class LocalD1Database {
     return this.#serial(async () => {
       onStarted(await this.#snapshot());
       this.#writtenSinceSnapshot = true;
-      const db = this.#requireDb();
-      let results: D1Result[];
+      const mf = this.#requireMf();
+      let results: RunnerResult[];
       try {
-        results = await db.batch(statements.map((sql) => db.prepare(sql)));
+        results = await runAll(mf, statements.map((sql) => ({ sql })));
       } catch (error) {
-        return { ok: false, failedIndex: await firstFailing(db, statements), message: errorText(error) };
+        return { ok: false, failedIndex: await firstFailing(mf, statements), message: errorText(error) };
       }
       return { ok: true, finalBookmark: await this.#snapshot(), metas: results.map((r) => r.meta) };
     });
@@ -209,20 +190,20 @@ export class LocalD1Database {
   }
 
   async #start(): Promise<void> {
-    this.#mf = new Miniflare({ modules: true, script: workerScript, d1Databases: { DB: 'warehouse' }, d1Persist: this.#persistDir });
-    this.#db = (await this.#mf.getD1Database('DB')) as unknown as D1;
+    const mf = new Miniflare({ modules: true, script: statementRunnerScript, d1Databases: { DB: 'warehouse' }, d1Persist: this.#persistDir });
+    await mf.ready;
+    this.#mf = mf;
   }
 
   async #stop(): Promise<void> {
     const mf = this.#mf;
     this.#mf = undefined;
-    this.#db = undefined;
     if (mf) await mf.dispose();
   }
 
-  #requireDb(): D1 {
-    if (!this.#db) throw new HttpError(503, cloudflareErrorCodes.internalError, 'database is not open');
-    return this.#db;
+  #requireMf(): Miniflare {
+    if (!this.#mf) throw new HttpError(503, cloudflareErrorCodes.internalError, 'database is not open');
+    return this.#mf;
   }
 
   #serial<T>(operation: () => Promise<T>): Promise<T> {
@@ -234,11 +215,6 @@ export class LocalD1Database {
 
 /** Statements that cannot write (anything else, DDL included, counts as a write). */
 const readOnly = /^(SELECT|EXPLAIN)\b/i;
-
-function bind(db: D1, statement: Statement): D1Statement {
-  const prepared = db.prepare(statement.sql);
-  return statement.params && statement.params.length > 0 ? prepared.bind(...statement.params) : prepared;
-}
 
 /** Runs a D1 call and turns its errors into D1's REST answer: HTTP 400, code 7500. */
 async function runD1<T>(call: () => Promise<T>): Promise<T> {
@@ -258,11 +234,11 @@ function errorText(error: unknown): string {
  * prefixes are run with a last statement that always fails: every probe rolls back, and a
  * binary search needs about log2(n) of them.
  */
-async function firstFailing(db: D1, statements: readonly string[]): Promise<number> {
+async function firstFailing(mf: Miniflare, statements: readonly string[]): Promise<number> {
   const sentinel = `__local_import_probe_${randomBytes(6).toString('hex')}`;
   const prefixRuns = async (count: number): Promise<boolean> => {
     try {
-      await db.batch([...statements.slice(0, count), `SELECT * FROM "${sentinel}"`].map((sql) => db.prepare(sql)));
+      await runAll(mf, [...statements.slice(0, count), `SELECT * FROM "${sentinel}"`].map((sql) => ({ sql })));
     } catch (error) {
       return errorText(error).includes(sentinel);
     }
