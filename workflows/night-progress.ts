@@ -42,11 +42,11 @@ export function trackNightProgress(businessDate: string, tables: string[]) {
 
   setHandler(progressQuery, () => progress);
   setHandler(tableStageSignal, (report: unknown) => {
-    // Sent by the night's own children; a malformed one (anyone can signal) is ignored.
-    const { table, stage, rows } = (report ?? {}) as Partial<TableStageReport>;
-    const line = typeof table === 'string' ? lineOf(table) : undefined;
-    if (!line || endedStages.includes(line.stage) || !['validate', 'stage', 'publish', 'verify'].includes(stage as string)) return;
-    move(line, stage!, { ...(typeof rows === 'number' ? { rows } : line.rows !== undefined ? { rows: line.rows } : {}) });
+    // Sent by the night's own children, but anyone who reaches Temporal can signal: a report is
+    // taken only when it is well formed and moves a running table forward. The progress is for
+    // display; nothing the night decides reads it.
+    const line = acceptedReport(report, lineOf);
+    if (line) move(line.line, line.stage, { ...(line.rows !== undefined ? { rows: line.rows } : line.line.rows !== undefined ? { rows: line.line.rows } : {}) });
   });
   changed();
 
@@ -76,6 +76,20 @@ export function trackNightProgress(businessDate: string, tables: string[]) {
       move(line, end.status, { ...(end.rowsRead !== undefined && end.status !== 'failed' ? { rows: end.rowsRead } : line.rows !== undefined ? { rows: line.rows } : {}), ...(detail ? { detail } : {}) });
     },
   };
+}
+
+/** The steps a child reports, in their order: a report never moves a table back. */
+const reportedSteps: readonly TableStage[] = ['validate', 'stage', 'publish', 'verify'];
+
+/** A `tableStage` report the night takes: a known, running table, a step after the one it is at, a whole row count. */
+function acceptedReport(report: unknown, lineOf: (table: string) => TableProgress | undefined): { line: TableProgress; stage: TableStage; rows?: number } | undefined {
+  if (typeof report !== 'object' || report === null || Array.isArray(report)) return undefined;
+  const { table, stage, rows } = report as Record<string, unknown>;
+  const line = typeof table === 'string' ? lineOf(table) : undefined;
+  const step = reportedSteps.indexOf(stage as TableStage);
+  if (!line || step < 0 || endedStages.includes(line.stage) || step <= reportedSteps.indexOf(line.stage)) return undefined;
+  if (rows !== undefined && !(Number.isSafeInteger(rows) && (rows as number) >= 0)) return undefined;
+  return { line, stage: reportedSteps[step]!, ...(rows !== undefined ? { rows: rows as number } : {}) };
 }
 
 /** The night in one line, as the Web UI shows a workflow's current details: `2 of 3 tables done · orders: fetch, waiting for …`. */

@@ -9,6 +9,7 @@ import { exportFileName } from '../../contracts/types.ts';
 import { generateExports } from '../../generator/index.ts';
 import { readTruth } from '../../generator/truth.ts';
 import { incidentWorkflowId, nightlyRun, nightlyWorkflowId, progressQuery } from '../../workflows/index.ts';
+import { tableStageSignal, type TableStageReport } from '../../workflows/messages.ts';
 import { runWarehouse } from '../support/cli.ts';
 import { saveHistories } from '../support/histories.ts';
 import { eventually } from '../support/eventually.ts';
@@ -163,4 +164,33 @@ describe("the Web UI explains a night: list filters (BusinessDate, EtlTable, Etl
       expect(await saveHistories(inject('temporal'), ids, process.env.RECORD_HISTORIES, 'web-ui')).toHaveLength(3);
     }
   }, 120_000);
+
+  it('ignores a tableStage signal that is malformed, names an unknown or ended table, moves a table back or ends it', async () => {
+    const before = await nightly.query(progressQuery);
+    expect(before.tables.map((t) => t.stage)).toEqual(['loaded', 'failed', 'fetch']);
+    const hostile: unknown[] = [
+      null,
+      'verify',
+      [],
+      { table: 'orders', stage: 'loaded' },
+      { table: 'orders', stage: 'fetch' },
+      { table: 'orders', stage: 'validate', rows: -3 },
+      { table: 'orders', stage: 'validate', rows: 'many' },
+      { table: 'orders', stage: 'validate', rows: 1.5 },
+      { table: 'invoices', stage: 'validate' },
+      { table: 'customers', stage: 'verify', rows: 1 },
+      { table: 'products', stage: 'publish' },
+    ];
+    for (const report of hostile) await nightly.signal(tableStageSignal, report as TableStageReport);
+    // Every signal is handled once a workflow task completes after the last one arrived.
+    await eventually(
+      async () => (await nightly.fetchHistory()).events ?? [],
+      (events) => {
+        const lastSignal = events.findLastIndex((e) => e.workflowExecutionSignaledEventAttributes);
+        return lastSignal >= 0 && events.slice(lastSignal).some((e) => e.workflowTaskCompletedEventAttributes);
+      },
+      30_000,
+    );
+    expect(await nightly.query(progressQuery)).toEqual(before);
+  }, 60_000);
 });
