@@ -39,6 +39,11 @@ export interface ValidationReport {
   rowsRejected: number;
   controlTotals: Record<string, string>;
   reportPath: string;
+  /**
+   * The earliest open incident holding the table back when validation began, read in the request
+   * that starts the load (what `openIncidentFor` answers); null when none does.
+   */
+  heldBy?: { incidentId: string; businessDate: string } | null;
 }
 
 /**
@@ -55,7 +60,7 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
       const contract = contractFor(input.table);
       const { fetched } = input;
       const store = createControlStore(deps.d1);
-      const previousRows = await startValidating(deps.d1, contract, {
+      const { previousRows, heldBy } = await startValidating(deps.d1, contract, {
         loadId: fetched.loadId, runId: input.runId, table: input.table, businessDate: input.businessDate,
         fileName: fetched.fileName, archivePath: fetched.archivePath, sha256: fetched.sha256, bytes: fetched.bytes,
       });
@@ -79,7 +84,7 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
       await rejected.finish(scan.rowsRejected, refused ? undefined : { rowsRead: scan.rowsRead, rowsValid: scan.rowsValid, controlTotalsJson: JSON.stringify(scan.controlTotals) });
       if (refused) throw refused;
       log.info('export validated', { table: input.table, businessDate: input.businessDate, rowsRead: scan.rowsRead, rowsRejected: scan.rowsRejected });
-      return { rowsRead: scan.rowsRead, rowsValid: scan.rowsValid, rowsRejected: scan.rowsRejected, controlTotals: scan.controlTotals, reportPath };
+      return { rowsRead: scan.rowsRead, rowsValid: scan.rowsValid, rowsRejected: scan.rowsRejected, controlTotals: scan.controlTotals, reportPath, heldBy };
     }));
   },
 });
@@ -93,16 +98,26 @@ function sameTotal(a: string, b: string): boolean {
 }
 
 /** What validation found before the scan, in the same request that starts the load. */
-async function startValidating(d1: Pick<D1Client, 'batch'>, contract: TableContract, load: Omit<Parameters<typeof controlSql.loads.startValidatingStatement>[0], 'now'>): Promise<number | undefined> {
+async function startValidating(
+  d1: Pick<D1Client, 'batch'>,
+  contract: TableContract,
+  load: Omit<Parameters<typeof controlSql.loads.startValidatingStatement>[0], 'now'>,
+): Promise<{ previousRows: number | undefined; heldBy: { incidentId: string; businessDate: string } | null }> {
   const floorApplies = contract.mode === 'full' && contract.minRowRatio !== undefined;
-  const results = await d1.batch<{ n: number }>([
+  const results = await d1.batch<Record<string, unknown>>([
     // The load's row, its rejected rows of an earlier attempt removed (a retry stores each once).
     controlSql.loads.startValidatingStatement({ ...load, now: new Date().toISOString() }),
     controlSql.rejected.deleteRejectedRowsStatement(load.loadId),
+    // An open incident holding the table back: the file is validated and archived, then deferred to it.
+    controlSql.incidents.incidentHoldingQuery(contract.table),
     // A full snapshot is compared with the rows the warehouse holds now (checkSnapshotSize).
     ...(floorApplies ? [{ sql: `SELECT count(*) AS n FROM "${contract.table}_current"` }] : []),
   ]);
-  return floorApplies ? (results[2]?.results[0]?.n ?? 0) : undefined;
+  const holding = results[2]?.results[0] as { incident_id: string; business_date: string } | undefined;
+  return {
+    previousRows: floorApplies ? ((results[3]?.results[0]?.n as number | undefined) ?? 0) : undefined,
+    heldBy: holding ? { incidentId: holding.incident_id, businessDate: holding.business_date } : null,
+  };
 }
 
 /** Why the scanned file is refused, the first reason in the order checked; undefined when it passes. Pure. */

@@ -1,6 +1,6 @@
 /**
  * Benchmark of whole nights (DESIGN §10, issue 15), printed, not asserted:
- *   node bench/night.ts [--scale 10] [--nights 7] [--from 2026-03-02] [--seed 1] [--keep]
+ *   node bench/night.ts [--scale 10] [--nights 7] [--from 2026-03-02] [--seed 1] [--parallel 4] [--keep]
  * Generates a week of Sodiwin exports, then, night by night and in the same run:
  *   1. ours: `nightly-<date>` through the real worker (`warehouse worker`, its own process) on
  *      a Temporal dev server and the local D1 service, started and awaited as `warehouse run
@@ -35,7 +35,7 @@ import { startD1Counter, type D1Counts } from './night-d1-counter.ts';
 import { ensureDltVenv, startDlt, writeContractsJson, type DltNight } from './night-dlt.ts';
 import { activityBreakdown, nightTimeline, requestsByActivity, type NightTimeline } from './night-timeline.ts';
 
-const { values: args } = parseArgs({ options: { scale: { type: 'string', default: '10' }, nights: { type: 'string', default: '7' }, from: { type: 'string', default: '2026-03-02' }, seed: { type: 'string', default: '1' }, keep: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { scale: { type: 'string', default: '10' }, nights: { type: 'string', default: '7' }, from: { type: 'string', default: '2026-03-02' }, seed: { type: 'string', default: '1' }, parallel: { type: 'string', default: '4' }, keep: { type: 'boolean', default: false } } });
 const scale = Number(args.scale);
 const days = Array.from({ length: Number(args.nights) }, (_, i) => new Date(Date.parse(`${args.from}T00:00:00Z`) + i * 86_400_000).toISOString().slice(0, 10));
 /** Under the repository's var/ (git-ignored), wherever the bench is started from. */
@@ -174,6 +174,8 @@ async function main(): Promise<void> {
       // The files are complete before the night starts: no waiting for their size to settle (production: 2 s).
       EXPORT_STABLE_MS: '0',
       WORKFLOW_BUNDLE_PATH: bundlePath,
+      // Tables loaded at a time (production's default: 4); the worker and the night's start both read it.
+      NIGHTLY_MAX_PARALLEL: args.parallel,
     };
     const config = loadConfig(env);
     const worker = await startWorkerProcess(env, join(work, 'worker.log'));

@@ -1,4 +1,4 @@
-import { ApplicationFailure, getExternalWorkflowHandle, isCancellation, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, getExternalWorkflowHandle, isCancellation, log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { ArchivedExportInput, FetchedExport } from '../activities/fetch.ts';
 import type { RowIssue } from '../common/errors.ts';
@@ -10,6 +10,12 @@ import { reportStage } from './night-progress.ts';
 import { fetchSummary, loadStepSummaries as steps } from './summaries.ts';
 import { exportDeferredSignal, incidentWorkflowId, type UnrevertedLoad } from './messages.ts';
 import { openIncidentWorkflow } from './open-incident.ts';
+
+/**
+ * Patch marker: validation answers which open incident holds the table back (`heldBy`), in the
+ * request that starts the load; histories before it ran `openIncidentFor` before validating.
+ */
+export const heldInValidatePatch = 'held-in-validate';
 
 const { fetchExport } = proxyActivities<Activities>(fetchActivity);
 const { archivedExport } = proxyActivities<Activities>(shortActivity);
@@ -87,10 +93,14 @@ async function loadWithCompensation(input: LoadTableInput): Promise<LoadTableRes
     if (fetched.alreadyLoaded) {
       return { ...base, status: 'unchanged', rowsRead: 0, rowsRejected: 0, versionsInserted: 0, versionsClosed: 0, tombstones: 0 };
     }
-    const open = await openIncidentFor.executeWithOptions({ summary: steps.openIncidentFor(table) }, [{ table }]);
-    const held = open && open.incidentId !== input.repairOf ? open : undefined;
+    // Validation reads the incident holding the table in the request that starts the load; histories before asked first.
+    const heldInValidate = patched(heldInValidatePatch);
+    const asked = heldInValidate ? undefined : await openIncidentFor.executeWithOptions({ summary: steps.openIncidentFor(table) }, [{ table }]);
     await reportStage(input.reportStages, { table, stage: 'validate' });
     const validated = await validateExport.executeWithOptions({ summary: steps.validate(fileName, table) }, [{ table, businessDate, runId, fetched }]);
+    // A report without the answer (validated by a worker from before the patch) is asked again.
+    const open = !heldInValidate ? asked : validated.heldBy !== undefined ? validated.heldBy : await openIncidentFor.executeWithOptions({ summary: steps.openIncidentFor(table) }, [{ table }]);
+    const held = open && open.incidentId !== input.repairOf ? open : undefined;
     if (held) {
       // Loading on top of a missing day would corrupt history: archive, validate, and leave it to the incident.
       await recordDeferredLoad.executeWithOptions({ summary: steps.deferred(fileName, held.incidentId) }, [{ incidentId: held.incidentId, table, businessDate, loadId: fetched.loadId, archivePath: fetched.archivePath }]);

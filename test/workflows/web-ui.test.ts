@@ -117,14 +117,13 @@ describe("the Web UI explains a night: list filters (BusinessDate, EtlTable, Etl
     const customerSteps = await summaries(`${nightlyWorkflowId(night)}-customers-${night}`);
     expect(customerSteps).toEqual([
       ['fetchExport', 'fetch CLIENTS_20280703.csv — waiting until 2028-07-04 06:00 Europe/Paris at the latest'],
-      ['openIncidentFor', 'is an incident open for customers? (an open one holds the load back)'],
       ['validateExport', 'validate CLIENTS_20280703.csv against the customers contract'],
       ['stageExport', expect.stringMatching(/^stage \d+ valid rows of CLIENTS_20280703\.csv into _stage_customers$/)],
       ['publishLoad', 'publish customers 2028-07-03: SCD2 merge into the history'],
       ['verifyLoad', 'verify customers 2028-07-03: counts, versions and control totals'],
     ]);
     const productSteps = await summaries(`${nightlyWorkflowId(night)}-products-${night}`);
-    expect(productSteps.map(([type]) => type)).toEqual(['fetchExport', 'openIncidentFor', 'validateExport', 'recordLoadFailure', 'quarantineExport', 'incident']);
+    expect(productSteps.map(([type]) => type)).toEqual(['fetchExport', 'validateExport', 'recordLoadFailure', 'quarantineExport', 'incident']);
     expect(productSteps.at(-1)).toEqual(['incident', 'incident: products 2028-07-03 set aside (CsvHeaderMismatch); waits for a signed approval']);
     expect(productSteps.every(([, summary]) => typeof summary === 'string' && summary.length > 0)).toBe(true);
   }, 90_000);
