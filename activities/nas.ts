@@ -6,17 +6,19 @@ import { log } from '@temporalio/activity';
 import type { ApplicationFailure } from '@temporalio/common';
 import { capText, etlFailure, fullDetailOf, type EtlErrorDetails } from '../common/errors.ts';
 
-/** The NAS folders: Sodiwin's inbox (read-only to us), the archive (never deleted) and quarantine. */
+/** The NAS folders: Sodiwin's inbox (read-only to us), the archive (never deleted), quarantine, reports, and the loads' work files. */
 export interface NasLayout {
   inbox: string;
   archive: string;
   quarantine: string;
   reports: string;
+  /** Rows validation parsed for stage (stage-spool.ts); safe to delete, stage then parses the archived file. */
+  spool: string;
 }
 
 /** The layout under one root, as in `var/nas` or the NAS mount. */
 export function nasLayout(root: string): NasLayout {
-  return { inbox: join(root, 'inbox'), archive: join(root, 'archive'), quarantine: join(root, 'quarantine'), reports: join(root, 'reports') };
+  return { inbox: join(root, 'inbox'), archive: join(root, 'archive'), quarantine: join(root, 'quarantine'), reports: join(root, 'reports'), spool: join(root, 'spool') };
 }
 
 /** Where an export is archived: `archive/<date>/<table>.<sha256>.csv`. */

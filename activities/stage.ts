@@ -9,6 +9,7 @@ import { historyDdl } from '../history/ddl.ts';
 import { storedColumns } from '../history/stored-columns.ts';
 import { scanExport } from './export-reader.ts';
 import { rowHash } from './row-hash.ts';
+import { openSpool, removeSpool, type StageSpool } from './stage-spool.ts';
 
 /** What staging needs. */
 export interface StageDeps {
@@ -27,6 +28,8 @@ export interface StageInput {
   loadId: string;
   archivePath: string;
   fileName: string;
+  /** The rows validation parsed (ValidationReport.spool): sent instead of parsing the file again. */
+  spool?: StageSpool;
 }
 
 /** Rows now in `_stage_<table>` for the load. */
@@ -79,19 +82,27 @@ export const createStageActivities = (deps: StageDeps) => ({
       inFlight = sending;
     };
 
-    await scanExport({
-      path: input.archivePath,
-      fileName: input.fileName,
-      contract,
-      dialect: deps.dialect,
-      businessDate: input.businessDate,
-      onRow: async (row, line) => {
-        if (line <= resumeAfter) return;
-        buffer.push([input.loadId, line, ...contract.columns.map((c) => (row[c.name] ?? null) as SqlValue), rowHash(contract, row)]);
-        lastLine = line;
-        if (buffer.length >= deps.stageChunkRows) await flush();
-      },
-    });
+    const add = async (line: number, values: SqlValue[], hash: string) => {
+      if (line <= resumeAfter) return;
+      buffer.push([input.loadId, line, ...values, hash]);
+      lastLine = line;
+      if (buffer.length >= deps.stageChunkRows) await flush();
+    };
+    // Validation's spool when it is there whole; the archived file, parsed again, when it is not.
+    const spooled = input.spool ? await openSpool(input.spool, contract.columns.length) : { unusable: 'validation wrote no spool' };
+    if ('rows' in spooled) {
+      for await (const row of spooled.rows) await add(row.line, row.values, row.hash);
+    } else {
+      log.info('staging from the archived file', { table: input.table, businessDate: input.businessDate, loadId: input.loadId, why: spooled.unusable });
+      await scanExport({
+        path: input.archivePath,
+        fileName: input.fileName,
+        contract,
+        dialect: deps.dialect,
+        businessDate: input.businessDate,
+        onRow: (row, line) => add(line, contract.columns.map((c) => (row[c.name] ?? null) as SqlValue), rowHash(contract, row)),
+      });
+    }
     await flush();
     await inFlight;
 
@@ -107,6 +118,8 @@ export const createStageActivities = (deps: StageDeps) => ({
       { sql: `SELECT count(*) AS n FROM "_stage_${contract.table}" WHERE _load_id = ?`, params: [input.loadId] },
       controlSql.loads.markStagedStatement(input.loadId, `_stage_${contract.table}`),
     ]);
+    // The rows are in D1: the spool has served (a retry from here on parses the archived file).
+    if (input.spool) await removeSpool(input.spool);
     const first = duplicates?.results[0];
     if (first) {
       // Every duplicate line (not only these 100) joins the load's rejected rows, for `warehouse rejects`.

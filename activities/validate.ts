@@ -12,6 +12,11 @@ import { createRejectedRowsWriter } from './rejected-rows-writer.ts';
 import { scanExport, type ExportScan } from './export-reader.ts';
 import type { FetchedExport } from './fetch.ts';
 import { keepingFullDetail, type NasLayout } from './nas.ts';
+import { rowHash } from './row-hash.ts';
+import { createSpoolWriter, pruneSpools, spoolPathFor, type StageSpool } from './stage-spool.ts';
+
+/** A spool no stage took within two days (a deferred or abandoned load) is removed. */
+const spoolKeepMs = 2 * 86_400_000;
 
 /** What validation needs. */
 export interface ValidateDeps {
@@ -44,6 +49,8 @@ export interface ValidationReport {
    * that starts the load (what `openIncidentFor` answers); null when none does.
    */
   heldBy?: { incidentId: string; businessDate: string } | null;
+  /** The valid rows, parsed and hashed, for stage (stage-spool.ts). */
+  spool?: StageSpool;
 }
 
 /**
@@ -66,10 +73,22 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
       });
 
       const rejected = createRejectedRowsWriter({ store, loadId: fetched.loadId, cap: deps.rejectedRowsCap });
+      // The valid rows as stage will send them, so that stage does not parse the file again.
+      await pruneSpools(deps.nas, spoolKeepMs);
+      const spool = await createSpoolWriter(spoolPathFor(deps.nas, input.businessDate, fetched.loadId));
       let scan: ExportScan;
       try {
-        scan = await scanExport({ path: fetched.archivePath, fileName: fetched.fileName, contract, dialect: deps.dialect, businessDate: input.businessDate, onRejected: (line) => rejected.add(line) });
+        scan = await scanExport({
+          path: fetched.archivePath,
+          fileName: fetched.fileName,
+          contract,
+          dialect: deps.dialect,
+          businessDate: input.businessDate,
+          onRejected: (line) => rejected.add(line),
+          onRow: (row, line) => spool.add({ line, values: contract.columns.map((c) => row[c.name] ?? null), hash: rowHash(contract, row) }),
+        });
       } catch (error) {
+        await spool.discard();
         // A file refused as a whole (malformed, wrong encoding) keeps no partial list of rejected lines.
         if (!Context.current().cancellationSignal.aborted) await store.rejectedRows.clear(fetched.loadId).catch((clearError: unknown) => log.warn('rejected rows of a refused file not removed', { loadId: fetched.loadId, error: String(clearError) }));
         throw error;
@@ -82,9 +101,13 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
       const refused = refusalOf({ contract, fetched, scan, previousRows, rejectTolerance: deps.rejectTolerance, where });
       // One request: the last rejected rows, their exact count and, for a file that passes, what validation counted.
       await rejected.finish(scan.rowsRejected, refused ? undefined : { rowsRead: scan.rowsRead, rowsValid: scan.rowsValid, controlTotalsJson: JSON.stringify(scan.controlTotals) });
-      if (refused) throw refused;
+      if (refused) {
+        await spool.discard();
+        throw refused;
+      }
+      const spooled = await spool.finish();
       log.info('export validated', { table: input.table, businessDate: input.businessDate, rowsRead: scan.rowsRead, rowsRejected: scan.rowsRejected });
-      return { rowsRead: scan.rowsRead, rowsValid: scan.rowsValid, rowsRejected: scan.rowsRejected, controlTotals: scan.controlTotals, reportPath, heldBy };
+      return { rowsRead: scan.rowsRead, rowsValid: scan.rowsValid, rowsRejected: scan.rowsRejected, controlTotals: scan.controlTotals, reportPath, heldBy, spool: spooled };
     }));
   },
 });

@@ -27,7 +27,7 @@ import { createD1Client, type D1Client } from '../d1/client.ts';
 import { startLocalD1Service } from '../d1/local-service/server.ts';
 import { packBatches, packInserts, type SqlValue } from '../d1/pack.ts';
 import { generateExports } from '../generator/index.ts';
-import { controlSchemaDdl } from '../history/control-schema.ts';
+import { applyMigrations } from '../activities/schema.ts';
 import { sqlType } from '../history/ddl.ts';
 import { storedName } from '../history/stored-columns.ts';
 
@@ -67,7 +67,7 @@ async function measure(file: string): Promise<Measurement> {
   const service = JSON.parse(process.env.BENCH_D1 ?? '{}') as { url: string; accountId: string; databaseId: string; apiToken: string };
   try {
     const raw = createD1Client({ baseUrl: service.url, accountId: service.accountId, databaseId: service.databaseId, apiToken: service.apiToken });
-    await raw.batch(controlSchemaDdl().map((sql) => ({ sql })));
+    await applyMigrations(raw);
     const { d1, count } = counting(raw);
     const nas = nasLayout(join(dir, 'nas'));
     const env = new MockActivityEnvironment();
@@ -84,7 +84,7 @@ async function measure(file: string): Promise<Measurement> {
     const peakAfter: Record<string, number> = { start: rss() };
     const [validated, validate] = await timed(() => run(validateExport, { table, businessDate: from, runId: 'bench', fetched }));
     peakAfter.validate = rss();
-    const [staged, stage] = await timed(() => run(stageExport, { ...load, archivePath: file }));
+    const [staged, stage] = await timed(() => run(stageExport, { ...load, archivePath: file, ...(validated.spool ? { spool: validated.spool } : {}) }));
     peakAfter.stage = rss();
     const [published, publish] = await timed(() => run(publishLoad, load));
     const [, verify] = await timed(() => run(verifyLoad, { ...load, validated, staged, published }));

@@ -111,7 +111,7 @@ async function loadWithCompensation(input: LoadTableInput): Promise<LoadTableRes
     // From here the load writes: a failed stage leaves rows in _stage_<table>, publish may half-apply; revert covers both.
     compensations.unshift({ loadId: load.loadId, run: () => revertLoad.executeWithOptions({ summary: steps.revert(table, load.loadId) }, [{ table, loadId: load.loadId }]) });
     await reportStage(input.reportStages, { table, stage: 'stage', rows: validated.rowsValid });
-    const staged = await stageExport.executeWithOptions({ summary: steps.stage(fileName, validated.rowsValid, table) }, [{ ...load, archivePath: fetched.archivePath }]);
+    const staged = await stageExport.executeWithOptions({ summary: steps.stage(fileName, validated.rowsValid, table) }, [{ ...load, archivePath: fetched.archivePath, ...(validated.spool ? { spool: validated.spool } : {}) }]);
     await reportStage(input.reportStages, { table, stage: 'publish' });
     const published = await publishLoad.executeWithOptions({ summary: steps.publish(table, businessDate) }, [load]);
     await reportStage(input.reportStages, { table, stage: 'verify' });
