@@ -42,6 +42,8 @@ interface Measurement {
   peakRssMiB: number;
   /** Peak RSS (MiB) reached by the end of each phase. */
   peakAfter: Record<string, number>;
+  /** Heap used after a full GC at the same points, MiB. */
+  heapAfter: Record<string, number>;
 }
 
 /** Counts the D1 requests a phase makes. */
@@ -81,16 +83,25 @@ async function measure(file: string): Promise<Measurement> {
     const { publishLoad } = createPublishActivities({ d1 });
     const { verifyLoad } = createVerifyActivities({ d1 });
     const rss = () => Math.round(process.resourceUsage().maxRSS / 1024);
+    /** Heap in use after a full GC (the child runs with --expose-gc), in MiB: what is retained, not what V8 reserved. */
+    const heapAfterGc = () => {
+      (globalThis as { gc?: () => void }).gc?.();
+      return Math.round(process.memoryUsage().heapUsed / 2 ** 20);
+    };
     const peakAfter: Record<string, number> = { start: rss() };
+    const heapAfter: Record<string, number> = { start: heapAfterGc() };
     const [validated, validate] = await timed(() => run(validateExport, { table, businessDate: from, runId: 'bench', fetched }));
     peakAfter.validate = rss();
+    heapAfter.validate = heapAfterGc();
     const [staged, stage] = await timed(() => run(stageExport, { ...load, archivePath: file, ...(validated.spool ? { spool: validated.spool } : {}) }));
     peakAfter.stage = rss();
+    heapAfter.stage = heapAfterGc();
     const [published, publish] = await timed(() => run(publishLoad, load));
     const [, verify] = await timed(() => run(verifyLoad, { ...load, validated, staged, published }));
     const nightlyRequests = count();
     const peakRssMiB = rss(); // before the reference holds its rows in memory
     peakAfter.verify = peakRssMiB;
+    heapAfter.verify = heapAfterGc();
 
     // The reference: the same rows, already parsed, into a plain table of the same columns, same packing.
     const bareTable = `bare_${table}`;
@@ -109,6 +120,7 @@ async function measure(file: string): Promise<Measurement> {
       requests: { nightly: nightlyRequests, bare: count() - nightlyRequests },
       peakRssMiB,
       peakAfter,
+      heapAfter,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -134,7 +146,7 @@ async function main(): Promise<void> {
       const service = await startLocalD1Service({ dataDir: join(work, `d1-${s}`), apiToken: randomBytes(16).toString('hex') });
       try {
         const env = { ...process.env, BENCH_D1: JSON.stringify({ url: service.url, accountId: service.accountId, databaseId: service.databaseId, apiToken: service.apiToken }) };
-        const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--table', args.table!, '--measure', file], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+        const child = spawn(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--table', args.table!, '--measure', file], { env, stdio: ['ignore', 'pipe', 'inherit'] });
         let stdout = '';
         child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
         const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -157,7 +169,7 @@ async function main(): Promise<void> {
     console.log(`  bare bulk insert of the same rows: ${m.seconds.bare.toFixed(2)} s  ${rate(m.rows, m.seconds.bare)}`);
     console.log(`  validate+stage+publish / bare insert: ${(path / m.seconds.bare).toFixed(2)}×  (budget 2×)`);
     console.log(`  D1 requests: nightly path ${m.requests.nightly}, bare insert ${m.requests.bare}`);
-    console.log(`  peak RSS: ${m.peakRssMiB} MiB (after start-up ${m.peakAfter.start}, validate ${m.peakAfter.validate}, stage ${m.peakAfter.stage}, publish+verify ${m.peakAfter.verify})`);
+    console.log(`  peak RSS: ${m.peakRssMiB} MiB (after start-up ${m.peakAfter.start}, validate ${m.peakAfter.validate}, stage ${m.peakAfter.stage}, publish+verify ${m.peakAfter.verify}); heap after GC ${m.heapAfter.start} → ${m.heapAfter.validate} → ${m.heapAfter.stage} → ${m.heapAfter.verify} MiB`);
   }
   const [one, ten] = [results[0]![1], results[1]![1]];
   console.log(`\npeak RSS 10× / 1×: ${(ten.peakRssMiB / one.peakRssMiB).toFixed(2)}  (budget: within 20%, i.e. ≤ 1.20)`);
