@@ -35,7 +35,9 @@ describe('warehouse dev --detach, then the local D1 service over plain HTTP', ()
     };
 
     const started = await runWarehouse(['dev', '--detach'], env);
-    expect(started.code, started.stderr).toBe(0);
+    // A start that fails says why: the services' log is in the temporary folder removed after the test.
+    const devLog = started.code === 0 ? '' : await readFile(join(env.WAREHOUSE_VAR_DIR!, 'log', 'dev.log'), 'utf8').catch((e: Error) => `(no dev.log: ${e.message})`);
+    expect(started.code, `${started.stderr}\n${devLog.slice(-3000)}`).toBe(0);
     expect(started.stdout).toContain(`Web UI:     http://127.0.0.1:${uiPort}`);
     // The development NAS's inbox is there to drop exports into, and the output says where.
     const inbox = join(env.WAREHOUSE_VAR_DIR!, 'nas', 'inbox');
