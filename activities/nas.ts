@@ -14,11 +14,13 @@ export interface NasLayout {
   reports: string;
   /** Rows validation parsed for stage (stage-spool.ts); safe to delete, stage then parses the archived file. */
   spool: string;
+  /** Each full snapshot's keys and row hashes (key-index.ts); safe to delete, stage then sends the whole file. */
+  keys: string;
 }
 
 /** The layout under one root, as in `var/nas` or the NAS mount. */
 export function nasLayout(root: string): NasLayout {
-  return { inbox: join(root, 'inbox'), archive: join(root, 'archive'), quarantine: join(root, 'quarantine'), reports: join(root, 'reports'), spool: join(root, 'spool') };
+  return { inbox: join(root, 'inbox'), archive: join(root, 'archive'), quarantine: join(root, 'quarantine'), reports: join(root, 'reports'), spool: join(root, 'spool'), keys: join(root, 'keys') };
 }
 
 /** Where an export is archived: `archive/<date>/<table>.<sha256>.csv`. */

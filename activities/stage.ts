@@ -9,7 +9,11 @@ import { historyDdl } from '../history/ddl.ts';
 import { storedColumns } from '../history/stored-columns.ts';
 import { scanExport } from './export-reader.ts';
 import { rowHash } from './row-hash.ts';
-import { openSpool, removeSpool, type StageSpool } from './stage-spool.ts';
+import { openSpool, removeSpool, type SpooledRow, type StageSpool } from './stage-spool.ts';
+import { keyIndexPathFor, keyOf, keyPositions, readKeyIndex } from './key-index.ts';
+import { currentDigestQuery, digestOfAnswer, digestText, sameDigest } from '../history/current-digest.ts';
+import { absentKeyLine, deltaSentinelLine } from '../history/merge.ts';
+import type { NasLayout } from './nas.ts';
 
 /** What staging needs. */
 export interface StageDeps {
@@ -19,6 +23,8 @@ export interface StageDeps {
   /** Rejected lines of a load kept in etl_rejected_rows, duplicate keys included. */
   rejectedRowsCap: number;
   dialect: Dialect;
+  /** Where the key indexes of earlier loads are (key-index.ts). */
+  nas: NasLayout;
 }
 
 /** Which archived file to stage under which load id. */
@@ -34,12 +40,27 @@ export interface StageInput {
 
 /** Rows now in `_stage_<table>` for the load. */
 export interface StageResult {
+  /** Rows sent: every valid row, or with a keyed diff (`diff`) the new and changed ones. */
   rowsStaged: number;
+  /** Set when only the changes were staged, against the load the warehouse held. */
+  diff?: KeyedDiff;
 }
 
-/** Progress a retried stage resumes from. */
+/** A full snapshot staged as its changes against the load whose file the warehouse holds (DESIGN §5). */
+export interface KeyedDiff {
+  /** The load whose key index the file was diffed against (the table's watermark). */
+  against: string;
+  /** Rows of the file identical to the warehouse's current version: not sent. */
+  rowsUnchanged: number;
+  /** Keys the warehouse holds that the file no longer has: sent as keys, tombstoned by the merge. */
+  keysAbsent: number;
+}
+
+/** Progress a retried stage resumes from: the last line D1 has, and how the rows were chosen. */
 interface StageProgress {
   line: number;
+  /** `diff` when the attempt staged a keyed diff (absent in heartbeats of earlier versions: whole). */
+  basis?: 'whole' | 'diff';
 }
 
 /**
@@ -53,13 +74,27 @@ export const createStageActivities = (deps: StageDeps) => ({
   async stageExport(input: StageInput): Promise<StageResult> {
     const contract = contractFor(input.table);
     const where = { table: input.table, businessDate: input.businessDate, file: input.fileName };
-    const resumeAfter = (activityInfo().heartbeatDetails as StageProgress | undefined)?.line ?? 0;
-    // One request: the tables exist, and rows an earlier attempt sent after its last heartbeat
-    // (which may or may not be there) are dropped, to be resent.
-    await deps.d1.batch([
-      ...historyDdl(contract).map((sql) => ({ sql })),
-      { sql: `DELETE FROM "_stage_${contract.table}" WHERE _load_id = ? AND _line > ?`, params: [input.loadId, resumeAfter] },
-    ]);
+    const progress = activityInfo().heartbeatDetails as StageProgress | undefined;
+    let resumeAfter = progress?.line ?? 0;
+    const diffable = contract.mode === 'full';
+    // One request: the tables exist; rows an earlier attempt sent after its last heartbeat (which
+    // may or may not be there) and its absent keys are dropped, to be resent; for a full snapshot,
+    // the load the warehouse holds and the digest of its current rows.
+    const ddl = historyDdl(contract).map((sql) => ({ sql }));
+    const [watermark, current] = (await deps.d1.batch<Record<string, unknown>>([
+      ...ddl,
+      { sql: `DELETE FROM "_stage_${contract.table}" WHERE _load_id = ? AND (_line > ? OR _line <= 0)`, params: [input.loadId, resumeAfter] },
+      ...(diffable ? [controlSql.watermarks.watermarkLoadQuery(input.table), currentDigestQuery(contract)] : []),
+    ])).slice(ddl.length + 1);
+    const spooled = input.spool ? await openSpool(input.spool, contract.columns.length) : { unusable: 'validation wrote no spool' };
+    const basis = diffable ? await diffBasis({ deps, table: input.table, spooled, watermarkLoadId: watermark?.results[0]?.load_id, current: digestOfAnswer(current?.results[0]) }) : undefined;
+    const diffing = basis !== undefined && 'hashes' in basis;
+    if (basis && !diffing) log.info('staging the whole snapshot', { table: input.table, businessDate: input.businessDate, loadId: input.loadId, why: basis.why });
+    // An attempt that chose otherwise than this one left rows this one would not send again: start over.
+    if (resumeAfter > 0 && (progress?.basis ?? 'whole') !== (diffing ? 'diff' : 'whole')) {
+      await deps.d1.query(`DELETE FROM "_stage_${contract.table}" WHERE _load_id = ?`, [input.loadId]);
+      resumeAfter = 0;
+    }
     // A decimal travels as its units (the normalised row's value) into `<name>_units`.
     const columns = ['_load_id', '_line', ...storedColumns(contract), '_row_hash'];
     let buffer: SqlValue[][] = [];
@@ -76,7 +111,7 @@ export const createStageActivities = (deps: StageDeps) => ({
       await inFlight;
       const sending = (async () => {
         for (const batch of packBatches(statements)) await deps.d1.batch(batch);
-        heartbeat({ line: upTo } satisfies StageProgress);
+        heartbeat({ line: upTo, basis: diffing ? 'diff' : 'whole' } satisfies StageProgress);
       })();
       sending.catch(() => undefined); // observed by the next flush or the final await
       inFlight = sending;
@@ -88,10 +123,32 @@ export const createStageActivities = (deps: StageDeps) => ({
       lastLine = line;
       if (buffer.length >= deps.stageChunkRows) await flush();
     };
-    // Validation's spool when it is there whole; the archived file, parsed again, when it is not.
-    const spooled = input.spool ? await openSpool(input.spool, contract.columns.length) : { unusable: 'validation wrote no spool' };
-    if ('rows' in spooled) {
-      for await (const row of spooled.rows) await add(row.line, row.values, row.hash);
+    let diff: KeyedDiff | undefined;
+    if (diffing && 'rows' in spooled) {
+      // The keyed diff: a row whose key the warehouse holds with the same hash is not sent; the
+      // keys left over are absent from the file, sent as keys (negative lines) with the mark that
+      // tells the merge this load is a diff (line 0, sent last: a stage cut short has no mark).
+      const held = basis.hashes;
+      let rowsUnchanged = 0;
+      for await (const row of spooled.rows) {
+        const key = keyOf(contract, row.values);
+        const was = held.get(key);
+        held.set(key, seen);
+        if (was === row.hash) rowsUnchanged += 1;
+        else await add(row.line, row.values as SqlValue[], row.hash);
+      }
+      const positions = keyPositions(contract);
+      let keysAbsent = 0;
+      for (const [key, hash] of held) {
+        if (hash === seen) continue;
+        keysAbsent += 1;
+        buffer.push([input.loadId, absentKeyLine(keysAbsent), ...absentKeyValues(contract.columns.length, positions, key), '']);
+      }
+      buffer.push([input.loadId, deltaSentinelLine, ...contract.columns.map(() => null), `diff against ${basis.against}`]);
+      diff = { against: basis.against, rowsUnchanged, keysAbsent };
+    } else if ('rows' in spooled) {
+      // Validation's spool when it is there whole; the archived file, parsed again, when it is not.
+      for await (const row of spooled.rows) await add(row.line, row.values as SqlValue[], row.hash);
     } else {
       log.info('staging from the archived file', { table: input.table, businessDate: input.businessDate, loadId: input.loadId, why: spooled.unusable });
       await scanExport({
@@ -115,7 +172,7 @@ export const createStageActivities = (deps: StageDeps) => ({
        FROM "_stage_${contract.table}" WHERE _load_id = ? GROUP BY ${keyList} HAVING count(*) > 1 LIMIT 100`,
         params: [input.loadId],
       },
-      { sql: `SELECT count(*) AS n FROM "_stage_${contract.table}" WHERE _load_id = ?`, params: [input.loadId] },
+      { sql: `SELECT count(*) AS n FROM "_stage_${contract.table}" WHERE _load_id = ? AND _line > 0`, params: [input.loadId] },
       controlSql.loads.markStagedStatement(input.loadId, `_stage_${contract.table}`),
     ]);
     // The rows are in D1: the spool has served (a retry from here on parses the archived file).
@@ -142,7 +199,40 @@ export const createStageActivities = (deps: StageDeps) => ({
     }
 
     const rowsStaged = staged?.results[0]?.n ?? 0;
-    log.info('export staged', { table: input.table, businessDate: input.businessDate, loadId: input.loadId, rowsStaged });
-    return { rowsStaged };
+    log.info('export staged', { table: input.table, businessDate: input.businessDate, loadId: input.loadId, rowsStaged, ...diff });
+    return { rowsStaged, ...(diff ? { diff } : {}) };
   },
 });
+
+/** The mark of a key the diff has met in the file. */
+const seen = '';
+
+/**
+ * Whether a full snapshot can be staged as a keyed diff, and against what: the key index of the
+ * load the warehouse holds (its watermark), when validation's spool is whole and the index's digest
+ * is the digest of the table's current rows in D1, which proves the warehouse holds exactly that
+ * file (a hand edit, a rewind or a lost index shows as a mismatch). Otherwise why not.
+ */
+async function diffBasis(input: {
+  deps: StageDeps;
+  table: string;
+  spooled: { rows: AsyncIterable<SpooledRow> } | { unusable: string };
+  watermarkLoadId: unknown;
+  current: ReturnType<typeof digestOfAnswer>;
+}): Promise<{ against: string; hashes: Map<string, string> } | { why: string }> {
+  if ('unusable' in input.spooled) return { why: input.spooled.unusable };
+  if (typeof input.watermarkLoadId !== 'string') return { why: 'the table holds no load yet' };
+  const index = await readKeyIndex(keyIndexPathFor(input.deps.nas, input.table, input.watermarkLoadId));
+  if ('unusable' in index) return { why: index.unusable };
+  if (!sameDigest(index.digest, input.current)) {
+    return { why: `the warehouse's current rows (${digestText(input.current)}) are not the file of load ${input.watermarkLoadId} (${digestText(index.digest)})` };
+  }
+  return { against: input.watermarkLoadId, hashes: index.hashes };
+}
+
+/** A stage row's business values for an absent key: the key's values in place, NULL elsewhere. */
+function absentKeyValues(columnCount: number, positions: number[], key: string): SqlValue[] {
+  const values: SqlValue[] = Array.from({ length: columnCount }, () => null);
+  (JSON.parse(key) as SqlValue[]).forEach((value, i) => (values[positions[i]!] = value));
+  return values;
+}

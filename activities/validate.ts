@@ -14,9 +14,12 @@ import type { FetchedExport } from './fetch.ts';
 import { keepingFullDetail, type NasLayout } from './nas.ts';
 import { rowHash } from './row-hash.ts';
 import { createSpoolWriter, pruneSpools, spoolPathFor, type StageSpool } from './stage-spool.ts';
+import { createKeyIndexWriter, keyIndexPathFor, keyOf, pruneKeyIndexes, type KeyIndex } from './key-index.ts';
 
 /** A spool no stage took within two days (a deferred or abandoned load) is removed. */
 const spoolKeepMs = 2 * 86_400_000;
+/** A full snapshot's key index serves the next load of its table; after a week unused it is removed. */
+const keyIndexKeepMs = 7 * 86_400_000;
 
 /** What validation needs. */
 export interface ValidateDeps {
@@ -51,6 +54,8 @@ export interface ValidationReport {
   heldBy?: { incidentId: string; businessDate: string } | null;
   /** The valid rows, parsed and hashed, for stage (stage-spool.ts). */
   spool?: StageSpool;
+  /** A full snapshot's keys and row hashes, with their digest (key-index.ts): what verify proves the warehouse holds. */
+  keyIndex?: KeyIndex;
 }
 
 /**
@@ -76,6 +81,10 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
       // The valid rows as stage will send them, so that stage does not parse the file again.
       await pruneSpools(deps.nas, spoolKeepMs);
       const spool = await createSpoolWriter(spoolPathFor(deps.nas, input.businessDate, fetched.loadId));
+      // A full snapshot's keys, for the next night's keyed diff (stage.ts).
+      if (contract.mode === 'full') await pruneKeyIndexes(deps.nas, contract.table, keyIndexKeepMs);
+      const keys = contract.mode === 'full' ? await createKeyIndexWriter(keyIndexPathFor(deps.nas, contract.table, fetched.loadId)) : undefined;
+      const discard = () => Promise.all([spool.discard(), keys?.discard()]);
       let scan: ExportScan;
       try {
         scan = await scanExport({
@@ -85,10 +94,15 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
           dialect: deps.dialect,
           businessDate: input.businessDate,
           onRejected: (line) => rejected.add(line),
-          onRow: (row, line) => spool.add({ line, values: contract.columns.map((c) => row[c.name] ?? null), hash: rowHash(contract, row) }),
+          onRow: async (row, line) => {
+            const values = contract.columns.map((c) => row[c.name] ?? null);
+            const hash = rowHash(contract, row);
+            await spool.add({ line, values, hash });
+            if (keys) await keys.add(keyOf(contract, values), hash);
+          },
         });
       } catch (error) {
-        await spool.discard();
+        await discard();
         // A file refused as a whole (malformed, wrong encoding) keeps no partial list of rejected lines.
         if (!Context.current().cancellationSignal.aborted) await store.rejectedRows.clear(fetched.loadId).catch((clearError: unknown) => log.warn('rejected rows of a refused file not removed', { loadId: fetched.loadId, error: String(clearError) }));
         throw error;
@@ -102,12 +116,13 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
       // One request: the last rejected rows, their exact count and, for a file that passes, what validation counted.
       await rejected.finish(scan.rowsRejected, refused ? undefined : { rowsRead: scan.rowsRead, rowsValid: scan.rowsValid, controlTotalsJson: JSON.stringify(scan.controlTotals) });
       if (refused) {
-        await spool.discard();
+        await discard();
         throw refused;
       }
       const spooled = await spool.finish();
+      const keyIndex = await keys?.finish();
       log.info('export validated', { table: input.table, businessDate: input.businessDate, rowsRead: scan.rowsRead, rowsRejected: scan.rowsRejected });
-      return { rowsRead: scan.rowsRead, rowsValid: scan.rowsValid, rowsRejected: scan.rowsRejected, controlTotals: scan.controlTotals, reportPath, heldBy, spool: spooled };
+      return { rowsRead: scan.rowsRead, rowsValid: scan.rowsValid, rowsRejected: scan.rowsRejected, controlTotals: scan.controlTotals, reportPath, heldBy, spool: spooled, ...(keyIndex ? { keyIndex } : {}) };
     }));
   },
 });

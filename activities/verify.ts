@@ -7,6 +7,7 @@ import type { TableContract } from '../contracts/types.ts';
 import type { D1Client } from '../d1/client.ts';
 import { controlSql } from './control-store.ts';
 import { quoteIdentifier as q } from '../d1/pack.ts';
+import { currentDigestQuery, digestOfAnswer, digestText, sameDigest } from '../history/current-digest.ts';
 import { clearStageStatements } from '../history/revert.ts';
 import { storedName } from '../history/stored-columns.ts';
 import type { PublishResult } from './publish.ts';
@@ -46,6 +47,8 @@ export const createVerifyActivities = (deps: VerifyDeps) => ({
       const where = { table: input.table, businessDate: input.businessDate, file: input.fileName };
 
       const totals = contract.controlTotals.map((name) => controlTotalSql(contract, name)).join(', ');
+      // A keyed diff sent only the changes: the rows it did not send are proven current by the digest.
+      const diff = input.staged.diff;
       // Every measure D1 is asked for, in one request (one batch: one consistent read).
       const results = await deps.d1.batch<Record<string, string | number | null>>([
         controlSql.loads.loadStatusQuery(input.loadId),
@@ -57,6 +60,7 @@ export const createVerifyActivities = (deps: VerifyDeps) => ({
         ...(totals
           ? [contract.mode === 'full' ? { sql: `SELECT ${totals} FROM "${contract.table}_current" h` } : { sql: `SELECT ${totals} FROM ${stage} h WHERE h._load_id = ?`, params: [input.loadId] }]
           : []),
+        ...(diff ? [currentDigestQuery(contract)] : []),
       ]);
       // The last batch below drops the stage rows and marks the load verified in one request: if D1
       // applied it and the answer was lost, this retry finds the load verified and has nothing to check.
@@ -66,6 +70,7 @@ export const createVerifyActivities = (deps: VerifyDeps) => ({
       }
       const [matched, current, inserted, closed, tombstones] = results.slice(1, 6).map((r) => Number(r.results[0]?.n ?? 0)) as [number, number, number, number, number];
       const loadedTotals = totals ? (results[6]?.results[0] as Record<string, string> | undefined) : undefined;
+      const currentDigest = diff ? digestOfAnswer(results.at(-1)?.results[0]) : undefined;
 
       const { validated, staged, published } = input;
 
@@ -78,9 +83,18 @@ export const createVerifyActivities = (deps: VerifyDeps) => ({
       const measure = (name: string, expected: number, actual: number): ReconciledMeasure => ({ measure: name, expected, actual, ok: expected === actual });
       const reconciliation = [
         measure('file rows = valid + rejected', validated.rowsRead, validated.rowsValid + validated.rowsRejected),
-        measure('staged rows = valid rows', validated.rowsValid, staged.rowsStaged),
+        ...(diff
+          ? [measure(`staged rows + rows unchanged since load ${diff.against} = valid rows`, validated.rowsValid, staged.rowsStaged + diff.rowsUnchanged)]
+          : [measure('staged rows = valid rows', validated.rowsValid, staged.rowsStaged)]),
         measure('staged rows that are the current version of their key', staged.rowsStaged, matched),
-        ...(contract.mode === 'full' ? [measure('current rows of a full snapshot = staged rows', staged.rowsStaged, current)] : []),
+        ...(contract.mode === 'full' && !diff ? [measure('current rows of a full snapshot = staged rows', staged.rowsStaged, current)] : []),
+        ...(diff && currentDigest
+          ? [
+              measure('current rows of a full snapshot = valid rows', validated.rowsValid, current),
+              measure('keys absent from the file = tombstones written', diff.keysAbsent, tombstones),
+              digestMeasure(validated.keyIndex?.digest, currentDigest),
+            ]
+          : []),
         measure('versions inserted by the load', published.versionsInserted, inserted),
         measure('versions closed by the load', published.versionsClosed, closed),
         measure('tombstones written by the load', published.tombstones, tombstones),
@@ -103,6 +117,16 @@ export const createVerifyActivities = (deps: VerifyDeps) => ({
     });
   },
 });
+
+/** The file's rows (validation's key index) against the table's current rows in D1, by their digests. */
+function digestMeasure(file: ReturnType<typeof digestOfAnswer> | undefined, current: ReturnType<typeof digestOfAnswer>): ReconciledMeasure {
+  return {
+    measure: "current rows are the file's rows (digest of their row hashes)",
+    expected: file ? digestText(file) : 'no key index from validation',
+    actual: digestText(current),
+    ok: file !== undefined && sameDigest(file, current),
+  };
+}
 
 /**
  * The SQL of one control total: the exact integer `SUM` of the stored column (a decimal's

@@ -1,12 +1,14 @@
 /**
  * Benchmark of the nightly path (DESIGN §10), printed, not asserted:
  *   node bench/nightly.ts [--scale S] [--table T]
+ *   node bench/nightly.ts --history N --change P   (SCD2 cost in proportion to change, below)
  * For one table's export at 1× and 10× size, each in a fresh process with its own local
  * D1 service: rows/s of validate, stage, publish and verify, peak RSS, HTTP requests,
  * and the ratio of validate+stage+publish to a bare bulk insert of the same rows into
  * the same D1 (measured in the same process, right after).
  */
 import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -32,7 +34,9 @@ import { sqlType } from '../history/ddl.ts';
 import { storedName } from '../history/stored-columns.ts';
 
 const from = '2026-03-02';
-const { values: args } = parseArgs({ options: { scale: { type: 'string', default: '40' }, table: { type: 'string', default: 'order_lines' }, measure: { type: 'string' } } });
+const { values: args } = parseArgs({
+  options: { scale: { type: 'string', default: '40' }, table: { type: 'string', default: 'order_lines' }, measure: { type: 'string' }, history: { type: 'string' }, change: { type: 'string', default: '1' } },
+});
 
 interface Measurement {
   rows: number;
@@ -79,7 +83,7 @@ async function measure(file: string): Promise<Measurement> {
     const load = { table, businessDate: from, loadId: fetched.loadId, fileName: fetched.fileName };
 
     const { validateExport } = createValidateActivities({ d1, nas, rejectTolerance: 0, rejectedRowsCap: 100_000, dialect: sodiwinDialect });
-    const { stageExport } = createStageActivities({ d1, stageChunkRows: 2000, rejectedRowsCap: 100_000, dialect: sodiwinDialect });
+    const { stageExport } = createStageActivities({ d1, nas, stageChunkRows: 2000, rejectedRowsCap: 100_000, dialect: sodiwinDialect });
     const { publishLoad } = createPublishActivities({ d1 });
     const { verifyLoad } = createVerifyActivities({ d1 });
     const rss = () => Math.round(process.resourceUsage().maxRSS / 1024);
@@ -127,7 +131,96 @@ async function measure(file: string): Promise<Measurement> {
   }
 }
 
+/** One night of a table through the four activities: seconds per phase, D1 requests, what stage sent. */
+interface NightMeasurement {
+  seconds: Record<'validate' | 'stage' | 'publish' | 'verify', number>;
+  requests: number;
+  rowsStaged: number;
+  diff: string;
+}
+
+/**
+ * `--history N --change P`: SCD2 cost in proportion to change. A customers snapshot of N rows is
+ * loaded whole (the first full load), then a night where P% of the rows changed, then a night where
+ * nothing did; each night's time is set against the first load's. The files are written here (the
+ * generator's customers grow with the square root of its scale), all in one local D1 service.
+ */
+async function measureScd2(historyRows: number, changePercent: number): Promise<void> {
+  const contract = contractFor('customers');
+  const dir = await mkdtemp(join(tmpdir(), 'bench-scd2-'));
+  const service = await startLocalD1Service({ dataDir: join(dir, 'd1'), apiToken: randomBytes(16).toString('hex') });
+  try {
+    const raw = createD1Client({ baseUrl: service.url, accountId: service.accountId, databaseId: service.databaseId, apiToken: service.apiToken });
+    await applyMigrations(raw);
+    const { d1, count } = counting(raw);
+    const nas = nasLayout(join(dir, 'nas'));
+    const activities = {
+      ...createValidateActivities({ d1, nas, rejectTolerance: 0, rejectedRowsCap: 100_000, dialect: sodiwinDialect }),
+      ...createStageActivities({ d1, nas, stageChunkRows: 2000, rejectedRowsCap: 100_000, dialect: sodiwinDialect }),
+      ...createPublishActivities({ d1 }),
+      ...createVerifyActivities({ d1 }),
+    };
+    const env = new MockActivityEnvironment();
+    const run = <A, R>(activity: (input: A) => Promise<R>, input: A): Promise<R> => env.run(activity, input);
+    const changedEvery = Math.round(100 / changePercent);
+    const nights = [
+      { label: 'first full load', businessDate: '2026-03-02', changed: () => false },
+      { label: `${changePercent}% of rows changed`, businessDate: '2026-03-03', changed: (i: number) => i % changedEvery === 0 },
+      { label: 'nothing changed', businessDate: '2026-03-04', changed: (i: number) => i % changedEvery === 0 },
+    ];
+    const measured: [string, NightMeasurement][] = [];
+    for (const night of nights) {
+      const file = join(dir, exportFileName(contract, night.businessDate));
+      await writeCustomers(file, historyRows, night.changed);
+      const bytes = (await stat(file)).size;
+      const loadId = `bench_customers_${night.businessDate}`;
+      const fetched = { fileName: exportFileName(contract, night.businessDate), archivePath: file, sha256: loadId, bytes, loadId, alreadyLoaded: false };
+      const load = { table: 'customers', businessDate: night.businessDate, loadId, fileName: fetched.fileName };
+      const before = count();
+      const [validated, validate] = await timed(() => run(activities.validateExport, { table: 'customers', businessDate: night.businessDate, runId: 'bench', fetched }));
+      const [staged, stage] = await timed(() => run(activities.stageExport, { ...load, archivePath: file, ...(validated.spool ? { spool: validated.spool } : {}) }));
+      const [published, publish] = await timed(() => run(activities.publishLoad, load));
+      const [, verify] = await timed(() => run(activities.verifyLoad, { ...load, validated, staged, published }));
+      const diff = staged.diff ? `diff against ${staged.diff.against}: ${staged.diff.rowsUnchanged.toLocaleString('en')} unchanged, ${staged.diff.keysAbsent} absent` : 'whole file';
+      measured.push([night.label, { seconds: { validate, stage, publish, verify }, requests: count() - before, rowsStaged: staged.rowsStaged, diff }]);
+      await rm(file);
+    }
+    console.log(`bench/nightly --history ${historyRows} --change ${changePercent}: customers, local D1 service, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.versions.node}\n`);
+    const total = (m: NightMeasurement) => m.seconds.validate + m.seconds.stage + m.seconds.publish + m.seconds.verify;
+    const d1Side = (m: NightMeasurement) => m.seconds.stage + m.seconds.publish + m.seconds.verify;
+    const first = measured[0]![1];
+    for (const [label, m] of measured) {
+      const phases = (['validate', 'stage', 'publish', 'verify'] as const).map((p) => `${p} ${m.seconds[p].toFixed(2)}`).join(', ');
+      console.log(`${label}: ${total(m).toFixed(2)} s (${phases}); staged ${m.rowsStaged.toLocaleString('en')} rows (${m.diff}); ${m.requests} D1 requests`);
+      if (m !== first) console.log(`  / first full load: ${(total(m) / total(first)).toFixed(3)} (stage+publish+verify alone: ${(d1Side(m) / d1Side(first)).toFixed(3)})`);
+    }
+    console.log(`\nbudgets: ${changePercent}% changed ≤ 0.15, nothing changed ≤ 0.10 of the first full load`);
+  } finally {
+    await service.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A customers snapshot of `rows` rows as Sodiwin writes it; a row for which `changed(i)` holds has another name. */
+async function writeCustomers(path: string, rows: number, changed: (i: number) => boolean): Promise<void> {
+  const contract = contractFor('customers');
+  const out = createWriteStream(path, { encoding: 'latin1' });
+  out.write(`${contract.columns.map((c) => c.source).join(';')}\r\n`);
+  const terms = ['COMPTANT', '30J', '45JFM', '60J'];
+  for (let i = 0; i < rows; i++) {
+    const code = `C${String(i).padStart(9, '0')}`;
+    const name = `Client ${i}${changed(i) ? ' (renamed)' : ''}`;
+    const line = `${code};${name};${i} rue du Port;${String(10000 + (i % 89999))};Ville ${i % 500};R${String(i % 40).padStart(3, '0')};TARIF${i % 7};${terms[i % 4]};${(i % 100000) * 3},${String(i % 100).padStart(2, '0')};ACTIF\r\n`;
+    if (!out.write(line)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+  }
+  await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+}
+
 async function main(): Promise<void> {
+  if (args.history) {
+    await measureScd2(Number(args.history), Number(args.change));
+    return;
+  }
   if (args.measure) {
     console.log(JSON.stringify(await measure(args.measure)));
     return;

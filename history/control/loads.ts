@@ -33,7 +33,7 @@ export function recordValidationStatement(input: { loadId: string; rowsRead: num
  */
 export function markStagedStatement(loadId: string, stageTable: string): ControlStatement {
   return {
-    sql: `UPDATE etl_loads SET status = 'staged', rows_staged = (SELECT count(*) FROM ${quoteIdentifier(stageTable)} WHERE _load_id = ?) WHERE load_id = ?`,
+    sql: `UPDATE etl_loads SET status = 'staged', rows_staged = (SELECT count(*) FROM ${quoteIdentifier(stageTable)} WHERE _load_id = ? AND _line > 0) WHERE load_id = ?`,
     params: [loadId, loadId],
   };
 }

@@ -49,6 +49,11 @@ export function watermarkQuery(table: string): ControlStatement {
   return { sql: 'SELECT business_date FROM etl_watermarks WHERE table_name = ?', params: [table] };
 }
 
+/** The load that moved a table's watermark (no row: never loaded): the load whose file the table holds. */
+export function watermarkLoadQuery(table: string): ControlStatement {
+  return { sql: 'SELECT load_id FROM etl_watermarks WHERE table_name = ?', params: [table] };
+}
+
 /** Every table's watermark date. */
 export function watermarksQuery(): ControlStatement {
   return { sql: 'SELECT table_name, business_date FROM etl_watermarks', params: [] };

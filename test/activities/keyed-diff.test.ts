@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DefaultLogger, type LogEntry } from '@temporalio/worker';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyIndexPathFor } from '../../activities/key-index.ts';
+import { nasLayout, type NasLayout } from '../../activities/nas.ts';
+import { createPublishActivities } from '../../activities/publish.ts';
+import { createStageActivities, type StageResult } from '../../activities/stage.ts';
+import { createValidateActivities } from '../../activities/validate.ts';
+import { createVerifyActivities } from '../../activities/verify.ts';
+import { applyMigrations } from '../../activities/schema.ts';
+import { contractFor } from '../../contracts/index.ts';
+import { exportFileName, sodiwinDialect } from '../../contracts/types.ts';
+import { createD1Client, type D1Client } from '../../d1/client.ts';
+import { startLocalD1Service, type LocalD1Service } from '../../d1/local-service/server.ts';
+import { generateExports } from '../../generator/index.ts';
+
+/**
+ * A full snapshot staged as its changes (the keyed diff) must leave exactly the history the whole
+ * file leaves: the same two databases, one loading every night through the diff and one with the
+ * key indexes removed, end with the same versions. The diff is used only when the warehouse's
+ * current rows are the indexed file; a hand edit in D1 sends the whole file again, and says why.
+ */
+const dates = ['2028-09-05', '2028-09-06', '2028-09-07', '2028-09-08'] as const;
+const contract = contractFor('customers');
+
+interface Warehouse {
+  service: LocalD1Service;
+  d1: D1Client;
+  nas: NasLayout;
+}
+
+let root: string;
+let inbox: string;
+let diffing: Warehouse;
+let whole: Warehouse;
+const logs: LogEntry[] = [];
+
+async function warehouse(name: string): Promise<Warehouse> {
+  const service = await startLocalD1Service({ dataDir: join(root, name, 'd1'), apiToken: randomBytes(16).toString('hex') });
+  const d1 = createD1Client({ baseUrl: service.url, accountId: service.accountId, databaseId: service.databaseId, apiToken: service.apiToken });
+  await applyMigrations(d1);
+  return { service, d1, nas: nasLayout(join(root, name, 'nas')) };
+}
+
+/** One night of `customers` through validate, stage, publish and verify, as loadTable runs them. */
+async function night(w: Warehouse, businessDate: string, file: string): Promise<StageResult> {
+  const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('INFO', (entry) => logs.push(entry)) });
+  const run = <A, R>(activity: (input: A) => Promise<R>, input: A): Promise<R> => env.run(activity, input);
+  const loadId = `keyed-${businessDate}`;
+  const fileName = exportFileName(contract, businessDate);
+  const fetched = { fileName, archivePath: file, sha256: loadId, bytes: (await stat(file)).size, loadId, alreadyLoaded: false };
+  const deps = { d1: w.d1, nas: w.nas, rejectTolerance: 0, rejectedRowsCap: 1000, stageChunkRows: 100, dialect: sodiwinDialect };
+  const validated = await run(createValidateActivities(deps).validateExport, { table: 'customers', businessDate, runId: 'keyed-diff-test', fetched });
+  const load = { table: 'customers', businessDate, loadId, fileName };
+  const staged = await run(createStageActivities(deps).stageExport, { ...load, archivePath: file, ...(validated.spool ? { spool: validated.spool } : {}) });
+  const published = await run(createPublishActivities(deps).publishLoad, load);
+  await run(createVerifyActivities(deps).verifyLoad, { ...load, validated, staged, published });
+  return staged;
+}
+
+/** Every version of the table, as a reader of history sees it. */
+async function history(w: Warehouse): Promise<unknown[]> {
+  const [rows] = await w.d1.query<Record<string, unknown>>(
+    'SELECT customer_code, _valid_from, _valid_to, _is_current, _is_deleted, _row_hash, _loaded_by, _closed_by FROM customers ORDER BY customer_code, _valid_from, _is_deleted',
+  );
+  return rows!.results;
+}
+
+/** A file's data lines (the header left out), as Sodiwin wrote them. */
+async function dataLines(file: string): Promise<string[]> {
+  return (await readFile(file, 'latin1')).split('\r\n').slice(1).filter((line) => line.length > 0);
+}
+
+/** The keys (CODE_CLIENT, the first column) of one file that the other lacks. */
+async function keysMissing(from: string, inFile: string): Promise<number> {
+  const keys = new Set((await dataLines(inFile)).map((line) => line.split(';')[0]));
+  return (await dataLines(from)).filter((line) => !keys.has(line.split(';')[0])).length;
+}
+
+/** Lines of `file` that are not, byte for byte, a line of `before`: its new and changed rows. */
+async function linesNotIn(file: string, before: string): Promise<number> {
+  const earlier = new Set(await dataLines(before));
+  return (await dataLines(file)).filter((line) => !earlier.has(line)).length;
+}
+
+/** The file of a date with `drop` data lines removed and one line's name changed. */
+async function edited(businessDate: string, drop: number[], rename: number): Promise<string> {
+  const lines = (await readFile(join(inbox, exportFileName(contract, businessDate)), 'latin1')).split('\r\n');
+  const nameColumn = lines[0]!.split(';').indexOf(contract.columns.find((c) => c.name === 'name')!.source);
+  const fields = lines[rename]!.split(';');
+  fields[nameColumn] = `${fields[nameColumn]!.slice(0, 40)} (renamed)`;
+  lines[rename] = fields.join(';');
+  const kept = lines.filter((_, i) => !drop.includes(i));
+  const path = join(root, `edited-${businessDate}.csv`);
+  await writeFile(path, kept.join('\r\n'), 'latin1');
+  return path;
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'sodimo-keyed-diff-'));
+  inbox = join(root, 'inbox');
+  await generateExports({ outDir: inbox, from: dates[0], days: dates.length, scale: 1, seed: 9 });
+  [diffing, whole] = await Promise.all([warehouse('diffing'), warehouse('whole')]);
+}, 60_000);
+afterAll(async () => {
+  await Promise.all([diffing?.service.close(), whole?.service.close()]);
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('a full snapshot staged as its changes against the file the warehouse holds', () => {
+  it('sends only new, changed and absent keys, and leaves the history the whole file leaves', async () => {
+    const files = [join(inbox, exportFileName(contract, dates[0])), await edited(dates[1], [5, 9], 3), join(inbox, exportFileName(contract, dates[2]))];
+    const first = await night(diffing, dates[0], files[0]!);
+    await night(whole, dates[0], files[0]!);
+    expect(first.diff).toBeUndefined(); // nothing loaded yet: the whole file
+
+    const second = await night(diffing, dates[1], files[1]!);
+    await rm(keyIndexPathFor(whole.nas, 'customers', `keyed-${dates[0]}`));
+    const secondWhole = await night(whole, dates[1], files[1]!);
+    expect(secondWhole.diff).toBeUndefined();
+    // Two keys dropped and one renamed, on top of the generator's own changes from one day to the
+    // next: what is sent is what differs between the two files, counted here from their lines.
+    const absent = await keysMissing(files[0]!, files[1]!);
+    expect(absent).toBeGreaterThanOrEqual(2);
+    expect(second.diff).toEqual({ against: `keyed-${dates[0]}`, rowsUnchanged: secondWhole.rowsStaged - second.rowsStaged, keysAbsent: absent });
+    expect(second.rowsStaged).toBe(await linesNotIn(files[1]!, files[0]!));
+    expect(second.rowsStaged).toBeLessThan(secondWhole.rowsStaged / 4);
+
+    const third = await night(diffing, dates[2], files[2]!);
+    await rm(keyIndexPathFor(whole.nas, 'customers', `keyed-${dates[1]}`));
+    await night(whole, dates[2], files[2]!);
+    // The dropped keys come back: new versions after their tombstones.
+    expect(third.diff).toEqual({ against: `keyed-${dates[1]}`, rowsUnchanged: expect.any(Number), keysAbsent: await keysMissing(files[1]!, files[2]!) });
+    expect(third.rowsStaged).toBe(await linesNotIn(files[2]!, files[1]!));
+
+    const versions = await history(diffing);
+    expect(versions).toEqual(await history(whole));
+    const tombstones = versions.filter((v) => (v as { _is_deleted: number })._is_deleted === 1);
+    expect(tombstones).toHaveLength(absent + third.diff!.keysAbsent);
+  }, 120_000);
+
+  it('stages the whole file when the current rows are not the indexed file (a hand edit), and says why', async () => {
+    // Someone deletes a current row by hand: the warehouse no longer holds the file of the last load.
+    await diffing.d1.query("DELETE FROM customers WHERE _is_current = 1 AND _is_deleted = 0 AND customer_code = (SELECT min(customer_code) FROM customers WHERE _is_current = 1 AND _is_deleted = 0)");
+    logs.length = 0;
+    const file = join(inbox, exportFileName(contract, dates[3]));
+    const fourth = await night(diffing, dates[3], file);
+    expect(fourth.diff).toBeUndefined();
+    const why = logs.find((entry) => entry.message === 'staging the whole snapshot');
+    expect(String(why?.meta?.why)).toMatch(new RegExp(`current rows \\(\\d+ rows, sums \\d+/\\d+\\) are not the file of load keyed-${dates[2]}`));
+    // The whole file restored what the hand edit removed: the current rows are the file's.
+    const [current] = await diffing.d1.query<{ n: number }>('SELECT count(*) AS n FROM customers_current');
+    expect(current!.results[0]!.n).toBe(fourth.rowsStaged);
+  }, 120_000);
+});
