@@ -88,8 +88,8 @@ export const createStageActivities = (deps: StageDeps) => ({
     ])).slice(ddl.length + 1);
     const spooled = input.spool ? await openSpool(input.spool, contract.columns.length) : { unusable: 'validation wrote no spool' };
     const basis = diffable ? await diffBasis({ deps, table: input.table, spooled, watermarkLoadId: watermark?.results[0]?.load_id, current: digestOfAnswer(current?.results[0]) }) : undefined;
-    const diffing = basis !== undefined && 'hashes' in basis;
-    if (basis && !diffing) log.info('staging the whole snapshot', { table: input.table, businessDate: input.businessDate, loadId: input.loadId, why: basis.why });
+    let diffing = basis !== undefined && 'hashes' in basis;
+    if (basis && 'why' in basis) log.info('staging the whole snapshot', { table: input.table, businessDate: input.businessDate, loadId: input.loadId, why: basis.why });
     // An attempt that chose otherwise than this one left rows this one would not send again: start over.
     if (resumeAfter > 0 && (progress?.basis ?? 'whole') !== (diffing ? 'diff' : 'whole')) {
       await deps.d1.query(`DELETE FROM "_stage_${contract.table}" WHERE _load_id = ?`, [input.loadId]);
@@ -123,34 +123,13 @@ export const createStageActivities = (deps: StageDeps) => ({
       lastLine = line;
       if (buffer.length >= deps.stageChunkRows) await flush();
     };
-    let diff: KeyedDiff | undefined;
-    if (diffing && 'rows' in spooled) {
-      // The keyed diff: a row whose key the warehouse holds with the same hash is not sent; the
-      // keys left over are absent from the file, sent as keys (negative lines) with the mark that
-      // tells the merge this load is a diff (line 0, sent last: a stage cut short has no mark).
-      const held = basis.hashes;
-      let rowsUnchanged = 0;
-      for await (const row of spooled.rows) {
-        const key = keyOf(contract, row.values);
-        const was = held.get(key);
-        held.set(key, seen);
-        if (was === row.hash) rowsUnchanged += 1;
-        else await add(row.line, row.values as SqlValue[], row.hash);
+    const stageWhole = async (from: typeof spooled) => {
+      if ('rows' in from) {
+        // Validation's spool when it is there whole; the archived file, parsed again, when it is not.
+        for await (const row of from.rows) await add(row.line, row.values as SqlValue[], row.hash);
+        return;
       }
-      const positions = keyPositions(contract);
-      let keysAbsent = 0;
-      for (const [key, hash] of held) {
-        if (hash === seen) continue;
-        keysAbsent += 1;
-        buffer.push([input.loadId, absentKeyLine(keysAbsent), ...absentKeyValues(contract.columns.length, positions, key), '']);
-      }
-      buffer.push([input.loadId, deltaSentinelLine, ...contract.columns.map(() => null), `diff against ${basis.against}`]);
-      diff = { against: basis.against, rowsUnchanged, keysAbsent };
-    } else if ('rows' in spooled) {
-      // Validation's spool when it is there whole; the archived file, parsed again, when it is not.
-      for await (const row of spooled.rows) await add(row.line, row.values as SqlValue[], row.hash);
-    } else {
-      log.info('staging from the archived file', { table: input.table, businessDate: input.businessDate, loadId: input.loadId, why: spooled.unusable });
+      log.info('staging from the archived file', { table: input.table, businessDate: input.businessDate, loadId: input.loadId, why: from.unusable });
       await scanExport({
         path: input.archivePath,
         fileName: input.fileName,
@@ -159,6 +138,49 @@ export const createStageActivities = (deps: StageDeps) => ({
         businessDate: input.businessDate,
         onRow: (row, line) => add(line, contract.columns.map((c) => (row[c.name] ?? null) as SqlValue), rowHash(contract, row)),
       });
+    };
+    let diff: KeyedDiff | undefined;
+    if (diffing && 'rows' in spooled && basis && 'hashes' in basis) {
+      // The keyed diff: a row whose key the warehouse holds with the same hash is not sent; the
+      // keys left over are absent from the file, sent as keys (negative lines) with the mark that
+      // tells the merge this load is a diff (line 0, sent last: a stage cut short has no mark).
+      const held = basis.hashes;
+      let rowsUnchanged = 0;
+      let repeated: string | undefined;
+      for await (const row of spooled.rows) {
+        const key = keyOf(contract, row.values);
+        const was = held.get(key);
+        if (was === seen) {
+          repeated = key;
+          break;
+        }
+        held.set(key, seen);
+        if (was === row.hash) rowsUnchanged += 1;
+        else await add(row.line, row.values as SqlValue[], row.hash);
+      }
+      if (repeated === undefined) {
+        const positions = keyPositions(contract);
+        let keysAbsent = 0;
+        for (const [key, hash] of held) {
+          if (hash === seen) continue;
+          keysAbsent += 1;
+          buffer.push([input.loadId, absentKeyLine(keysAbsent), ...absentKeyValues(contract.columns.length, positions, key), '']);
+        }
+        buffer.push([input.loadId, deltaSentinelLine, ...contract.columns.map(() => null), `diff against ${basis.against}`]);
+        diff = { against: basis.against, rowsUnchanged, keysAbsent };
+      } else {
+        // A key the file repeats: the whole file is staged, and the check below names every line of it.
+        log.info('staging the whole snapshot', { table: input.table, businessDate: input.businessDate, loadId: input.loadId, why: `the file repeats key ${repeated}` });
+        buffer = [];
+        await inFlight;
+        await deps.d1.query(`DELETE FROM "_stage_${contract.table}" WHERE _load_id = ?`, [input.loadId]);
+        diffing = false;
+        resumeAfter = 0;
+        lastLine = 0;
+        await stageWhole(await openSpool(input.spool!, contract.columns.length));
+      }
+    } else {
+      await stageWhole(spooled);
     }
     await flush();
     await inFlight;

@@ -33,7 +33,8 @@ export interface VerifyInput {
 /**
  * verify: reconcile the file, the stage and the history. file rows = valid + rejected;
  * staged = valid; every staged row is the current version of its key; a full snapshot's
- * current rows = staged rows; versions inserted/closed match what the load id carries;
+ * current rows = staged rows (staged as a keyed diff: = valid rows, its absent keys = the
+ * tombstones, and the digest of the current rows = the file's); versions inserted/closed match what the load id carries;
  * control totals of the file equal those loaded. Then the stage rows are dropped. Safe to
  * resend: a load already marked verified is not checked again.
  */

@@ -143,6 +143,19 @@ describe('a full snapshot staged as its changes against the file the warehouse h
     expect(tombstones).toHaveLength(absent + third.diff!.keysAbsent);
   }, 120_000);
 
+  it('refuses a file that repeats a key with the lines of both, as the whole path does', async () => {
+    // The third night's file (the warehouse holds it) with its line 8 (lines[7]: the header is line 1) repeated as line 14.
+    const lines = (await readFile(join(inbox, exportFileName(contract, dates[2])), 'latin1')).split('\r\n');
+    const repeated = [...lines.slice(0, 13), lines[7]!, ...lines.slice(13)];
+    const file = join(root, 'repeated.csv');
+    await writeFile(file, repeated.join('\r\n'), 'latin1');
+    const failure = await night(diffing, dates[3], file).then(() => undefined, (error: unknown) => error as Error & { type?: string; details?: unknown[] });
+    expect(failure?.type).toBe('DuplicateKey');
+    expect(failure?.message).toContain(`customer_code = ${lines[7]!.split(';')[0]} appears on lines 8, 14`);
+    const [staged] = await diffing.d1.query<{ n: number }>(`SELECT count(*) AS n FROM _stage_customers WHERE _load_id = 'keyed-${dates[3]}'`);
+    expect(staged!.results[0]!.n).toBe(repeated.filter((l) => l.length > 0).length - 1);
+  }, 120_000);
+
   it('stages the whole file when the current rows are not the indexed file (a hand edit), and says why', async () => {
     // Someone deletes a current row by hand: the warehouse no longer holds the file of the last load.
     await diffing.d1.query("DELETE FROM customers WHERE _is_current = 1 AND _is_deleted = 0 AND customer_code = (SELECT min(customer_code) FROM customers WHERE _is_current = 1 AND _is_deleted = 0)");
