@@ -10,6 +10,13 @@ import { exportFileOf } from './summaries.ts';
  */
 export const nightProgressPatch = 'night-progress';
 
+/**
+ * Patch marker: a step's report travels while the step runs (the signal and the step's activity
+ * leave in one workflow task) instead of the load waiting for the signal to be delivered first,
+ * a workflow task more per step. Histories before it awaited each report.
+ */
+export const stageReportsInFlightPatch = 'stage-reports-in-flight';
+
 /** Steps a table has ended at: a late or repeated report no longer moves it. */
 const endedStages: readonly TableStage[] = ['loaded', 'unchanged', 'deferred', 'failed'];
 
@@ -102,15 +109,21 @@ export function nightDetails(progress: NightProgress): string {
 
 /**
  * In a `loadTable` child of a nightly run (one started with `reportStages`): tells the night
- * the step reached. Never fails the load: a night that is gone (terminated) just misses it.
+ * the step reached, without holding the step back. Never fails the load: a night that is gone
+ * (terminated) just misses it.
  */
 export async function reportStage(reportStages: boolean | undefined, report: TableStageReport): Promise<void> {
   const parent = workflowInfo().parent;
   if (!reportStages || !parent || !patched(nightProgressPatch)) return;
-  try {
-    await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(tableStageSignal, report);
-  } catch (error) {
-    if (isCancellation(error)) throw error;
-    log.warn('the night did not get the stage reached', { ...report, ...describeFailure(error) });
+  const sent = getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(tableStageSignal, report).then(() => undefined, (error: unknown) => error);
+  const missed = (error: unknown) => log.warn('the night did not get the stage reached', { ...report, ...describeFailure(error) });
+  if (patched(stageReportsInFlightPatch)) {
+    // A cancelled load is stopped by its step's cancellation; its report just goes unsent.
+    void sent.then((error) => error === undefined || isCancellation(error) || missed(error));
+    return;
   }
+  const error = await sent;
+  if (error === undefined) return;
+  if (isCancellation(error)) throw error;
+  missed(error);
 }
