@@ -32,6 +32,7 @@ import { generateExports } from '../generator/index.ts';
 import { applyMigrations } from '../activities/schema.ts';
 import { sqlType } from '../history/ddl.ts';
 import { storedName } from '../history/stored-columns.ts';
+import { defaultStageChunkRows } from '../worker/config.ts';
 
 const from = '2026-03-02';
 const { values: args } = parseArgs({
@@ -83,7 +84,7 @@ async function measure(file: string): Promise<Measurement> {
     const load = { table, businessDate: from, loadId: fetched.loadId, fileName: fetched.fileName };
 
     const { validateExport } = createValidateActivities({ d1, nas, rejectTolerance: 0, rejectedRowsCap: 100_000, dialect: sodiwinDialect });
-    const { stageExport } = createStageActivities({ d1, nas, stageChunkRows: 2000, rejectedRowsCap: 100_000, dialect: sodiwinDialect });
+    const { stageExport } = createStageActivities({ d1, nas, stageChunkRows: Number(process.env.STAGE_CHUNK_ROWS ?? defaultStageChunkRows), rejectedRowsCap: 100_000, dialect: sodiwinDialect });
     const { publishLoad } = createPublishActivities({ d1 });
     const { verifyLoad } = createVerifyActivities({ d1 });
     const rss = () => Math.round(process.resourceUsage().maxRSS / 1024);
@@ -156,7 +157,7 @@ async function measureScd2(historyRows: number, changePercent: number): Promise<
     const nas = nasLayout(join(dir, 'nas'));
     const activities = {
       ...createValidateActivities({ d1, nas, rejectTolerance: 0, rejectedRowsCap: 100_000, dialect: sodiwinDialect }),
-      ...createStageActivities({ d1, nas, stageChunkRows: 2000, rejectedRowsCap: 100_000, dialect: sodiwinDialect }),
+      ...createStageActivities({ d1, nas, stageChunkRows: Number(process.env.STAGE_CHUNK_ROWS ?? defaultStageChunkRows), rejectedRowsCap: 100_000, dialect: sodiwinDialect }),
       ...createPublishActivities({ d1 }),
       ...createVerifyActivities({ d1 }),
     };

@@ -10,6 +10,9 @@ import { sodiwinDialect } from '../contracts/types.ts';
 /** Token of the local D1 service in development (it listens on 127.0.0.1 only). */
 export const localDevToken = 'local-dev-token';
 
+/** Rows stage packs into one chunk (STAGE_CHUNK_ROWS): a chunk fills about one D1 request of ~1 MB, as a bare bulk insert does. */
+export const defaultStageChunkRows = 10_000;
+
 const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /** A duration in milliseconds, seconds, minutes or hours: `500ms`, `30s`, `30 seconds`, `2m`, `1 hour`. */
@@ -69,6 +72,8 @@ const configSchema = z
     WAREHOUSE_REJECTED_ROWS_CAP: z.coerce.number().int().min(0).default(100_000),
     /** Child loadTable workflows a nightly run runs at once. */
     NIGHTLY_MAX_PARALLEL: z.coerce.number().int().min(1).max(13).default(4),
+    /** Rows stage packs before it sends them: about 1 MB of literal INSERTs at 10,000 (the resume point is the last chunk D1 has). */
+    STAGE_CHUNK_ROWS: z.coerce.number().int().min(100).max(50_000).default(defaultStageChunkRows),
     /** SMTP server for alerts, e.g. `smtp://user:pass@mail.sodimo.fr:587`; unset: alerts are `.eml` files under <var>/mail. */
     SMTP_URL: z.url().optional(),
     /** Let SMTP_URL's user and password go over `smtp://` without STARTTLS, i.e. readable on the network (default: refused). */
@@ -135,7 +140,7 @@ const configSchema = z
         rejectedRowsCap: env.WAREHOUSE_REJECTED_ROWS_CAP,
         maxParallel: env.NIGHTLY_MAX_PARALLEL,
         recheckDays: env.RECHECK_DAYS,
-        stageChunkRows: 2000,
+        stageChunkRows: env.STAGE_CHUNK_ROWS,
       },
     };
   });

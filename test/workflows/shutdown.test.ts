@@ -119,8 +119,9 @@ describe('a worker stopped with SIGTERM mid-stage', () => {
   beforeAll(async () => {
     // No grace time here: the running stage is cancelled at the signal, so a quiet machine cannot finish the whole
     // file inside the grace time (it did once, and then no stage was interrupted). The grace itself is the first test's.
-    [stopped, reference] = await Promise.all([startIsolatedWarehouse({ ...workerEnv, WORKER_SHUTDOWN_GRACE: '0ms' }), startIsolatedWarehouse()]);
-    // Scale 100: about 50,000 invoice lines, a stage of many chunks (2,000 rows each).
+    // Chunks of 2,000 rows (the default is 10,000), so that the stop lands between chunks of the big file.
+    [stopped, reference] = await Promise.all([startIsolatedWarehouse({ ...workerEnv, WORKER_SHUTDOWN_GRACE: '0ms', STAGE_CHUNK_ROWS: '2000' }), startIsolatedWarehouse()]);
+    // Scale 100: about 50,000 invoice lines, a stage of many chunks.
     await generateExports({ outDir: stopped.inbox, from: day, days: 1, scale: 100, seed: 1109 });
     await cp(stopped.inbox, reference.inbox, { recursive: true });
   });
