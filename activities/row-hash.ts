@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { hashedValues } from '../contracts/hashed-values.ts';
 import type { TableContract } from '../contracts/types.ts';
 import type { NormalisedRow } from './row-validator.ts';
@@ -13,7 +13,8 @@ import type { NormalisedRow } from './row-validator.ts';
  * version: the old one keeps saying what the earlier files said (history stays a function of
  * the archived files, and revert-by-load stays exact).
  * Contracts with neither field hash exactly as before.
+ * (`crypto.hash`, the one-shot form of createHash/update/digest: the same digest, half the time.)
  */
 export function rowHash(contract: TableContract, row: NormalisedRow): string {
-  return createHash('sha256').update(hashedValues(contract, row).join('\u001f')).digest('hex').slice(0, 32);
+  return hash('sha256', hashedValues(contract, row).join('\u001f')).slice(0, 32);
 }
