@@ -32,9 +32,19 @@ import { generateExports } from '../generator/index.ts';
 import { applyMigrations } from '../activities/schema.ts';
 import { sqlType } from '../history/ddl.ts';
 import { storedName } from '../history/stored-columns.ts';
-import { defaultStageChunkRows } from '../worker/config.ts';
+import { ConfigError, loadConfig } from '../worker/config.ts';
 
 const from = '2026-03-02';
+/** Stage's chunk as the worker's configuration gives it (STAGE_CHUNK_ROWS, checked by the same rule). */
+const stageChunkRows = (() => {
+  try {
+    return loadConfig({ STAGE_CHUNK_ROWS: process.env.STAGE_CHUNK_ROWS }).load.stageChunkRows;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(2);
+  }
+})();
 const { values: args } = parseArgs({
   options: { scale: { type: 'string', default: '40' }, table: { type: 'string', default: 'order_lines' }, measure: { type: 'string' }, history: { type: 'string' }, change: { type: 'string', default: '1' } },
 });
@@ -84,7 +94,7 @@ async function measure(file: string): Promise<Measurement> {
     const load = { table, businessDate: from, loadId: fetched.loadId, fileName: fetched.fileName };
 
     const { validateExport } = createValidateActivities({ d1, nas, rejectTolerance: 0, rejectedRowsCap: 100_000, dialect: sodiwinDialect });
-    const { stageExport } = createStageActivities({ d1, nas, stageChunkRows: Number(process.env.STAGE_CHUNK_ROWS ?? defaultStageChunkRows), rejectedRowsCap: 100_000, dialect: sodiwinDialect });
+    const { stageExport } = createStageActivities({ d1, nas, stageChunkRows: stageChunkRows, rejectedRowsCap: 100_000, dialect: sodiwinDialect });
     const { publishLoad } = createPublishActivities({ d1 });
     const { verifyLoad } = createVerifyActivities({ d1 });
     const rss = () => Math.round(process.resourceUsage().maxRSS / 1024);
@@ -157,7 +167,7 @@ async function measureScd2(historyRows: number, changePercent: number): Promise<
     const nas = nasLayout(join(dir, 'nas'));
     const activities = {
       ...createValidateActivities({ d1, nas, rejectTolerance: 0, rejectedRowsCap: 100_000, dialect: sodiwinDialect }),
-      ...createStageActivities({ d1, nas, stageChunkRows: Number(process.env.STAGE_CHUNK_ROWS ?? defaultStageChunkRows), rejectedRowsCap: 100_000, dialect: sodiwinDialect }),
+      ...createStageActivities({ d1, nas, stageChunkRows: stageChunkRows, rejectedRowsCap: 100_000, dialect: sodiwinDialect }),
       ...createPublishActivities({ d1 }),
       ...createVerifyActivities({ d1 }),
     };

@@ -119,7 +119,9 @@ export async function reportStage(reportStages: boolean | undefined, report: Tab
   const missed = (error: unknown) => log.warn('the night did not get the stage reached', { ...report, ...describeFailure(error) });
   if (patched(stageReportsInFlightPatch)) {
     // A cancelled load is stopped by its step's cancellation; its report just goes unsent.
-    void sent.then((error) => error === undefined || isCancellation(error) || missed(error));
+    void sent.then((error) => {
+      if (error !== undefined && !isCancellation(error)) missed(error);
+    });
     return;
   }
   const error = await sent;

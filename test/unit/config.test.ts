@@ -92,6 +92,15 @@ describe('loadConfig: TLS to Temporal', () => {
 });
 
 describe('loadConfig: SMTP credentials', () => {
+  it('stages 10,000 rows a chunk unless STAGE_CHUNK_ROWS says otherwise, and refuses a chunk outside 100–50,000, naming the variable', () => {
+    expect(loadConfig({}).load.stageChunkRows).toBe(10_000);
+    expect(loadConfig({ STAGE_CHUNK_ROWS: '2000' }).load.stageChunkRows).toBe(2000);
+    for (const value of ['0', '99', '50001', 'many', '1.5']) {
+      expect(() => loadConfig({ STAGE_CHUNK_ROWS: value }), value).toThrow(ConfigError);
+      expect(() => loadConfig({ STAGE_CHUNK_ROWS: value }), value).toThrow(/STAGE_CHUNK_ROWS/);
+    }
+  });
+
   it('refuses plaintext AUTH unless SMTP_ALLOW_PLAINTEXT_AUTH=true', () => {
     expect(loadConfig({}).mail.allowPlaintextAuth).toBe(false);
     expect(loadConfig({ SMTP_ALLOW_PLAINTEXT_AUTH: 'true' }).mail.allowPlaintextAuth).toBe(true);
