@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
@@ -9,6 +10,7 @@ import { formatDecimal } from '../common/decimal.ts';
 import { capText, etlFailure, type EtlErrorDetails, type RowIssue } from '../common/errors.ts';
 import type { Dialect, TableContract } from '../contracts/types.ts';
 import { headerLayout } from './header-layout.ts';
+import { skippingKnownRecords, type KnownRecords } from './known-records.ts';
 import { openRegularFile, type OpenedFile } from './nas.ts';
 import { rowValidatorFor, type NormalisedRow } from './row-validator.ts';
 
@@ -53,8 +55,16 @@ export interface ScanOptions {
   contract: TableContract;
   dialect: Dialect;
   businessDate: string;
-  /** Called for every valid row, in file order, with its 1-based line number; awaited (back-pressure). */
-  onRow?: (row: NormalisedRow, line: number) => Promise<void> | void;
+  /**
+   * Called for every valid row parsed, in file order, with its 1-based line number and, with `known`,
+   * the record's text as in the file without its record delimiter; awaited (back-pressure).
+   */
+  onRow?: (row: NormalisedRow, line: number, text: string | undefined) => Promise<void> | void;
+  /**
+   * Records known valid from an earlier file (known-records.ts): each one met again is counted as
+   * read and valid, its control values summed, and not parsed (nor passed to `onRow`).
+   */
+  known?: KnownRecords;
   /** Rejected values kept in `issues`, for the error message and the alert (default 100). */
   maxIssues?: number;
   /**
@@ -107,12 +117,22 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
   let firstMojibake: { line: number; column: string; value: string } | undefined;
 
   // A UTF-8 byte-order mark is tolerated in a UTF-8 export and refused in a Windows-1252 one (checkHeader).
-  // The parser runs ahead of the row checks: the last line it finished, to place an unclosed quote.
+  // The parser runs ahead of the row checks: the last line it finished (as it counts), to place an unclosed quote.
   let lastParsedLine = 0;
   // csv-parse counts each CR inside a quoted field as a line of its own (a quoted CRLF as two):
   // subtracting them keeps line numbers those of the file's LF-ended lines, as an editor shows them.
   let parsedCrs = 0;
   let consumedCrs = 0;
+  // A record recognised (known-records.ts) is read and valid, as it was in the earlier file, and
+  // left out of the parser's input: the lines the parser counts are turned back into the file's.
+  const controlNames = [...totals.keys()];
+  const onKnown = (controls: readonly bigint[]) => {
+    scan.rowsRead += 1;
+    scan.rowsValid += 1;
+    controlNames.forEach((name, i) => totals.set(name, totals.get(name)! + (controls[i] ?? 0n)));
+  };
+  const skipping = options.known ? skippingKnownRecords(options.known, dialect, onKnown, recordLimit) : undefined;
+  const fileLine = (parserLine: number) => (skipping ? skipping.fileLine(parserLine) : parserLine);
   const parser = parse({
     delimiter: dialect.delimiter,
     quote: dialect.quote,
@@ -121,8 +141,8 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
     skip_empty_lines: false,
     bom: dialect.encoding === 'utf-8',
     max_record_size: recordLimit,
-    // The record's text as in the file, only when a caller wants rejected lines in full.
-    raw: options.onRejected !== undefined,
+    // The record's text as in the file, only when a caller wants rejected lines in full or records' texts.
+    raw: options.onRejected !== undefined || options.known !== undefined,
     on_record: (record, context) => {
       // With `info`, the record arrives with its info: `{ record, info }`.
       parsedCrs += carriageReturns((record as unknown as { record: string[] }).record);
@@ -134,7 +154,7 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
     objectMode: true,
     transform: (chunk: { record: string[]; info: { lines: number }; raw?: string }, _enc, done) => {
       consumedCrs += carriageReturns(chunk.record);
-      lastLine = chunk.info.lines - consumedCrs;
+      lastLine = fileLine(chunk.info.lines - consumedCrs);
       handleRecord(chunk.record, lastLine, chunk.raw).then(() => done(), done);
     },
   });
@@ -167,8 +187,10 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
     scan.rowsValid += 1;
     // A decimal's value is already its units at the column's scale (a whole number's, itself): summed exactly.
     for (const [name, sum] of totals) totals.set(name, sum + BigInt(result.row[name] ?? 0));
-    await options.onRow?.(result.row, line);
+    await options.onRow?.(result.row, line, raw === undefined ? undefined : recordText(raw, dialect.recordDelimiter));
   }
+
+
 
   function checkHeader(record: string[], line: number): void {
     const first = record[0] ?? '';
@@ -199,7 +221,9 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
   const opened = options.opened ?? (await openExport(options.path, where));
   try {
     const streamOptions = signal ? { signal } : {};
-    await pipeline(opened.handle.createReadStream({ start: 0, autoClose: false }), encoding, iconv.decodeStream(dialect.encoding === 'windows-1252' ? 'win1252' : 'utf8'), parser, consume, streamOptions);
+    const decoded = [opened.handle.createReadStream({ start: 0, autoClose: false }), encoding, iconv.decodeStream(dialect.encoding === 'windows-1252' ? 'win1252' : 'utf8')] as const;
+    if (skipping) await pipeline(...decoded, skipping.stream, parser, consume, streamOptions);
+    else await pipeline(...decoded, parser, consume, streamOptions);
   } catch (error) {
     if (signal?.aborted) cancellationOr(error, signal);
     if (isApplicationFailure(error)) throw error;
@@ -207,14 +231,14 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
     // The parser may fail on line 2 before the header was checked: a wrong header is the clearer reason.
     if (!headerChecked) checkHeader(await firstLineFields(opened, dialect), 1);
     if (error.code === 'CSV_MAX_RECORD_SIZE') {
-      const line = lastParsedLine + 1;
+      const line = fileLine(lastParsedLine + 1);
       throw etlFailure('RecordTooLarge', `the record that starts on line ${line} is larger than ${recordLimit} bytes, the most one row may have: a runaway field or an unclosed quote (it was not read further)`, {
         ...where,
         line,
         rule: `at most ${recordLimit} bytes per record`,
       });
     }
-    const line = error.code === 'CSV_QUOTE_NOT_CLOSED' ? lastParsedLine + 1 : typeof error.lines === 'number' ? error.lines : undefined;
+    const line = error.code === 'CSV_QUOTE_NOT_CLOSED' ? fileLine(lastParsedLine + 1) : typeof error.lines === 'number' ? fileLine(error.lines) : undefined;
     const problem = error.code === 'CSV_QUOTE_NOT_CLOSED' ? `a quote opened on line ${line} is never closed` : error.message;
     throw etlFailure('CsvMalformed', `the CSV cannot be parsed: ${problem}`, { ...where, ...(line ? { line } : {}), rule: error.code });
   } finally {
@@ -281,7 +305,7 @@ class ByteProbe extends Transform {
       if (end >= 0) this.#headerBytes = 'done';
     }
     if (this.#validUtf8) {
-      if (!this.#sawNonAscii && chunk.some((b) => b >= 0x80)) this.#sawNonAscii = true;
+      if (!this.#sawNonAscii && !isAscii(chunk)) this.#sawNonAscii = true;
       try {
         this.#decoder.decode(chunk, { stream: true });
       } catch {
@@ -332,6 +356,15 @@ function hexPrefix(chunk: Buffer): string {
 function printable(value: string): string {
    
   return capText(value.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
+/**
+ * A record's text without its record delimiter, from csv-parse's `raw`, which ends with the
+ * delimiter's first character (`\r` of `\r\n`) or, were that to change, the whole delimiter.
+ */
+function recordText(raw: string, delimiter: string): string {
+  if (raw.endsWith(delimiter)) return raw.slice(0, -delimiter.length);
+  return raw.endsWith(delimiter[0]!) ? raw.slice(0, -1) : raw;
 }
 
 /** Carriage returns inside a record's fields (each one csv-parse counted as a line). */

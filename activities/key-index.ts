@@ -1,31 +1,63 @@
-import { createReadStream } from 'node:fs';
+import { hash } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { BusinessValue } from '../contracts/row-schema.ts';
-import type { TableContract } from '../contracts/types.ts';
+import type { Dialect, TableContract } from '../contracts/types.ts';
 import { createDigest, type RowsDigest } from '../history/current-digest.ts';
+import { predatesColumn } from './header-layout.ts';
 import type { NasLayout } from './nas.ts';
 
 /**
- * The key index of a full snapshot: every valid row's key and row hash, one `key<TAB>hash` line
- * each (the key as a JSON array of its values), written by validation beside the spool. The
- * next night's stage diffs its file against the index of the load the warehouse holds, and
- * sends D1 only what changed (stage.ts) — once the index's digest equals the digest D1 computes
- * over the table's current rows. A work file like the spool: when it is missing or does not
- * match, stage sends the whole file, as it always could.
+ * The key index of a full snapshot: for every valid record, the fingerprint of its text as in the
+ * file, its key, its row hash and its control-total values, one tab-separated line each, after a
+ * first line naming the format and the guard under which the fingerprints hold. Validation writes
+ * it; the next night's validation reads the index of the load the warehouse holds, recognises the
+ * records that are byte for byte the same without parsing them again (known-records.ts), and
+ * spools only what changed (snapshot-diff.ts), which stage sends once the index's digest equals
+ * the digest D1 computes over the table's current rows. A work file like the spool: when it is
+ * missing, of another format or does not match, the whole file is staged, as it always could be.
  */
 export interface KeyIndex {
   path: string;
   digest: RowsDigest;
 }
 
+/** One valid record of an indexed file. */
+export interface IndexEntry {
+  /** recordFingerprint of the record's text. */
+  fingerprint: string;
+  /** keyOf the record's values. */
+  key: string;
+  hash: string;
+  /** The record's control-total values, in units, in `contract.controlTotals` order, comma-separated. */
+  controls: string;
+}
+
+/**
+ * The index of the file the warehouse holds, read whole, each entry taken at most once: what
+ * validation diffs a new file against (snapshot-diff.ts). Held as the file's text in blocks, with
+ * one number per entry (where its line is, negative once taken), so a million entries cost one
+ * map of numbers, not a million objects.
+ */
+export interface HeldIndex {
+  /** The guard its fingerprints were written under (recordGuard). */
+  guard: string;
+  /** The digest of its row hashes, as read (what stage compares with D1's). */
+  digest: RowsDigest;
+  /** The entry of a fingerprint not taken yet, now taken, with its line as written; undefined otherwise. */
+  take(fingerprint: string): (IndexEntry & { line: string }) | undefined;
+  /** The key of every entry, and whether it was taken. */
+  keys(): Iterable<{ key: string; taken: boolean }>;
+}
+
+const formatLine = '#sodimo-key-index 2';
+
 /** `keys/<table>/<load id>.keys.tsv` under the NAS root. */
 export function keyIndexPathFor(nas: NasLayout, table: string, loadId: string): string {
   return join(nas.keys, table, `${loadId}.keys.tsv`);
 }
 
-/** The key of a row whose values are in contract order, as the index writes it. */
+/** The key of a row whose values are in contract order, as the index writes it (JSON: no tab, no line break). */
 export function keyOf(contract: TableContract, values: readonly BusinessValue[]): string {
   return JSON.stringify(keyPositions(contract).map((i) => values[i] ?? null));
 }
@@ -35,15 +67,48 @@ export function keyPositions(contract: TableContract): number[] {
   return contract.key.map((k) => contract.columns.findIndex((c) => c.name === k));
 }
 
+/** The fingerprint of a record's text as in the file (decoded, without its record delimiter): 128 bits of sha256. */
+export function recordFingerprint(text: string): string {
+  return hash('sha256', text, 'base64').slice(0, 22);
+}
+
+/**
+ * What a record's text means depends on more than its text: the contract (types, rules, order),
+ * the dialect, the file's header line and which columns the file's business date predates
+ * (header-layout.ts). A fingerprint recognises a record only between two files of one guard. Pure.
+ */
+export function recordGuard(input: { contract: TableContract; dialect: Dialect; header: string; businessDate: string }): string {
+  const predating = input.contract.columns.filter((c) => predatesColumn(c, input.businessDate)).map((c) => c.name);
+  return hash('sha256', JSON.stringify([formatLine, input.contract, input.dialect, input.header, predating]), 'hex');
+}
+
+/** One entry as its index line. */
+function entryLine(entry: IndexEntry): string {
+  return `${entry.fingerprint}\t${entry.key}\t${entry.hash}\t${entry.controls}\n`;
+}
+
 const flushBytes = 1 << 20;
 
+/** An index being written: `add` buffers, `drain` writes once enough is buffered. */
+export interface KeyIndexWriter {
+  /** The guard line, once the header is read; before any entry. */
+  guard(guard: string): void;
+  add(entry: IndexEntry): void;
+  /** An entry of the held index again, its line as written there. */
+  copy(entry: IndexEntry & { line: string }): void;
+  drain(): Promise<void>;
+  finish(): Promise<KeyIndex>;
+  discard(): Promise<void>;
+}
+
 /** Writes an index beside its final name and renames it at `finish`: an index that exists is complete. */
-export async function createKeyIndexWriter(path: string): Promise<{ add(key: string, hash: string): Promise<void>; finish(): Promise<KeyIndex>; discard(): Promise<void> }> {
+export async function createKeyIndexWriter(path: string): Promise<KeyIndexWriter> {
   await mkdir(dirname(path), { recursive: true });
   const partial = `${path}.partial`;
   const handle: FileHandle = await open(partial, 'w');
   const digest = createDigest();
   let pending = '';
+  let guarded = false;
   let closed = false;
   const write = async () => {
     if (pending.length === 0) return;
@@ -57,12 +122,25 @@ export async function createKeyIndexWriter(path: string): Promise<{ add(key: str
     await handle.close();
   };
   return {
-    async add(key, hash) {
-      pending += `${key}\t${hash}\n`;
-      digest.add(hash);
+    guard(guard) {
+      pending += `${formatLine}\t${guard}\n`;
+      guarded = true;
+    },
+    add(entry) {
+      if (!guarded) throw new Error(`key index ${path}: an entry before the guard line`);
+      pending += entryLine(entry);
+      digest.add(entry.hash);
+    },
+    copy(entry) {
+      if (!guarded) throw new Error(`key index ${path}: an entry before the guard line`);
+      pending += entry.line;
+      digest.add(entry.hash);
+    },
+    async drain() {
       if (pending.length >= flushBytes) await write();
     },
     async finish() {
+      if (!guarded) throw new Error(`key index ${path}: no guard line`);
       await write();
       await close();
       await rename(partial, path);
@@ -75,27 +153,104 @@ export async function createKeyIndexWriter(path: string): Promise<{ add(key: str
   };
 }
 
-/**
- * An index read whole: key → row hash, and the digest of what was read (which stage compares with
- * D1's before trusting it). Why not, when it cannot be read (`missing`, a malformed line).
- */
-export async function readKeyIndex(path: string): Promise<{ hashes: Map<string, string>; digest: RowsDigest } | { unusable: string }> {
-  const hashes = new Map<string, string>();
+/** Characters of index text per block (an entry's place is block × blockChars + offset, a safe integer). */
+const blockChars = 2 ** 26;
+/** Bytes read at a time; a block is cut at the last line break. */
+const readBytes = 16 << 20;
+const fingerprintChars = 22;
+const hashChars = 32;
+
+/** An index read whole, or why it cannot serve (`missing`, another format, a malformed line). */
+export async function readKeyIndex(path: string): Promise<HeldIndex | { unusable: string }> {
+  const blocks: string[] = [];
+  const places = new Map<string, number>();
   const digest = createDigest();
+  let guard: string | undefined;
+  let handle: FileHandle | undefined;
   try {
+    handle = await open(path, 'r');
+    const buffer = Buffer.alloc(readBytes);
+    let carried = Buffer.alloc(0);
     let line = 0;
-    for await (const text of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
-      line += 1;
-      const tab = text.lastIndexOf('\t');
-      const hash = text.slice(tab + 1);
-      if (tab <= 0 || !/^[0-9a-f]{32}$/.test(hash)) return { unusable: `the key index ${path} is malformed at line ${line}` };
-      hashes.set(text.slice(0, tab), hash);
-      digest.add(hash);
+    for (;;) {
+      const { bytesRead } = await handle.read({ buffer, position: null });
+      if (bytesRead === 0) {
+        // The writer ends every line: an index that does not was not written by it.
+        if (carried.length > 0) return { unusable: `the key index ${path} ends in the middle of a line` };
+        break;
+      }
+      const bytes = Buffer.concat([carried, buffer.subarray(0, bytesRead)]);
+      const cut = bytes.lastIndexOf(0x0a) + 1;
+      if (bytes.length - cut > blockChars) return { unusable: `the key index ${path} has a line longer than ${blockChars} bytes` };
+      carried = Buffer.from(bytes.subarray(cut));
+      if (cut > 0) {
+        const text = bytes.toString('utf8', 0, cut);
+        const block = blocks.length;
+        blocks.push(text);
+        for (let at = 0; at < text.length; ) {
+          const lineEnd = text.indexOf('\n', at); // a block ends with a line break
+          line += 1;
+          if (guard === undefined) {
+            const fields = text.slice(at, lineEnd).split('\t');
+            if (fields[0] !== formatLine || fields.length !== 2) return { unusable: `the key index ${path} is of an earlier format` };
+            guard = fields[1]!;
+          } else {
+            const keyEnd = text.indexOf('\t', at + fingerprintChars + 1);
+            const hashEnd = keyEnd + 1 + hashChars;
+            if (text[at + fingerprintChars] !== '\t' || keyEnd < 0 || keyEnd > lineEnd || text[hashEnd] !== '\t' || !isHash(text, keyEnd + 1)) return { unusable: `the key index ${path} is malformed at line ${line}` };
+            places.set(text.slice(at, at + fingerprintChars), block * blockChars + at);
+            digest.add(text.slice(keyEnd + 1, hashEnd));
+          }
+          at = lineEnd + 1;
+        }
+      }
     }
   } catch (error) {
     return { unusable: (error as NodeJS.ErrnoException).code === 'ENOENT' ? `there is no key index of that load (${path})` : `the key index cannot be read (${(error as Error).message})` };
+  } finally {
+    await handle?.close();
   }
-  return { hashes, digest: digest.value() };
+  if (guard === undefined) return { unusable: `the key index ${path} is empty` };
+  const entryAt = (place: number): IndexEntry & { line: string } => {
+    const text = blocks[Math.floor(place / blockChars)]!;
+    const at = place % blockChars;
+    const keyEnd = text.indexOf('\t', at + fingerprintChars + 1);
+    const lineEnd = text.indexOf('\n', keyEnd);
+    return {
+      fingerprint: text.slice(at, at + fingerprintChars),
+      key: text.slice(at + fingerprintChars + 1, keyEnd),
+      hash: text.slice(keyEnd + 1, keyEnd + 1 + hashChars),
+      controls: text.slice(keyEnd + 2 + hashChars, lineEnd),
+      line: text.slice(at, lineEnd + 1),
+    };
+  };
+  return {
+    guard,
+    digest: digest.value(),
+    take(fingerprint) {
+      const place = places.get(fingerprint);
+      if (place === undefined || place < 0) return undefined;
+      places.set(fingerprint, -place - 1);
+      return entryAt(place);
+    },
+    *keys() {
+      for (const place of places.values()) {
+        const taken = place < 0;
+        const text = blocks[Math.floor((taken ? -place - 1 : place) / blockChars)]!;
+        const at = (taken ? -place - 1 : place) % blockChars;
+        yield { key: text.slice(at + fingerprintChars + 1, text.indexOf('\t', at + fingerprintChars + 1)), taken };
+      }
+    },
+  };
+}
+
+/** Whether `text` holds 32 lower-case hex digits from `at`. */
+function isHash(text: string, at: number): boolean {
+  for (let i = at; i < at + hashChars; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
 }
 
 /** Removes a table's key indexes older than `olderThanMs` (a table not loaded for that long is staged whole once). */

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { BusinessValue } from '../contracts/row-schema.ts';
 import type { NasLayout } from './nas.ts';
+import type { SpooledDiff } from './snapshot-diff.ts';
 
 /**
  * The rows validation parsed, kept for stage so the file is parsed once: one JSON array per
@@ -16,6 +17,8 @@ export interface StageSpool {
   path: string;
   sha256: string;
   rows: number;
+  /** Set when the spool holds a full snapshot's changes only (snapshot-diff.ts): then it cannot serve as the whole file. */
+  diff?: SpooledDiff;
 }
 
 /** One spooled row: its line in the file, its normalised values in contract order, its row hash. */
@@ -33,7 +36,7 @@ export function spoolPathFor(nas: NasLayout, businessDate: string, loadId: strin
 const flushBytes = 1 << 20;
 
 /** Writes a spool beside its final name and renames it at `finish`: a spool that exists is complete. */
-export async function createSpoolWriter(path: string): Promise<{ add(row: SpooledRow): Promise<void>; finish(): Promise<StageSpool>; discard(): Promise<void> }> {
+export async function createSpoolWriter(path: string): Promise<{ add(row: SpooledRow): Promise<void>; finish(diff?: SpooledDiff): Promise<StageSpool>; discard(): Promise<void> }> {
   await mkdir(dirname(path), { recursive: true });
   const partial = `${path}.partial`;
   const handle: FileHandle = await open(partial, 'w');
@@ -59,11 +62,11 @@ export async function createSpoolWriter(path: string): Promise<{ add(row: Spoole
       rows += 1;
       if (pending.length >= flushBytes) await write();
     },
-    async finish() {
+    async finish(diff) {
       await write();
       await close();
       await rename(partial, path);
-      return { path, sha256: digest.digest('hex'), rows };
+      return { path, sha256: digest.digest('hex'), rows, ...(diff ? { diff } : {}) };
     },
     async discard() {
       await close().catch(() => undefined);

@@ -10,10 +10,8 @@ import { storedColumns } from '../history/stored-columns.ts';
 import { scanExport } from './export-reader.ts';
 import { rowHash } from './row-hash.ts';
 import { openSpool, removeSpool, type SpooledRow, type StageSpool } from './stage-spool.ts';
-import { keyIndexPathFor, keyOf, keyPositions, readKeyIndex } from './key-index.ts';
-import { currentDigestQuery, digestOfAnswer, digestText, sameDigest } from '../history/current-digest.ts';
-import { absentKeyLine, deltaSentinelLine } from '../history/merge.ts';
-import type { NasLayout } from './nas.ts';
+import type { SpooledDiff } from './snapshot-diff.ts';
+import { currentDigestQuery, digestOfAnswer, digestText, sameDigest, type RowsDigest } from '../history/current-digest.ts';
 
 /** What staging needs. */
 export interface StageDeps {
@@ -23,8 +21,6 @@ export interface StageDeps {
   /** Rejected lines of a load kept in etl_rejected_rows, duplicate keys included. */
   rejectedRowsCap: number;
   dialect: Dialect;
-  /** Where the key indexes of earlier loads are (key-index.ts). */
-  nas: NasLayout;
 }
 
 /** Which archived file to stage under which load id. */
@@ -76,20 +72,20 @@ export const createStageActivities = (deps: StageDeps) => ({
     const where = { table: input.table, businessDate: input.businessDate, file: input.fileName };
     const progress = activityInfo().heartbeatDetails as StageProgress | undefined;
     let resumeAfter = progress?.line ?? 0;
-    const diffable = contract.mode === 'full';
+    const spoolDiff = input.spool?.diff;
     // One request: the tables exist; rows an earlier attempt sent after its last heartbeat (which
-    // may or may not be there) and its absent keys are dropped, to be resent; for a full snapshot,
+    // may or may not be there) and its absent keys are dropped, to be resent; for a spooled diff,
     // the load the warehouse holds and the digest of its current rows.
     const ddl = historyDdl(contract).map((sql) => ({ sql }));
     const [watermark, current] = (await deps.d1.batch<Record<string, unknown>>([
       ...ddl,
       { sql: `DELETE FROM "_stage_${contract.table}" WHERE _load_id = ? AND (_line > ? OR _line <= 0)`, params: [input.loadId, resumeAfter] },
-      ...(diffable ? [controlSql.watermarks.watermarkLoadQuery(input.table), currentDigestQuery(contract)] : []),
+      ...(spoolDiff ? [controlSql.watermarks.watermarkLoadQuery(input.table), currentDigestQuery(contract)] : []),
     ])).slice(ddl.length + 1);
     const spooled = input.spool ? await openSpool(input.spool, contract.columns.length) : { unusable: 'validation wrote no spool' };
-    const basis = diffable ? await diffBasis({ deps, table: input.table, spooled, watermarkLoadId: watermark?.results[0]?.load_id, current: digestOfAnswer(current?.results[0]) }) : undefined;
-    let diffing = basis !== undefined && 'hashes' in basis;
-    if (basis && 'why' in basis) log.info('staging the whole snapshot', { table: input.table, businessDate: input.businessDate, loadId: input.loadId, why: basis.why });
+    const refused = spoolDiff ? diffRefusal({ diff: spoolDiff, spooled, watermarkLoadId: watermark?.results[0]?.load_id, current: digestOfAnswer(current?.results[0]) }) : undefined;
+    const diffing = spoolDiff !== undefined && refused === undefined;
+    if (refused) log.info('staging the whole snapshot', { table: input.table, businessDate: input.businessDate, loadId: input.loadId, why: refused });
     // An attempt that chose otherwise than this one left rows this one would not send again: start over.
     if (resumeAfter > 0 && (progress?.basis ?? 'whole') !== (diffing ? 'diff' : 'whole')) {
       await deps.d1.query(`DELETE FROM "_stage_${contract.table}" WHERE _load_id = ?`, [input.loadId]);
@@ -117,19 +113,22 @@ export const createStageActivities = (deps: StageDeps) => ({
       inFlight = sending;
     };
 
+    // A line of the file (1 and up) is sent once: a retry resumes after the last one heartbeated.
+    // A diff's absent keys and its mark (lines 0 and below, the spool's last rows) are always resent.
     const add = async (line: number, values: SqlValue[], hash: string) => {
-      if (line <= resumeAfter) return;
+      if (line > 0) {
+        if (line <= resumeAfter) return;
+        lastLine = line;
+      }
       buffer.push([input.loadId, line, ...values, hash]);
-      lastLine = line;
       if (buffer.length >= deps.stageChunkRows) await flush();
     };
-    const stageWhole = async (from: typeof spooled) => {
-      if ('rows' in from) {
-        // Validation's spool when it is there whole; the archived file, parsed again, when it is not.
-        for await (const row of from.rows) await add(row.line, row.values as SqlValue[], row.hash);
-        return;
-      }
-      log.info('staging from the archived file', { table: input.table, businessDate: input.businessDate, loadId: input.loadId, why: from.unusable });
+    if ('rows' in spooled && (diffing || !spoolDiff)) {
+      // Validation's spool when it is there whole: the file's valid rows, or the diff's.
+      for await (const row of spooled.rows) await add(row.line, row.values as SqlValue[], row.hash);
+    } else {
+      // The archived file, parsed again: no spool, or not a whole one, or a diff D1 cannot take.
+      log.info('staging from the archived file', { table: input.table, businessDate: input.businessDate, loadId: input.loadId, why: 'unusable' in spooled ? spooled.unusable : 'the spool holds a diff' });
       await scanExport({
         path: input.archivePath,
         fileName: input.fileName,
@@ -138,50 +137,8 @@ export const createStageActivities = (deps: StageDeps) => ({
         businessDate: input.businessDate,
         onRow: (row, line) => add(line, contract.columns.map((c) => (row[c.name] ?? null) as SqlValue), rowHash(contract, row)),
       });
-    };
-    let diff: KeyedDiff | undefined;
-    if (diffing && 'rows' in spooled && basis && 'hashes' in basis) {
-      // The keyed diff: a row whose key the warehouse holds with the same hash is not sent; the
-      // keys left over are absent from the file, sent as keys (negative lines) with the mark that
-      // tells the merge this load is a diff (line 0, sent last: a stage cut short has no mark).
-      const held = basis.hashes;
-      let rowsUnchanged = 0;
-      let repeated: string | undefined;
-      for await (const row of spooled.rows) {
-        const key = keyOf(contract, row.values);
-        const was = held.get(key);
-        if (was === seen) {
-          repeated = key;
-          break;
-        }
-        held.set(key, seen);
-        if (was === row.hash) rowsUnchanged += 1;
-        else await add(row.line, row.values as SqlValue[], row.hash);
-      }
-      if (repeated === undefined) {
-        const positions = keyPositions(contract);
-        let keysAbsent = 0;
-        for (const [key, hash] of held) {
-          if (hash === seen) continue;
-          keysAbsent += 1;
-          buffer.push([input.loadId, absentKeyLine(keysAbsent), ...absentKeyValues(contract.columns.length, positions, key), '']);
-        }
-        buffer.push([input.loadId, deltaSentinelLine, ...contract.columns.map(() => null), `diff against ${basis.against}`]);
-        diff = { against: basis.against, rowsUnchanged, keysAbsent };
-      } else {
-        // A key the file repeats: the whole file is staged, and the check below names every line of it.
-        log.info('staging the whole snapshot', { table: input.table, businessDate: input.businessDate, loadId: input.loadId, why: `the file repeats key ${repeated}` });
-        buffer = [];
-        await inFlight;
-        await deps.d1.query(`DELETE FROM "_stage_${contract.table}" WHERE _load_id = ?`, [input.loadId]);
-        diffing = false;
-        resumeAfter = 0;
-        lastLine = 0;
-        await stageWhole(await openSpool(input.spool!, contract.columns.length));
-      }
-    } else {
-      await stageWhole(spooled);
     }
+    const diff: KeyedDiff | undefined = diffing ? { against: spoolDiff.against, rowsUnchanged: spoolDiff.rowsUnchanged, keysAbsent: spoolDiff.keysAbsent } : undefined;
     await flush();
     await inFlight;
 
@@ -226,35 +183,18 @@ export const createStageActivities = (deps: StageDeps) => ({
   },
 });
 
-/** The mark of a key the diff has met in the file. */
-const seen = '';
-
 /**
- * Whether a full snapshot can be staged as a keyed diff, and against what: the key index of the
- * load the warehouse holds (its watermark), when validation's spool is whole and the index's digest
- * is the digest of the table's current rows in D1, which proves the warehouse holds exactly that
- * file (a hand edit, a rewind or a lost index shows as a mismatch). Otherwise why not.
+ * Why a spooled diff cannot be staged, or undefined when it can: the spool must be there whole,
+ * the table must still hold the load the file was diffed against (its watermark), and the digest
+ * of the table's current rows in D1 must be that load's file's digest, which proves the warehouse
+ * holds exactly that file (a hand edit, a rewind or a load in between shows as a mismatch). Pure.
  */
-async function diffBasis(input: {
-  deps: StageDeps;
-  table: string;
-  spooled: { rows: AsyncIterable<SpooledRow> } | { unusable: string };
-  watermarkLoadId: unknown;
-  current: ReturnType<typeof digestOfAnswer>;
-}): Promise<{ against: string; hashes: Map<string, string> } | { why: string }> {
-  if ('unusable' in input.spooled) return { why: input.spooled.unusable };
-  if (typeof input.watermarkLoadId !== 'string') return { why: 'the table holds no load yet' };
-  const index = await readKeyIndex(keyIndexPathFor(input.deps.nas, input.table, input.watermarkLoadId));
-  if ('unusable' in index) return { why: index.unusable };
-  if (!sameDigest(index.digest, input.current)) {
-    return { why: `the warehouse's current rows (${digestText(input.current)}) are not the file of load ${input.watermarkLoadId} (${digestText(index.digest)})` };
+function diffRefusal(input: { diff: SpooledDiff; spooled: { rows: AsyncIterable<SpooledRow> } | { unusable: string }; watermarkLoadId: unknown; current: RowsDigest }): string | undefined {
+  const { diff } = input;
+  if ('unusable' in input.spooled) return input.spooled.unusable;
+  if (input.watermarkLoadId !== diff.against) return `the table holds load ${String(input.watermarkLoadId)}, not load ${diff.against} the file was diffed against`;
+  if (!sameDigest(diff.heldDigest, input.current)) {
+    return `the warehouse's current rows (${digestText(input.current)}) are not the file of load ${diff.against} (${digestText(diff.heldDigest)})`;
   }
-  return { against: input.watermarkLoadId, hashes: index.hashes };
-}
-
-/** A stage row's business values for an absent key: the key's values in place, NULL elsewhere. */
-function absentKeyValues(columnCount: number, positions: number[], key: string): SqlValue[] {
-  const values: SqlValue[] = Array.from({ length: columnCount }, () => null);
-  (JSON.parse(key) as SqlValue[]).forEach((value, i) => (values[positions[i]!] = value));
-  return values;
+  return undefined;
 }

@@ -14,7 +14,8 @@ import type { FetchedExport } from './fetch.ts';
 import { keepingFullDetail, type NasLayout } from './nas.ts';
 import { rowHash } from './row-hash.ts';
 import { createSpoolWriter, pruneSpools, spoolPathFor, type StageSpool } from './stage-spool.ts';
-import { createKeyIndexWriter, keyIndexPathFor, keyOf, pruneKeyIndexes, type KeyIndex } from './key-index.ts';
+import { pruneKeyIndexes, type KeyIndex } from './key-index.ts';
+import { openSnapshotDiff } from './snapshot-diff.ts';
 
 /** A spool no stage took within two days (a deferred or abandoned load) is removed. */
 const spoolKeepMs = 2 * 86_400_000;
@@ -52,7 +53,7 @@ export interface ValidationReport {
    * that starts the load (what `openIncidentFor` answers); null when none does.
    */
   heldBy?: { incidentId: string; businessDate: string } | null;
-  /** The valid rows, parsed and hashed, for stage (stage-spool.ts). */
+  /** The valid rows, parsed and hashed, for stage (stage-spool.ts): all of them, or a full snapshot's changes (`spool.diff`). */
   spool?: StageSpool;
   /** A full snapshot's keys and row hashes, with their digest (key-index.ts): what verify proves the warehouse holds. */
   keyIndex?: KeyIndex;
@@ -72,7 +73,7 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
       const contract = contractFor(input.table);
       const { fetched } = input;
       const store = createControlStore(deps.d1);
-      const { previousRows, heldBy } = await startValidating(deps.d1, contract, {
+      const { previousRows, heldBy, heldLoadId } = await startValidating(deps.d1, contract, {
         loadId: fetched.loadId, runId: input.runId, table: input.table, businessDate: input.businessDate,
         fileName: fetched.fileName, archivePath: fetched.archivePath, sha256: fetched.sha256, bytes: fetched.bytes,
       });
@@ -81,10 +82,12 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
       // The valid rows as stage will send them, so that stage does not parse the file again.
       await pruneSpools(deps.nas, spoolKeepMs);
       const spool = await createSpoolWriter(spoolPathFor(deps.nas, input.businessDate, fetched.loadId));
-      // A full snapshot's keys, for the next night's keyed diff (stage.ts).
+      // A full snapshot is diffed against the file the warehouse holds, and indexed for the next night's diff.
       if (contract.mode === 'full') await pruneKeyIndexes(deps.nas, contract.table, keyIndexKeepMs);
-      const keys = contract.mode === 'full' ? await createKeyIndexWriter(keyIndexPathFor(deps.nas, contract.table, fetched.loadId)) : undefined;
-      const discard = () => Promise.all([spool.discard(), keys?.discard()]);
+      const snapshot = contract.mode === 'full'
+        ? await openSnapshotDiff({ nas: deps.nas, contract, dialect: deps.dialect, businessDate: input.businessDate, loadId: fetched.loadId, heldLoadId })
+        : undefined;
+      const discard = () => Promise.all([spool.discard(), snapshot?.discard()]);
       let scan: ExportScan;
       try {
         scan = await scanExport({
@@ -94,11 +97,11 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
           dialect: deps.dialect,
           businessDate: input.businessDate,
           onRejected: (line) => rejected.add(line),
-          onRow: async (row, line) => {
+          ...(snapshot ? { known: snapshot.known } : {}),
+          onRow: async (row, line, text) => {
             const values = contract.columns.map((c) => row[c.name] ?? null);
             const hash = rowHash(contract, row);
-            await spool.add({ line, values, hash });
-            if (keys) await keys.add(keyOf(contract, values), hash);
+            if (!snapshot || (await snapshot.row(row, values, hash, text))) await spool.add({ line, values, hash });
           },
         });
       } catch (error) {
@@ -119,10 +122,25 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
         await discard();
         throw refused;
       }
-      const spooled = await spool.finish();
-      const keyIndex = await keys?.finish();
-      log.info('export validated', { table: input.table, businessDate: input.businessDate, rowsRead: scan.rowsRead, rowsRejected: scan.rowsRejected });
-      return { rowsRead: scan.rowsRead, rowsValid: scan.rowsValid, rowsRejected: scan.rowsRejected, controlTotals: scan.controlTotals, reportPath, heldBy, spool: spooled, ...(keyIndex ? { keyIndex } : {}) };
+      const indexed = await snapshot?.finish();
+      for (const row of indexed?.closingRows ?? []) await spool.add(row);
+      if (indexed?.abandoned) {
+        // Stage sends the whole file from the archive (and names the repeated key's lines).
+        log.info('spooling no diff', { table: input.table, businessDate: input.businessDate, loadId: fetched.loadId, why: indexed.abandoned });
+        await spool.discard();
+      }
+      const spooled = indexed?.abandoned ? undefined : await spool.finish(indexed?.diff);
+      log.info('export validated', { table: input.table, businessDate: input.businessDate, rowsRead: scan.rowsRead, rowsRejected: scan.rowsRejected, ...(indexed?.diff ? { diff: indexed.diff } : {}) });
+      return {
+        rowsRead: scan.rowsRead,
+        rowsValid: scan.rowsValid,
+        rowsRejected: scan.rowsRejected,
+        controlTotals: scan.controlTotals,
+        reportPath,
+        heldBy,
+        ...(spooled ? { spool: spooled } : {}),
+        ...(indexed ? { keyIndex: indexed.keyIndex } : {}),
+      };
     }));
   },
 });
@@ -140,7 +158,7 @@ async function startValidating(
   d1: Pick<D1Client, 'batch'>,
   contract: TableContract,
   load: Omit<Parameters<typeof controlSql.loads.startValidatingStatement>[0], 'now'>,
-): Promise<{ previousRows: number | undefined; heldBy: { incidentId: string; businessDate: string } | null }> {
+): Promise<{ previousRows: number | undefined; heldBy: { incidentId: string; businessDate: string } | null; heldLoadId: string | undefined }> {
   const floorApplies = contract.mode === 'full' && contract.minRowRatio !== undefined;
   const results = await d1.batch<Record<string, unknown>>([
     // The load's row, its rejected rows of an earlier attempt removed (a retry stores each once).
@@ -149,11 +167,15 @@ async function startValidating(
     // An open incident holding the table back: the file is validated and archived, then deferred to it.
     controlSql.incidents.incidentHoldingQuery(contract.table),
     // A full snapshot is compared with the rows the warehouse holds now (checkSnapshotSize).
+    // A full snapshot is diffed against the file of the load the warehouse holds (snapshot-diff.ts).
+    controlSql.watermarks.watermarkLoadQuery(contract.table),
     ...(floorApplies ? [{ sql: `SELECT count(*) AS n FROM "${contract.table}_current"` }] : []),
   ]);
   const holding = results[2]?.results[0] as { incident_id: string; business_date: string } | undefined;
+  const heldLoadId = results[3]?.results[0]?.load_id;
   return {
-    previousRows: floorApplies ? ((results[3]?.results[0]?.n as number | undefined) ?? 0) : undefined,
+    heldLoadId: contract.mode === 'full' && typeof heldLoadId === 'string' ? heldLoadId : undefined,
+    previousRows: floorApplies ? ((results[4]?.results[0]?.n as number | undefined) ?? 0) : undefined,
     heldBy: holding ? { incidentId: holding.incident_id, businessDate: holding.business_date } : null,
   };
 }

@@ -1,5 +1,6 @@
 import type { TableContract } from '../contracts/types.ts';
 import { quoteIdentifier as q } from '../d1/pack.ts';
+import { storedName } from './stored-columns.ts';
 
 /**
  * A digest of a set of rows by their row hashes, the same whether computed over a file's valid
@@ -19,18 +20,33 @@ export interface RowsDigest {
 const windows = [0, 7] as const;
 const windowDigits = 7;
 
+/** Rows summed as plain numbers before the sums move into bigints: 2^24 windows of 28 bits stay below 2^53. */
+const exactRun = 2 ** 24;
+
 /** A running digest, fed one row hash at a time. */
 export function createDigest(): { add(hash: string): void; value(): RowsDigest } {
   let rows = 0;
   let low = 0n;
   let high = 0n;
+  let runLow = 0;
+  let runHigh = 0;
+  let run = 0;
+  const settle = () => {
+    low += BigInt(runLow);
+    high += BigInt(runHigh);
+    runLow = runHigh = run = 0;
+  };
   return {
     add(hash) {
       rows += 1;
-      low += BigInt(Number.parseInt(hash.slice(windows[0], windows[0] + windowDigits), 16));
-      high += BigInt(Number.parseInt(hash.slice(windows[1], windows[1] + windowDigits), 16));
+      runLow += Number.parseInt(hash.slice(windows[0], windows[0] + windowDigits), 16);
+      runHigh += Number.parseInt(hash.slice(windows[1], windows[1] + windowDigits), 16);
+      if (++run === exactRun) settle();
     },
-    value: () => ({ rows, low: String(low), high: String(high) }),
+    value: () => {
+      settle();
+      return { rows, low: String(low), high: String(high) };
+    },
   };
 }
 
@@ -50,12 +66,31 @@ function windowSql(start: number): string {
   return digits.join(' + ');
 }
 
+/** The rows the digest is over: a table's current, not deleted versions. */
+const currentRows = '_is_current = 1 AND _is_deleted = 0';
+
 /** The digest of a table's current, not deleted versions: columns `n`, `low`, `high`. */
 export function currentDigestQuery(contract: TableContract): { sql: string } {
   return {
     sql: `SELECT count(*) AS n, CAST(COALESCE(SUM(${windowSql(windows[0])}), 0) AS TEXT) AS low, CAST(COALESCE(SUM(${windowSql(windows[1])}), 0) AS TEXT) AS high
-FROM ${q(contract.table)} WHERE _is_current = 1 AND _is_deleted = 0`,
+FROM ${q(contract.table)} WHERE ${currentRows}`,
   };
+}
+
+/**
+ * The index that answers currentDigestQuery without reading the table: the two windows of every
+ * current row, computed once when the row is written, then the stored control-total columns, so
+ * verify's sums over the current rows are read from it too. SQLite reads the sums from the index
+ * when the query's expressions are the index's, character for character (both come from
+ * windowSql): at a million current rows, about 50 ms instead of 1.4 s. Idempotent DDL (history/ddl.ts).
+ */
+export function currentDigestIndex(contract: TableContract): string {
+  const totals = contract.controlTotals.map((name) => {
+    const column = contract.columns.find((c) => c.name === name);
+    return q(column ? storedName(column) : name);
+  });
+  const columns = [`(${windowSql(windows[0])})`, `(${windowSql(windows[1])})`, ...totals];
+  return `CREATE INDEX IF NOT EXISTS ${q(`${contract.table}__current_digest`)} ON ${q(contract.table)} (${columns.join(', ')}) WHERE ${currentRows}`;
 }
 
 /** D1's answer to currentDigestQuery as a digest. */

@@ -47,7 +47,7 @@ async function validated(loadId: string): Promise<ValidationReport> {
 
 /** Stages the file under `loadId` with the spool given, then reads what `_stage_customers` holds for it, line by line. */
 async function staged(loadId: string, spool: ValidationReport['spool']): Promise<unknown[][]> {
-  const { stageExport } = createStageActivities({ d1, nas, stageChunkRows: 50, rejectedRowsCap: 1000, dialect: sodiwinDialect });
+  const { stageExport } = createStageActivities({ d1, stageChunkRows: 50, rejectedRowsCap: 1000, dialect: sodiwinDialect });
   await new MockActivityEnvironment().run(stageExport, { table: 'customers', businessDate, loadId, archivePath: file, fileName: exportFileName(contract, businessDate), ...(spool ? { spool } : {}) });
   const [rows] = await d1.query<Record<string, unknown>>('SELECT * FROM _stage_customers WHERE _load_id = ? ORDER BY _line', [loadId]);
   return rows!.results.map(({ _load_id: _ignored, ...rest }) => Object.values(rest));
