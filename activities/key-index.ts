@@ -1,6 +1,8 @@
 import { hash } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { BusinessValue } from '../contracts/row-schema.ts';
 import type { Dialect, TableContract } from '../contracts/types.ts';
 import { createDigest, type RowsDigest } from '../history/current-digest.ts';
@@ -74,12 +76,32 @@ export function recordFingerprint(text: string): string {
 
 /**
  * What a record's text means depends on more than its text: the contract (types, rules, order),
- * the dialect, the file's header line and which columns the file's business date predates
- * (header-layout.ts). A fingerprint recognises a record only between two files of one guard. Pure.
+ * the dialect, the file's header line, which columns the file's business date predates
+ * (header-layout.ts) and the code that reads and checks a record (readerCode). A fingerprint
+ * recognises a record only between two files of one guard.
  */
 export function recordGuard(input: { contract: TableContract; dialect: Dialect; header: string; businessDate: string }): string {
   const predating = input.contract.columns.filter((c) => predatesColumn(c, input.businessDate)).map((c) => c.name);
-  return hash('sha256', JSON.stringify([formatLine, input.contract, input.dialect, input.header, predating]), 'hex');
+  return hash('sha256', JSON.stringify([formatLine, readerCode(), input.contract, input.dialect, input.header, predating]), 'hex');
+}
+
+/**
+ * The digest of the source that turns a record's text into a valid row, its hash and its
+ * control values: the contracts and their parsers, the shared helpers, and the reader's
+ * activities. A release that changes any of them recognises nothing on its first night (every
+ * record is parsed and checked by the new code), and each night after recognises again.
+ */
+const readerSources = ['contracts', 'contracts/tables', 'common', 'activities/export-reader.ts', 'activities/header-layout.ts', 'activities/row-validator.ts', 'activities/row-hash.ts', 'activities/known-records.ts', 'activities/key-index.ts'];
+let readerCodeDigest: string | undefined;
+function readerCode(): string {
+  if (readerCodeDigest !== undefined) return readerCodeDigest;
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const files = readerSources.flatMap((source) => {
+    const path = join(root, source);
+    return source.endsWith('.ts') ? [path] : readdirSync(path).filter((name) => name.endsWith('.ts')).sort().map((name) => join(path, name));
+  });
+  readerCodeDigest = hash('sha256', files.map((file) => `${relative(root, file)}\n${readFileSync(file, 'utf8')}`).join('\u0000'), 'hex');
+  return readerCodeDigest;
 }
 
 /** One entry as its index line. */

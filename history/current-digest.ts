@@ -85,9 +85,11 @@ FROM ${q(contract.table)} WHERE ${currentRows}`,
  * windowSql): at a million current rows, about 50 ms instead of 1.4 s. Idempotent DDL (history/ddl.ts).
  */
 export function currentDigestIndex(contract: TableContract): string {
+  // In brackets, not double quotes: SQLite reads a double-quoted name it cannot find as a string, and
+  // an index on a constant would go corrupt once the column appears (a table not migrated yet).
   const totals = contract.controlTotals.map((name) => {
     const column = contract.columns.find((c) => c.name === name);
-    return q(column ? storedName(column) : name);
+    return `[${column ? storedName(column) : name}]`;
   });
   const columns = [`(${windowSql(windows[0])})`, `(${windowSql(windows[1])})`, ...totals];
   return `CREATE INDEX IF NOT EXISTS ${q(`${contract.table}__current_digest`)} ON ${q(contract.table)} (${columns.join(', ')}) WHERE ${currentRows}`;

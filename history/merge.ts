@@ -59,10 +59,12 @@ export function scd2MergeStatements(input: MergeInput): MergeStatement[] {
 
   const statements: MergeStatement[] = revertLoadStatements(contract, loadId).map((statement) => ({ sql: statement.sql, params: [...(statement.params ?? [])], effect: 'reverted' }));
 
+  // Found from the stage's rows (each through the open-version index), not by reading every open version.
+  const openKeyMatch = contract.key.map((k) => `s.${q(k)} = o.${q(k)}`).join(' AND ');
   statements.push({
     effect: 'closed',
     sql: `UPDATE ${t} AS h SET _valid_to = ?, _is_current = 0, _closed_by = ?
-WHERE h._is_current = 1 AND EXISTS (SELECT 1 FROM ${s} s WHERE s._load_id = ? AND ${keyMatch} AND (s._row_hash <> h._row_hash OR h._is_deleted = 1))`,
+WHERE h._version_id IN (SELECT o._version_id FROM ${s} s JOIN ${t} o ON ${openKeyMatch} AND o._is_current = 1 WHERE s._load_id = ? AND (s._row_hash <> o._row_hash OR o._is_deleted = 1))`,
     params: [businessDate, loadId, loadId],
   });
 
