@@ -7,6 +7,7 @@ import type { BusinessValue } from '../contracts/row-schema.ts';
 import type { Dialect, TableContract } from '../contracts/types.ts';
 import { createDigest, type RowsDigest } from '../history/current-digest.ts';
 import { predatesColumn } from './header-layout.ts';
+import { createFingerprintTable } from './fingerprint-table.ts';
 import type { NasLayout } from './nas.ts';
 
 /**
@@ -37,9 +38,9 @@ export interface IndexEntry {
 
 /**
  * The index of the file the warehouse holds, read whole, each entry taken at most once: what
- * validation diffs a new file against (snapshot-diff.ts). Held as the file's text in blocks, with
- * one number per entry (where its line is, negative once taken), so a million entries cost one
- * map of numbers, not a million objects.
+ * validation diffs a new file against (snapshot-diff.ts). Held as the file's text in blocks and
+ * a table of where each entry's line is (fingerprint-table.ts), so a million entries cost a few
+ * arrays of numbers, not a million objects.
  */
 export interface HeldIndex {
   /** The guard its fingerprints were written under (recordGuard). */
@@ -185,7 +186,8 @@ const hashChars = 32;
 /** An index read whole, or why it cannot serve (`missing`, another format, a malformed line). */
 export async function readKeyIndex(path: string): Promise<HeldIndex | { unusable: string }> {
   const blocks: string[] = [];
-  const places = new Map<string, number>();
+  const textAt = (place: number) => blocks[Math.floor(place / blockChars)]!;
+  const table = createFingerprintTable((place, fingerprint) => textAt(place).startsWith(fingerprint, place % blockChars));
   const digest = createDigest();
   let guard: string | undefined;
   let handle: FileHandle | undefined;
@@ -220,7 +222,7 @@ export async function readKeyIndex(path: string): Promise<HeldIndex | { unusable
             const keyEnd = text.indexOf('\t', at + fingerprintChars + 1);
             const hashEnd = keyEnd + 1 + hashChars;
             if (text[at + fingerprintChars] !== '\t' || keyEnd < 0 || keyEnd > lineEnd || text[hashEnd] !== '\t' || !isHash(text, keyEnd + 1)) return { unusable: `the key index ${path} is malformed at line ${line}` };
-            places.set(text.slice(at, at + fingerprintChars), block * blockChars + at);
+            table.add(text.slice(at, at + fingerprintChars), block * blockChars + at);
             digest.add(text.slice(keyEnd + 1, hashEnd));
           }
           at = lineEnd + 1;
@@ -234,7 +236,7 @@ export async function readKeyIndex(path: string): Promise<HeldIndex | { unusable
   }
   if (guard === undefined) return { unusable: `the key index ${path} is empty` };
   const entryAt = (place: number): IndexEntry & { line: string } => {
-    const text = blocks[Math.floor(place / blockChars)]!;
+    const text = textAt(place);
     const at = place % blockChars;
     const keyEnd = text.indexOf('\t', at + fingerprintChars + 1);
     const lineEnd = text.indexOf('\n', keyEnd);
@@ -250,16 +252,13 @@ export async function readKeyIndex(path: string): Promise<HeldIndex | { unusable
     guard,
     digest: digest.value(),
     take(fingerprint) {
-      const place = places.get(fingerprint);
-      if (place === undefined || place < 0) return undefined;
-      places.set(fingerprint, -place - 1);
-      return entryAt(place);
+      const place = table.take(fingerprint);
+      return place === undefined ? undefined : entryAt(place);
     },
     *keys() {
-      for (const place of places.values()) {
-        const taken = place < 0;
-        const text = blocks[Math.floor((taken ? -place - 1 : place) / blockChars)]!;
-        const at = (taken ? -place - 1 : place) % blockChars;
+      for (const { place, taken } of table.entries()) {
+        const text = textAt(place);
+        const at = place % blockChars;
         yield { key: text.slice(at + fingerprintChars + 1, text.indexOf('\t', at + fingerprintChars + 1)), taken };
       }
     },

@@ -4,6 +4,7 @@ import { etlFailure } from '../common/errors.ts';
 import { contractFor } from '../contracts/index.ts';
 import type { D1Client } from '../d1/client.ts';
 import { controlSql, createControlStore } from './control-store.ts';
+import { currentDigestIndex } from '../history/current-digest.ts';
 import { scd2MergeStatements } from '../history/merge.ts';
 
 /** What publishing needs. */
@@ -49,6 +50,8 @@ export const createPublishActivities = (deps: PublishDeps) => ({
       const now = new Date().toISOString();
       const results = await deps.d1.batch([
         ...merge.map(({ sql, params }) => ({ sql, params })),
+        // Built once the first load's rows are in, kept up to date by every merge after.
+        ...(contract.mode === 'full' ? [{ sql: currentDigestIndex(contract) }] : []),
         controlSql.loads.recordVersionsStatement(input.loadId, contract.table),
         controlSql.loads.markStatusStatement(input.loadId, 'published'),
         controlSql.watermarks.advanceWatermarkStatement({ table: input.table, businessDate: input.businessDate, loadId: input.loadId, now }),

@@ -1,6 +1,5 @@
 import type { ColumnType, TableContract } from '../contracts/types.ts';
 import { quoteIdentifier as q, sqlLiteral as sqlString } from '../d1/pack.ts';
-import { currentDigestIndex } from './current-digest.ts';
 import { presentedColumns, storedName } from './stored-columns.ts';
 
 /** The SQLite type a column is stored as: a decimal as INTEGER units (`<name>_units`, history/stored-columns.ts). */
@@ -34,7 +33,7 @@ export function stageTable(contract: TableContract): string {
 
 /**
  * The DDL of one table, idempotent: the history table, its indexes (one open version per
- * key, lookups by load id for revert, by key and date for as-of, a full snapshot's digest),
+ * key, lookups by load id for revert, by key and date for as-of),
  * the `<t>_current` view and the stage table. Pure.
  */
 export function historyDdl(contract: TableContract): string[] {
@@ -58,8 +57,6 @@ export function historyDdl(contract: TableContract): string[] {
     `CREATE INDEX IF NOT EXISTS ${q(`${t}__key_valid_from`)} ON ${q(t)} (${key}, _valid_from)`,
     `CREATE INDEX IF NOT EXISTS ${q(`${t}__loaded_by`)} ON ${q(t)} (_loaded_by)`,
     `CREATE INDEX IF NOT EXISTS ${q(`${t}__closed_by`)} ON ${q(t)} (_closed_by) WHERE _closed_by IS NOT NULL`,
-    // A full snapshot's current rows are proven to be a file by their digest (stage's keyed diff, verify).
-    ...(contract.mode === 'full' ? [currentDigestIndex(contract)] : []),
     `CREATE VIEW IF NOT EXISTS ${q(current.name)} AS ${current.sql}`,
     `CREATE TABLE IF NOT EXISTS ${q(stageTable(contract))} (
   _load_id TEXT NOT NULL,

@@ -23,9 +23,9 @@ import { quoteIdentifier as q } from '../../d1/pack.ts';
 
 const stock = contractFor('stock');
 
-/** The stock tables as the release created them: each quantity a REAL under its own name, `stock_current` over them, no digest index. */
+/** The stock tables as the release created them: each quantity a REAL under its own name, `stock_current` over them. */
 function releasedStockDdl(): string[] {
-  return historyDdl(stock).filter((sql) => !sql.includes('__current_digest')).map((sql) => {
+  return historyDdl(stock).map((sql) => {
     if (sql.startsWith('CREATE VIEW')) {
       return `CREATE VIEW IF NOT EXISTS "stock_current" AS SELECT "depot_code", "product_code", "on_hand", "reserved", "on_order", _valid_from, _loaded_by FROM "stock" WHERE _is_current = 1 AND _is_deleted = 0`;
     }
