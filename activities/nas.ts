@@ -14,7 +14,7 @@ export interface NasLayout {
   reports: string;
   /** Rows validation parsed for stage (stage-spool.ts); safe to delete, stage then parses the archived file. */
   spool: string;
-  /** Each full snapshot's keys and row hashes (key-index.ts); safe to delete, stage then sends the whole file. */
+  /** Each full snapshot's record fingerprints, keys and row hashes (key-index.ts); safe to delete, the next load then sends the whole file. */
   keys: string;
 }
 

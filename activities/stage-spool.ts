@@ -66,7 +66,7 @@ export async function createSpoolWriter(path: string): Promise<{ add(row: Spoole
       await write();
       await close();
       await rename(partial, path);
-      return { path, sha256: digest.digest('hex'), rows, ...(diff ? { diff } : {}) };
+      return { path, sha256: spoolDigestText(digest.digest('hex'), diff !== undefined), rows, ...(diff ? { diff } : {}) };
     },
     async discard() {
       await close().catch(() => undefined);
@@ -86,8 +86,17 @@ export async function openSpool(spool: StageSpool, columns: number): Promise<{ r
   } catch (error) {
     return { unusable: (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'the spool is gone' : `the spool cannot be read (${(error as Error).message})` };
   }
-  if (createHash('sha256').update(bytes).digest('hex') !== spool.sha256) return { unusable: 'the spool differs from what validation wrote (digest)' };
+  if (spoolDigestText(createHash('sha256').update(bytes).digest('hex'), spool.diff !== undefined) !== spool.sha256) return { unusable: 'the spool differs from what validation wrote (digest)' };
   return { rows: readRows(spool, columns) };
+}
+
+/**
+ * The spool's digest as validation names it: a diff spool's is marked `diff:`, so that a stage of
+ * a release before diff spools (a worker of each running side by side) finds it differs and
+ * parses the archived file whole, rather than taking a file's changes for the whole file.
+ */
+function spoolDigestText(sha256: string, diff: boolean): string {
+  return diff ? `diff:${sha256}` : sha256;
 }
 
 async function* readRows(spool: StageSpool, columns: number): AsyncIterable<SpooledRow> {

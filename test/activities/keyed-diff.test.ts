@@ -24,7 +24,7 @@ import { generateExports } from '../../generator/index.ts';
  * key indexes removed, end with the same versions. The diff is used only when the warehouse's
  * current rows are the indexed file; a hand edit in D1 sends the whole file again, and says why.
  */
-const dates = ['2028-09-05', '2028-09-06', '2028-09-07', '2028-09-08', '2028-09-09'] as const;
+const dates = ['2028-09-05', '2028-09-06', '2028-09-07', '2028-09-08', '2028-09-09', '2028-09-10'] as const;
 const contract = contractFor('customers');
 
 interface Warehouse {
@@ -46,8 +46,12 @@ async function warehouse(name: string): Promise<Warehouse> {
   return { service, d1, nas: nasLayout(join(root, name, 'nas')) };
 }
 
-/** One night of `customers` through validate, stage, publish and verify, as loadTable runs them. */
-async function night(w: Warehouse, businessDate: string, file: string): Promise<StageResult> {
+/**
+ * One night of `customers` through validate, stage, publish and verify, as loadTable runs them;
+ * `spoolAsEarlierRelease`: stage is given the spool without its `diff`, as a stage of a release
+ * before diff spools reads it.
+ */
+async function night(w: Warehouse, businessDate: string, file: string, spoolAsEarlierRelease = false): Promise<StageResult> {
   const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('INFO', (entry) => logs.push(entry)) });
   const run = <A, R>(activity: (input: A) => Promise<R>, input: A): Promise<R> => env.run(activity, input);
   const loadId = `keyed-${businessDate}`;
@@ -56,7 +60,8 @@ async function night(w: Warehouse, businessDate: string, file: string): Promise<
   const deps = { d1: w.d1, nas: w.nas, rejectTolerance: 0, rejectedRowsCap: 1000, stageChunkRows: 100, dialect: sodiwinDialect };
   const validated = await run(createValidateActivities(deps).validateExport, { table: 'customers', businessDate, runId: 'keyed-diff-test', fetched });
   const load = { table: 'customers', businessDate, loadId, fileName };
-  const staged = await run(createStageActivities(deps).stageExport, { ...load, archivePath: file, ...(validated.spool ? { spool: validated.spool } : {}) });
+  const spool = validated.spool && spoolAsEarlierRelease ? { path: validated.spool.path, sha256: validated.spool.sha256, rows: validated.spool.rows } : validated.spool;
+  const staged = await run(createStageActivities(deps).stageExport, { ...load, archivePath: file, ...(spool ? { spool } : {}) });
   const published = await run(createPublishActivities(deps).publishLoad, load);
   await run(createVerifyActivities(deps).verifyLoad, { ...load, validated, staged, published });
   return staged;
@@ -182,5 +187,15 @@ describe('a full snapshot staged as its changes against the file the warehouse h
     expect(fifth.rowsStaged).toBe((await dataLines(file)).length);
     const [current] = await diffing.d1.query<{ n: number }>('SELECT count(*) AS n FROM customers_current');
     expect(current!.results[0]!.n).toBe(fifth.rowsStaged);
+  }, 120_000);
+
+  it('a diff spool read as a whole one (a stage of an earlier release) is refused by its digest: the archived file is sent whole', async () => {
+    logs.length = 0;
+    const file = join(inbox, exportFileName(contract, dates[5]));
+    const sixth = await night(diffing, dates[5], file, true);
+    expect(sixth.diff).toBeUndefined();
+    expect(sixth.rowsStaged).toBe((await dataLines(file)).length);
+    const why = logs.find((entry) => entry.message === 'staging from the archived file');
+    expect(why?.meta?.why).toBe('the spool differs from what validation wrote (digest)');
   }, 120_000);
 });
