@@ -36,7 +36,7 @@ export interface StageInput {
 
 /** Rows now in `_stage_<table>` for the load. */
 export interface StageResult {
-  /** Rows sent: every valid row, or with a keyed diff (`diff`) the new and changed ones. */
+  /** Rows sent: every valid row, or with a keyed diff (`diff`) the ones validation spooled (new and changed). */
   rowsStaged: number;
   /** Set when only the changes were staged, against the load the warehouse held. */
   diff?: KeyedDiff;
@@ -46,7 +46,7 @@ export interface StageResult {
 export interface KeyedDiff {
   /** The load whose key index the file was diffed against (the table's watermark). */
   against: string;
-  /** Rows of the file identical to the warehouse's current version: not sent. */
+  /** Records of the file byte for byte those of that load's file: neither parsed again nor sent. */
   rowsUnchanged: number;
   /** Keys the warehouse holds that the file no longer has: sent as keys, tombstoned by the merge. */
   keysAbsent: number;
@@ -61,7 +61,9 @@ interface StageProgress {
 
 /**
  * stage: insert the file's valid rows into `_stage_<table>`, tagged with the load id,
- * as literal multi-row INSERT statements packed to D1's limits. Idempotent: a retry drops
+ * as literal multi-row INSERT statements packed to D1's limits; a full snapshot that validation
+ * spooled as its changes is sent as such once D1 proves it holds the file they were taken
+ * against (diffRefusal), and whole from the archived file otherwise. Idempotent: a retry drops
  * whatever came after the last line it heartbeated and resumes from there, and every insert is
  * `ON CONFLICT (_load_id, _line) DO NOTHING`, so a request resent after its answer was lost
  * (applied or not) leaves each line of the file once.
