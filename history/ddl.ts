@@ -33,8 +33,8 @@ export function stageTable(contract: TableContract): string {
 
 /**
  * The DDL of one table, idempotent: the history table, its indexes (one open version per
- * key, lookups by load id for revert, by key and date for as-of),
- * the `<t>_current` view and the stage table. Pure.
+ * key, lookups by load id for revert, by key and date for as-of), the `<t>_current` view
+ * and the stage table. Pure.
  */
 export function historyDdl(contract: TableContract): string[] {
   const t = contract.table;
