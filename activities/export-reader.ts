@@ -190,8 +190,6 @@ export async function scanExport(options: ScanOptions): Promise<ExportScan> {
     await options.onRow?.(result.row, line, raw === undefined ? undefined : recordText(raw, dialect.recordDelimiter));
   }
 
-
-
   function checkHeader(record: string[], line: number): void {
     const first = record[0] ?? '';
     if (first.startsWith('\ufeff') || first.startsWith('ï»¿')) throw etlFailure('EncodingMismatch', 'the file starts with a UTF-8 byte-order mark; Sodiwin exports are Windows-1252', { ...where, line });

@@ -221,7 +221,9 @@ export async function readKeyIndex(path: string): Promise<HeldIndex | { unusable
           } else {
             const keyEnd = text.indexOf('\t', at + fingerprintChars + 1);
             const hashEnd = keyEnd + 1 + hashChars;
-            if (text[at + fingerprintChars] !== '\t' || keyEnd < 0 || keyEnd > lineEnd || text[hashEnd] !== '\t' || !isHash(text, keyEnd + 1)) return { unusable: `the key index ${path} is malformed at line ${line}` };
+            if (text[at + fingerprintChars] !== '\t' || keyEnd < 0 || keyEnd > lineEnd || text[hashEnd] !== '\t' || !isHash(text, keyEnd + 1) || !controlsPattern.test(text.slice(hashEnd + 1, lineEnd))) {
+              return { unusable: `the key index ${path} is malformed at line ${line}` };
+            }
             table.add(text.slice(at, at + fingerprintChars), block * blockChars + at);
             digest.add(text.slice(keyEnd + 1, hashEnd));
           }
@@ -264,6 +266,9 @@ export async function readKeyIndex(path: string): Promise<HeldIndex | { unusable
     },
   };
 }
+
+/** An entry's control values: whole numbers of units, comma-separated (none for a table without control totals). */
+const controlsPattern = /^(-?\d+(,-?\d+)*)?$/;
 
 /** Whether `text` holds 32 lower-case hex digits from `at`. */
 function isHash(text: string, at: number): boolean {

@@ -36,10 +36,11 @@ export interface SnapshotDiff {
  * the warehouse holds (`heldLoadId`, its watermark), when there is one: a record whose text
  * is in the index (under the same guard) is that row again, neither parsed nor spooled; every
  * other row is parsed and spooled (one whose content is unchanged under another text opens no
- * version in the merge). The keys of the index neither met are absent from the file. Whether D1 still holds that file is stage's to check (stage.ts), by the
- * index's digest. A key the file repeats abandons the diff: stage then sends the whole file
- * from the archive, and its duplicate-key check names the lines. Without an index, every row
- * is spooled. Either way this file's index is written, for the next night.
+ * version in the merge). The keys of the index neither met are absent from the file. Whether
+ * D1 still holds that file is stage's to check (stage.ts), by the index's digest. A key the
+ * file repeats abandons the diff: stage then sends the whole file from the archive, and its
+ * duplicate-key check names the lines. Without an index, every row is spooled. Either way this
+ * file's index is written, for the next night.
  */
 export async function openSnapshotDiff(input: { nas: NasLayout; contract: TableContract; dialect: Dialect; businessDate: string; loadId: string; heldLoadId: string | undefined }): Promise<SnapshotDiff> {
   const { contract } = input;
@@ -74,10 +75,12 @@ export async function openSnapshotDiff(input: { nas: NasLayout; contract: TableC
   return {
     known,
     async row(row, values, hash, text) {
+      // scanExport gives the text whenever it is given `known`; without it the entry could not be recognised.
+      if (text === undefined) throw new Error(`key index of ${contract.table} ${input.businessDate}: a parsed row came without its text`);
       const key = keyOf(contract, values);
       if (parsed.has(key)) repeated ??= key;
       parsed.add(key);
-      writer.add({ fingerprint: recordFingerprint(text ?? ''), key, hash, controls: controlNames.map((name) => String(row[name] ?? 0)).join(',') });
+      writer.add({ fingerprint: recordFingerprint(text), key, hash, controls: controlNames.map((name) => String(row[name] ?? 0)).join(',') });
       await writer.drain();
       // Spooled even when its hash is the held one (its text differs): the merge opens no version for it.
       return true;

@@ -166,9 +166,9 @@ async function startValidating(
     controlSql.rejected.deleteRejectedRowsStatement(load.loadId),
     // An open incident holding the table back: the file is validated and archived, then deferred to it.
     controlSql.incidents.incidentHoldingQuery(contract.table),
-    // A full snapshot is compared with the rows the warehouse holds now (checkSnapshotSize).
     // A full snapshot is diffed against the file of the load the warehouse holds (snapshot-diff.ts).
     controlSql.watermarks.watermarkLoadQuery(contract.table),
+    // A full snapshot is compared with the rows the warehouse holds now (snapshotShrank).
     ...(floorApplies ? [{ sql: `SELECT count(*) AS n FROM "${contract.table}_current"` }] : []),
   ]);
   const holding = results[2]?.results[0] as { incident_id: string; business_date: string } | undefined;

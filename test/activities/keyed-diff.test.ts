@@ -24,7 +24,7 @@ import { generateExports } from '../../generator/index.ts';
  * key indexes removed, end with the same versions. The diff is used only when the warehouse's
  * current rows are the indexed file; a hand edit in D1 sends the whole file again, and says why.
  */
-const dates = ['2028-09-05', '2028-09-06', '2028-09-07', '2028-09-08', '2028-09-09', '2028-09-10'] as const;
+const dates = ['2028-09-05', '2028-09-06', '2028-09-07', '2028-09-08', '2028-09-09', '2028-09-10', '2028-09-11', '2028-09-12'] as const;
 const contract = contractFor('customers');
 
 interface Warehouse {
@@ -197,5 +197,39 @@ describe('a full snapshot staged as its changes against the file the warehouse h
     expect(sixth.rowsStaged).toBe((await dataLines(file)).length);
     const why = logs.find((entry) => entry.message === 'staging from the archived file');
     expect(why?.meta?.why).toBe('the spool differs from what validation wrote (digest)');
+  }, 120_000);
+
+  it('does not diff against a held index that is malformed (a control value that is not a number): the whole file, and why', async () => {
+    const index = keyIndexPathFor(diffing.nas, 'customers', `keyed-${dates[5]}`);
+    const lines = (await readFile(index, 'utf8')).split('\n');
+    const fields = lines[1]!.split('\t');
+    lines[1] = [...fields.slice(0, 3), 'x'].join('\t');
+    await writeFile(index, lines.join('\n'));
+    logs.length = 0;
+    const file = join(inbox, exportFileName(contract, dates[6]));
+    const seventh = await night(diffing, dates[6], file);
+    expect(seventh.diff).toBeUndefined();
+    expect(seventh.rowsStaged).toBe((await dataLines(file)).length);
+    const why = logs.find((entry) => entry.message === 'spooling the whole snapshot');
+    expect(why?.meta?.why).toBe(`the key index ${index} is malformed at line 2`);
+  }, 120_000);
+
+  it('a held index whose entry names another key (tampered) cannot slip past verify: the night is refused by the digest', async () => {
+    // Entry 1 (line 2, the file's first record) now claims the key of entry 2: its own key is no longer held.
+    const index = keyIndexPathFor(diffing.nas, 'customers', `keyed-${dates[6]}`);
+    const lines = (await readFile(index, 'utf8')).split('\n');
+    const [first, second] = [lines[1]!.split('\t'), lines[2]!.split('\t')];
+    lines[1] = [first[0], second[1], ...first.slice(2)].join('\t');
+    await writeFile(index, lines.join('\n'));
+    // The same file without its first record: the untaken entry 1 makes entry 2's key look absent, so the
+    // diff tombstones a key the file has and keeps the one it dropped. The count still holds; the digest does not.
+    const held = (await readFile(join(inbox, exportFileName(contract, dates[6])), 'latin1')).split('\r\n');
+    const file = join(root, exportFileName(contract, dates[7]));
+    await writeFile(file, [held[0], ...held.slice(2)].join('\r\n'), 'latin1');
+    const failure = await night(diffing, dates[7], file).then(() => undefined, (error: unknown) => error as Error & { type?: string });
+    const rows = (await dataLines(file)).length;
+    expect(failure?.type).toBe('CountMismatch');
+    expect(failure?.message).toContain(`customers ${dates[7]} [${exportFileName(contract, dates[7])}]: current rows are the file's rows (digest of their row hashes): expected ${rows} rows`);
+    expect(failure?.message).toMatch(new RegExp(`found ${rows} rows, sums \\d+/\\d+ \\(load keyed-${dates[7]}\\)`));
   }, 120_000);
 });
