@@ -2,6 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative } from 'node:path';
 import { activityInfo, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { nonRetryableD1ErrorTypes } from '../common/d1-error-types.ts';
 import { fullDetailOf, type EtlErrorDetails } from '../common/errors.ts';
 import { d1ErrorType } from '../d1/errors.ts';
 import { failureDetailPathFor, type NasLayout } from './nas.ts';
@@ -82,12 +83,17 @@ export async function failureRecordFor(nas: NasLayout, failure: { table: string;
   return record;
 }
 
-/** True when Temporal will not retry this failure: non-retryable, of a type the retry policy stops at, or the last attempt. */
+/**
+ * True when Temporal will not retry this failure: non-retryable, of a type the retry policy
+ * stops at, or the last attempt. The permanent D1 errors are known here too: an activity's
+ * first attempt handed out eagerly comes without its retry policy on servers without
+ * temporalio/temporal#11357 (the dev server 1.29.1 here), and every profile stops at them.
+ */
 function endsTheActivity(error: unknown): boolean {
   if (error instanceof ApplicationFailure && error.nonRetryable) return true;
   const info = activityInfo();
   const type = error instanceof ApplicationFailure ? error.type : error instanceof Error ? error.name : undefined;
-  if (type && info.retryPolicy?.nonRetryableErrorTypes?.includes(type)) return true;
+  if (type && (info.retryPolicy?.nonRetryableErrorTypes?.includes(type) || (nonRetryableD1ErrorTypes as readonly string[]).includes(type))) return true;
   const maximumAttempts = info.retryPolicy?.maximumAttempts;
   return maximumAttempts !== undefined && maximumAttempts > 0 && info.attempt >= maximumAttempts;
 }

@@ -6,9 +6,9 @@ import { etlTableKey } from '../common/search-attributes.ts';
 import { fetchActivity, longActivity, shortActivity } from './activity-profiles.ts';
 import { markEtlAttributes, type LoadTableEtlStatus } from './etl-search-attributes.ts';
 import { describeFailure, loadFailureDetails } from './failures.ts';
-import { reportStage } from './night-progress.ts';
+import { reportStage, trackLoadStep } from './night-progress.ts';
 import { fetchSummary, loadStepSummaries as steps } from './summaries.ts';
-import { exportDeferredSignal, incidentWorkflowId, type UnrevertedLoad } from './messages.ts';
+import { exportDeferredSignal, incidentWorkflowId, type TableStageReport, type UnrevertedLoad } from './messages.ts';
 import { openIncidentWorkflow } from './open-incident.ts';
 
 /**
@@ -37,7 +37,7 @@ export interface LoadTableInput {
   quarantine?: boolean;
   /** Until when the fetch waits for the file, as operators read it (`2026-03-06 06:00 Europe/Paris`): for its summary in the Web UI. */
   exportDeadline?: string;
-  /** Set by a nightly run: each step reached is reported to it (its `progress` query). */
+  /** Set by nightly runs from before patch `stages-by-query`: each step reached is signalled to the night (its `progress` query). */
   reportStages?: boolean;
 }
 
@@ -83,6 +83,12 @@ async function loadWithCompensation(input: LoadTableInput): Promise<LoadTableRes
   const { table, businessDate, runId } = input;
   /** Saga steps, newest first; each names the load it reverts, for the incident when it fails. */
   const compensations: { loadId: string; run: () => Promise<void> }[] = [];
+  const stepIs = trackLoadStep(input);
+  /** Its `loadStep` query answers the step reached; a night from before `stages-by-query` is also told. */
+  const reached = (report: TableStageReport) => {
+    stepIs(report);
+    return reportStage(input.reportStages, report);
+  };
   let fetched: FetchedExport | undefined;
   try {
     fetched = input.archived
@@ -96,7 +102,7 @@ async function loadWithCompensation(input: LoadTableInput): Promise<LoadTableRes
     // Validation reads the incident holding the table in the request that starts the load; histories before asked first.
     const heldInValidate = patched(heldInValidatePatch);
     const asked = heldInValidate ? undefined : await openIncidentFor.executeWithOptions({ summary: steps.openIncidentFor(table) }, [{ table }]);
-    await reportStage(input.reportStages, { table, stage: 'validate' });
+    await reached({ table, stage: 'validate' });
     const validated = await validateExport.executeWithOptions({ summary: steps.validate(fileName, table) }, [{ table, businessDate, runId, fetched }]);
     // A report without the answer (validated by a worker from before the patch) is asked again.
     const open = !heldInValidate ? asked : validated.heldBy !== undefined ? validated.heldBy : await openIncidentFor.executeWithOptions({ summary: steps.openIncidentFor(table) }, [{ table }]);
@@ -110,11 +116,11 @@ async function loadWithCompensation(input: LoadTableInput): Promise<LoadTableRes
     const load = { table, businessDate, loadId: fetched.loadId, fileName: fetched.fileName };
     // From here the load writes: a failed stage leaves rows in _stage_<table>, publish may half-apply; revert covers both.
     compensations.unshift({ loadId: load.loadId, run: () => revertLoad.executeWithOptions({ summary: steps.revert(table, load.loadId) }, [{ table, loadId: load.loadId }]) });
-    await reportStage(input.reportStages, { table, stage: 'stage', rows: validated.rowsValid });
+    await reached({ table, stage: 'stage', rows: validated.rowsValid });
     const staged = await stageExport.executeWithOptions({ summary: steps.stage(fileName, validated.rowsValid, table) }, [{ ...load, archivePath: fetched.archivePath, ...(validated.spool ? { spool: validated.spool } : {}) }]);
-    await reportStage(input.reportStages, { table, stage: 'publish' });
+    await reached({ table, stage: 'publish' });
     const published = await publishLoad.executeWithOptions({ summary: steps.publish(table, businessDate) }, [load]);
-    await reportStage(input.reportStages, { table, stage: 'verify' });
+    await reached({ table, stage: 'verify' });
     await verifyLoad.executeWithOptions({ summary: steps.verify(table, businessDate) }, [{ ...load, validated, staged, published }]);
     return { ...base, status: 'loaded', rowsRead: validated.rowsRead, rowsRejected: validated.rowsRejected, ...published };
   } catch (error) {

@@ -155,8 +155,11 @@ export const recheckProgressQuery = defineQuery<RecheckProgress>('recheckProgres
 
 // ---- A night's progress ------------------------------------------------------------------
 
-/** How far one table of a night has got: waiting its turn, one of loadTable's steps, or how it ended. */
-export type TableStage = 'queued' | 'fetch' | 'validate' | 'stage' | 'publish' | 'verify' | 'loaded' | 'unchanged' | 'deferred' | 'failed';
+/**
+ * How far one table of a night has got: waiting its turn, one of loadTable's steps, or how it
+ * ended. `loading`: its `loadTable` child runs, and answers its step itself (`loadStep` query).
+ */
+export type TableStage = 'queued' | 'loading' | 'fetch' | 'validate' | 'stage' | 'publish' | 'verify' | 'loaded' | 'unchanged' | 'deferred' | 'failed';
 
 /** One table's line of a night's progress. */
 export interface TableProgress {
@@ -168,6 +171,8 @@ export interface TableProgress {
   waitingFor?: string;
   /** How it failed (`CsvHeaderMismatch: …`), or the incident that holds it back. */
   detail?: string;
+  /** The `loadTable` child that loads it, once started (nights since patch `stages-by-query`). */
+  workflowId?: string;
 }
 
 /** A nightly run's progress, for `warehouse run --progress` and the Web UI's Queries tab. */
@@ -189,5 +194,7 @@ export interface TableStageReport {
 
 /** The nightly run's progress: per table, the stage reached, rows, waiting for what. */
 export const progressQuery = defineQuery<NightProgress>('progress');
-/** Sent by a nightly run's `loadTable` child at each of its steps (patch `night-progress`). */
+/** Sent by a nightly run's `loadTable` child at each of its steps (patch `night-progress`; nights since `stages-by-query` ask for none). */
 export const tableStageSignal = defineSignal<[TableStageReport]>('tableStage');
+/** A `loadTable`'s own step, rows and what it waits for: read by `warehouse run --progress` for a night's `loading` tables. */
+export const loadStepQuery = defineQuery<TableProgress>('loadStep');

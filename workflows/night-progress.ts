@@ -1,6 +1,6 @@
 import { getExternalWorkflowHandle, isCancellation, log, patched, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import { describeFailure } from './failures.ts';
-import { progressQuery, tableStageSignal, type NightProgress, type TableProgress, type TableStage, type TableStageReport } from './messages.ts';
+import { loadStepQuery, progressQuery, tableStageSignal, type NightProgress, type TableProgress, type TableStage, type TableStageReport } from './messages.ts';
 import { exportFileOf } from './summaries.ts';
 
 /**
@@ -16,6 +16,14 @@ export const nightProgressPatch = 'night-progress';
  * a workflow task more per step. Histories before it awaited each report.
  */
 export const stageReportsInFlightPatch = 'stage-reports-in-flight';
+
+/**
+ * Patch marker: a nightly run no longer asks its children for `tableStage` signals (each cost
+ * a workflow task in the child and one in the night, eight per table): a started table is
+ * `loading` in the night, with its child's id, and the child answers its own step (`loadStep`
+ * query, no history). Histories before it started children with `reportStages`.
+ */
+export const stagesByQueryPatch = 'stages-by-query';
 
 /** Steps a table has ended at: a late or repeated report no longer moves it. */
 const endedStages: readonly TableStage[] = ['loaded', 'unchanged', 'deferred', 'failed'];
@@ -70,10 +78,16 @@ export function trackNightProgress(businessDate: string, tables: string[]) {
     deadlineIs(local: string | undefined): void {
       deadline = local;
     },
-    /** A table's child has started: it fetches first, waiting for its file until the deadline. */
-    started(table: string): void {
+    /**
+     * A table's child has started. Given its id (patch `stages-by-query`), the table is
+     * `loading` and the child answers its step; without, it fetches first, waiting for its file
+     * until the deadline, and reports each step after.
+     */
+    started(table: string, childWorkflowId?: string): void {
       const line = lineOf(table);
-      if (line) move(line, 'fetch', { waitingFor: `${exportFileOf(table, businessDate)} in the inbox${deadline ? ` (until ${deadline})` : ''}` });
+      if (!line) return;
+      if (childWorkflowId !== undefined) move(line, 'loading', { workflowId: childWorkflowId });
+      else move(line, 'fetch', { waitingFor: waitingForExport(table, businessDate, deadline) });
     },
     /** A table's load ended (or was never started: a missing night, a failed re-check). */
     ended(end: TableEnd): void {
@@ -85,6 +99,11 @@ export function trackNightProgress(businessDate: string, tables: string[]) {
   };
 }
 
+/** What a fetch waits for, as the progress says it. */
+function waitingForExport(table: string, businessDate: string, deadline: string | undefined): string {
+  return `${exportFileOf(table, businessDate)} in the inbox${deadline ? ` (until ${deadline})` : ''}`;
+}
+
 /** The steps a child reports, in their order: a report never moves a table back. */
 const reportedSteps: readonly TableStage[] = ['validate', 'stage', 'publish', 'verify'];
 
@@ -94,7 +113,8 @@ function acceptedReport(report: unknown, lineOf: (table: string) => TableProgres
   const { table, stage, rows } = report as Record<string, unknown>;
   const line = typeof table === 'string' ? lineOf(table) : undefined;
   const step = reportedSteps.indexOf(stage as TableStage);
-  if (!line || step < 0 || endedStages.includes(line.stage) || step <= reportedSteps.indexOf(line.stage)) return undefined;
+  // A `loading` table's child reports nothing: it answers its step itself.
+  if (!line || step < 0 || line.stage === 'loading' || endedStages.includes(line.stage) || step <= reportedSteps.indexOf(line.stage)) return undefined;
   if (rows !== undefined && !(Number.isSafeInteger(rows) && (rows as number) >= 0)) return undefined;
   return { line, stage: reportedSteps[step]!, ...(rows !== undefined ? { rows: rows as number } : {}) };
 }
@@ -104,7 +124,23 @@ export function nightDetails(progress: NightProgress): string {
   const done = progress.tables.filter((t) => endedStages.includes(t.stage)).length;
   const head = `${progress.businessDate}: ${done} of ${progress.tables.length} tables done (${progress.phase}${progress.waitingFor ? `: ${progress.waitingFor}` : ''})`;
   const busy = progress.tables.filter((t) => !endedStages.includes(t.stage) && t.stage !== 'queued');
-  return [head, ...busy.map((t) => `${t.table}: ${t.stage}${t.waitingFor ? `, waiting for ${t.waitingFor}` : ''}`)].join('\n');
+  return [head, ...busy.map((t) => `${t.table}: ${t.stage}${t.waitingFor ? `, waiting for ${t.waitingFor}` : ''}${t.stage === 'loading' && t.workflowId ? ` in ${t.workflowId}` : ''}`)].join('\n');
+}
+
+/**
+ * In a `loadTable`: its own step, rows and what it waits for, answered by its `loadStep`
+ * query (no command, no history). It starts at fetch, waiting for its file (an archived file
+ * is already there).
+ */
+export function trackLoadStep(input: { table: string; businessDate: string; exportDeadline?: string; archived?: unknown }): (report: TableStageReport) => void {
+  const { table, businessDate } = input;
+  const step: TableProgress = { table, stage: 'fetch', ...(input.archived ? {} : { waitingFor: waitingForExport(table, businessDate, input.exportDeadline) }) };
+  setHandler(loadStepQuery, () => step);
+  return (report) => {
+    step.stage = report.stage;
+    delete step.waitingFor;
+    if (report.rows !== undefined) step.rows = report.rows;
+  };
 }
 
 /**

@@ -12,7 +12,7 @@ import { mapWithConcurrency } from './concurrency.ts';
 import { childWorkflowId, nightlyRecheckWorkflowId, nightlyTableWorkflowId, oneChildIdShapePatch } from './messages.ts';
 import { holdMissingNight, nightIncidentPatch } from './missing-night.ts';
 import { recheck, type RecheckResult } from './recheck.ts';
-import { nightProgressPatch, trackNightProgress } from './night-progress.ts';
+import { nightProgressPatch, stagesByQueryPatch, trackNightProgress } from './night-progress.ts';
 import { loadStepSummaries, loadTableSummary, nightSummaries, recheckSummary } from './summaries.ts';
 
 const { beginRun, finishRun, changedExports, recordLoadFailure } = proxyActivities<Activities>(shortActivity);
@@ -82,7 +82,9 @@ async function loadNight(input: NightlyRunInput, tables: string[], { workflowId,
   const missingNight = night.held;
   tracker.deadlineIs(night.deadlineLocal);
   tracker.phase('loading');
-  const reportStages = patched(nightProgressPatch);
+  // Children answer their own step (a query); before, each reported it by a signal.
+  const stagesByQuery = patched(stagesByQueryPatch);
+  const reportStages = !stagesByQuery && patched(nightProgressPatch);
   const tableChildId = patched(oneChildIdShapePatch) ? (table: string) => childWorkflowId(workflowId, table, businessDate) : (table: string) => nightlyTableWorkflowId(workflowId, table);
   /** One table's outcome: held by a missing night, by a failed re-check, or its loadTable child's. */
   const loadOneTable = async (table: string): Promise<TableOutcome> => {
@@ -97,7 +99,7 @@ async function loadNight(input: NightlyRunInput, tables: string[], { workflowId,
     }
     try {
       const args: [LoadTableInput] = [{ table, businessDate, runId, ...(night.deadlineLocal ? { exportDeadline: night.deadlineLocal } : {}), ...(reportStages ? { reportStages } : {}) }];
-      tracker.started(table);
+      tracker.started(table, stagesByQuery ? tableChildId(table) : undefined);
       return await executeChild(loadTable, { workflowId: tableChildId(table), args, staticSummary: loadTableSummary(table, businessDate), ...loadTableChildAttributes(table, businessDate) });
     } catch (error) {
       const failure = describeFailure(error);

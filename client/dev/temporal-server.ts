@@ -18,6 +18,9 @@ export interface TemporalDevServerOptions {
   startTimeoutMs?: number;
 }
 
+/** Eager activities, as docker-compose.yml's dynamic config sets them for production. */
+const eagerActivities = ['--dynamic-config-value', 'system.enableActivityEagerExecution=true'];
+
 /** A running Temporal dev server. */
 export interface TemporalDevServer {
   address: string;
@@ -38,7 +41,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   const cli = findTemporalCli();
   if (!cli) return startWithSdkDownload(options, namespace, address, uiUrl);
 
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--namespace', namespace, '--log-format', 'pretty', '--log-level', 'warn', ...searchAttributeFlags()];
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--namespace', namespace, '--log-format', 'pretty', '--log-level', 'warn', ...eagerActivities, ...searchAttributeFlags()];
   args.push(...(options.uiPort ? ['--ui-port', String(options.uiPort)] : ['--headless']));
   if (options.dbFile) args.push('--db-filename', options.dbFile);
 
@@ -105,6 +108,7 @@ async function startWithSdkDownload(options: TemporalDevServerOptions, namespace
       ...(options.uiPort ? { uiPort: options.uiPort } : {}),
       ...(options.dbFile ? { dbFilename: options.dbFile } : {}),
       searchAttributes: Object.entries(searchAttributeTypes).map(([name]) => ({ name, type: 'KEYWORD' as const })),
+      extraArgs: eagerActivities,
     },
   });
   return { address, namespace, uiUrl, stop: () => env.teardown() };

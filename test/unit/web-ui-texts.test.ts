@@ -32,6 +32,8 @@ describe('what the Web UI and the CLI say of a night', () => {
         'orders: fetch, waiting for COMMANDES_20260305.csv in the inbox (until 2026-03-06 06:00 Europe/Paris)',
       ].join('\n'),
     );
+    const loading: NightProgress = { businessDate: '2026-03-05', phase: 'loading', tables: [{ table: 'orders', stage: 'loading', workflowId: 'nightly-2026-03-05-orders-2026-03-05' }] };
+    expect(nightDetails(loading)).toBe('2026-03-05: 0 of 1 tables done (loading)\norders: loading in nightly-2026-03-05-orders-2026-03-05');
     expect(nightDetails({ businessDate: '2026-03-05', phase: 'waiting for the warehouse lease', waitingFor: 'warehouse lease (held by rollback-x)', tables: [] })).toBe(
       '2026-03-05: 0 of 0 tables done (waiting for the warehouse lease: warehouse lease (held by rollback-x))',
     );

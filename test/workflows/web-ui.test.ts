@@ -9,7 +9,7 @@ import { exportFileName } from '../../contracts/types.ts';
 import { generateExports } from '../../generator/index.ts';
 import { readTruth } from '../../generator/truth.ts';
 import { incidentWorkflowId, nightlyRun, nightlyWorkflowId, progressQuery } from '../../workflows/index.ts';
-import { tableStageSignal, type TableStageReport } from '../../workflows/messages.ts';
+import { loadStepQuery, tableStageSignal, type TableStageReport } from '../../workflows/messages.ts';
 import { runWarehouse } from '../support/cli.ts';
 import { saveHistories } from '../support/histories.ts';
 import { eventually } from '../support/eventually.ts';
@@ -135,15 +135,22 @@ describe("the Web UI explains a night: list filters (BusinessDate, EtlTable, Etl
       (p) => p.tables.filter((t) => ['loaded', 'failed'].includes(t.stage)).length === 2,
       60_000,
     );
-    expect(progress).toEqual({
-      businessDate: night,
-      phase: 'loading',
-      tables: [
-        { table: 'customers', stage: 'loaded', rows: truth.tables.customers!.fileRows },
-        { table: 'products', stage: 'failed', detail: expect.stringMatching(/^CsvHeaderMismatch: products 2028-07-03 \[ARTICLES_20280703\.csv, line 1\]: header does not match/) },
-        { table: 'orders', stage: 'fetch', waitingFor: 'COMMANDES_20280703.csv in the inbox (until 2028-07-04 06:00 Europe/Paris)' },
-      ],
+    const childOf = (table: string) => `${nightlyWorkflowId(night)}-${table}-${night}`;
+    const ended = [
+      { table: 'customers', stage: 'loaded', rows: truth.tables.customers!.fileRows, workflowId: childOf('customers') },
+      { table: 'products', stage: 'failed', detail: expect.stringMatching(/^CsvHeaderMismatch: products 2028-07-03 \[ARTICLES_20280703\.csv, line 1\]: header does not match/), workflowId: childOf('products') },
+    ];
+    // The night knows which child loads orders; the child itself says its step (no signal between them).
+    expect(progress).toEqual({ businessDate: night, phase: 'loading', tables: [...ended, { table: 'orders', stage: 'loading', workflowId: childOf('orders') }] });
+    expect(await warehouse.client.workflow.getHandle(childOf('orders')).query(loadStepQuery)).toEqual({
+      table: 'orders',
+      stage: 'fetch',
+      waitingFor: 'COMMANDES_20280703.csv in the inbox (until 2028-07-04 06:00 Europe/Paris)',
     });
+    // A child that ended still answers the last step it reached, with the rows it validated.
+    expect(await warehouse.client.workflow.getHandle(childOf('customers')).query(loadStepQuery)).toEqual({ table: 'customers', stage: 'verify', rows: truth.tables.customers!.fileRows });
+    const nightHistory = (await nightly.fetchHistory()).events ?? [];
+    expect(nightHistory.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === tableStageSignal.name)).toEqual([]);
 
     const cli = await runWarehouse(['run', '--date', night, '--progress'], warehouse.env);
     expect(cli.code, cli.stderr).toBe(0);
@@ -151,7 +158,11 @@ describe("the Web UI explains a night: list filters (BusinessDate, EtlTable, Etl
     expect(cli.stdout).toMatch(new RegExp(`^customers +loaded +${truth.tables.customers!.fileRows}$`, 'm'));
     expect(cli.stdout).toMatch(/^orders +fetch +COMMANDES_20280703\.csv in the inbox \(until 2028-07-04 06:00 Europe\/Paris\)$/m);
     const json = await runWarehouse(['run', '--date', night, '--progress', '--json'], warehouse.env);
-    expect(JSON.parse(json.stdout)).toEqual(await nightly.query(progressQuery));
+    expect(JSON.parse(json.stdout)).toEqual({
+      businessDate: night,
+      phase: 'loading',
+      tables: [...ended, { table: 'orders', stage: 'fetch', waitingFor: 'COMMANDES_20280703.csv in the inbox (until 2028-07-04 06:00 Europe/Paris)', workflowId: childOf('orders') }],
+    });
 
     const none = await runWarehouse(['run', '--date', '2028-07-27', '--progress'], warehouse.env);
     expect(none.code).toBe(1);
@@ -166,13 +177,14 @@ describe("the Web UI explains a night: list filters (BusinessDate, EtlTable, Etl
 
   it('ignores a tableStage signal that is malformed, names an unknown or ended table, moves a table back or ends it', async () => {
     const before = await nightly.query(progressQuery);
-    expect(before.tables.map((t) => t.stage)).toEqual(['loaded', 'failed', 'fetch']);
+    expect(before.tables.map((t) => t.stage)).toEqual(['loaded', 'failed', 'loading']);
     const hostile: unknown[] = [
       null,
       'verify',
       [],
       { table: 'orders', stage: 'loaded' },
       { table: 'orders', stage: 'fetch' },
+      { table: 'orders', stage: 'validate' },
       { table: 'orders', stage: 'validate', rows: -3 },
       { table: 'orders', stage: 'validate', rows: 'many' },
       { table: 'orders', stage: 'validate', rows: 1.5 },
