@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { approvalActions, rollbackModes, type ApprovalAction, type RollbackMode } from './approval-terms.ts';
 
 /**
  * What an approver signs: the action, its target, the evidence they saw and a fresh nonce,
@@ -6,15 +7,7 @@ import { z } from 'zod';
  * (the JSON text as sent), so nothing needs canonicalising; the worker parses what it verified.
  */
 
-/** The decisions that need an approver's signature. */
-export const approvalActions = ['approve-incident', 'manual-rollback', 'parity-signoff'] as const;
-/** One of the signed decisions. */
-export type ApprovalAction = (typeof approvalActions)[number];
-
-/** How an incident is rolled back: per-table rewind by load ids, or D1 Time Travel for the whole warehouse. */
-export const rollbackModes = ['rewind', 'time-travel'] as const;
-/** One of the rollback modes. */
-export type RollbackMode = (typeof rollbackModes)[number];
+export { approvalActions, rollbackModes, type ApprovalAction, type RollbackMode } from './approval-terms.ts';
 
 /** Marks the bytes as a warehouse approval, so a signature made for anything else never verifies as one. */
 export const statementPurpose = 'sodimo-warehouse approval v1';

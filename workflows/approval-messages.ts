@@ -1,5 +1,6 @@
 import { defineSignal, defineUpdate } from '@temporalio/workflow';
-import { rollbackModes, type RollbackMode, type SignedApproval } from '../common/approval-statement.ts';
+import type { SignedApproval } from '../common/approval-statement.ts';
+import { rollbackModes, type RollbackMode } from '../common/approval-terms.ts';
 
 /**
  * The approval messages an incident accepts, and the check every payload passes before

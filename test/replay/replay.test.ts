@@ -54,6 +54,12 @@ describe('replay of recorded workflow histories', async () => {
     expect(has(/^nightly-\d{4}-\d{2}-\d{2}-customers-\d{4}-\d{2}-\d{2}~stage-signals\.json$/)).toBe(true);
   });
 
+  it('bundles no validation library: every new workflow evaluates the whole bundle afresh (zod stays with the activities and the CLI)', async () => {
+    const code = await readFile(inject('workflowBundlePath'), 'utf8');
+    expect(code).toContain('./workflows/nightly-run.ts');
+    expect(code).not.toContain('node_modules/zod/');
+  });
+
   it.each(files)('replays %s deterministically', async (file) => {
     const code = await readFile(inject('workflowBundlePath'), 'utf8');
     const history = historyFromJSON(JSON.parse(await readFile(join(historiesDir, file), 'utf8')));
