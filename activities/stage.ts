@@ -2,7 +2,7 @@ import { activityInfo, heartbeat, log } from '@temporalio/activity';
 import { etlFailure } from '../common/errors.ts';
 import { contractFor } from '../contracts/index.ts';
 import type { Dialect } from '../contracts/types.ts';
-import type { D1Client } from '../d1/client.ts';
+import type { D1Client, D1Result, D1Statement } from '../d1/client.ts';
 import { controlSql, createControlStore } from './control-store.ts';
 import { packBatches, packInserts, type SqlValue } from '../d1/pack.ts';
 import { historyDdl } from '../history/ddl.ts';
@@ -100,17 +100,24 @@ export const createStageActivities = (deps: StageDeps) => ({
     // One chunk is sent while the next is parsed; a chunk's last line is heartbeated once D1 has it.
     let inFlight: Promise<void> = Promise.resolve();
 
+    /** The buffered rows as inserts; (load id, line) is unique: a batch resent after D1 applied it but lost the answer adds nothing. */
+    const takeInserts = () => {
+      const statements = buffer.length > 0 ? packInserts({ table: `_stage_${contract.table}`, columns, rows: buffer, mode: 'literal', onConflictDoNothing: ['_load_id', '_line'] }) : [];
+      buffer = [];
+      return { statements, upTo: lastLine };
+    };
+    /** Sends the inserts, then `closing` in the last of their batches; answers the closing statements' results. */
+    const send = async ({ statements, upTo }: ReturnType<typeof takeInserts>, closing: D1Statement[] = []) => {
+      let answers: D1Result<Record<string, unknown>>[] = [];
+      for (const batch of packBatches([...statements, ...closing])) answers = await deps.d1.batch(batch);
+      if (statements.length > 0) heartbeat({ line: upTo, basis: diffing ? 'diff' : 'whole' } satisfies StageProgress);
+      return answers.slice(answers.length - closing.length);
+    };
     const flush = async () => {
       if (buffer.length === 0) return;
-      // (load id, line) is unique: a batch resent after D1 applied it but lost the answer adds nothing.
-      const statements = packInserts({ table: `_stage_${contract.table}`, columns, rows: buffer, mode: 'literal', onConflictDoNothing: ['_load_id', '_line'] });
-      const upTo = lastLine;
-      buffer = [];
+      const inserts = takeInserts();
       await inFlight;
-      const sending = (async () => {
-        for (const batch of packBatches(statements)) await deps.d1.batch(batch);
-        heartbeat({ line: upTo, basis: diffing ? 'diff' : 'whole' } satisfies StageProgress);
-      })();
+      const sending = send(inserts).then(() => undefined);
       sending.catch(() => undefined); // observed by the next flush or the final await
       inFlight = sending;
     };
@@ -141,13 +148,11 @@ export const createStageActivities = (deps: StageDeps) => ({
       });
     }
     const diff: KeyedDiff | undefined = diffing ? { against: spoolDiff.against, rowsUnchanged: spoolDiff.rowsUnchanged, keysAbsent: spoolDiff.keysAbsent } : undefined;
-    await flush();
-    await inFlight;
 
     const keyList = contract.key.map((k) => `"${k}"`).join(', ');
-    // One request: the duplicated keys, the staged count, and the load marked staged with that count
-    // (a load with duplicates fails right after, and its failure is recorded over the mark).
-    const [duplicates, staged] = await deps.d1.batch<{ key: string; lines: string } & { n: number }>([
+    // In the request of the last rows: the duplicated keys, the staged count, and the load marked
+    // staged with that count (a load with duplicates fails right after, and its failure is recorded over the mark).
+    const closing: D1Statement[] = [
       {
         sql: `SELECT ${contract.key.map((k) => `"${k}"`).join(" || '|' || ")} AS key, group_concat(_line) AS lines
        FROM "_stage_${contract.table}" WHERE _load_id = ? GROUP BY ${keyList} HAVING count(*) > 1 LIMIT 100`,
@@ -155,7 +160,10 @@ export const createStageActivities = (deps: StageDeps) => ({
       },
       { sql: `SELECT count(*) AS n FROM "_stage_${contract.table}" WHERE _load_id = ? AND _line > 0`, params: [input.loadId] },
       controlSql.loads.markStagedStatement(input.loadId, `_stage_${contract.table}`),
-    ]);
+    ];
+    const last = takeInserts();
+    await inFlight;
+    const [duplicates, staged] = (await send(last, closing)) as [D1Result<{ key: string; lines: string }>, D1Result<{ n: number }>];
     // The rows are in D1: the spool has served (a retry from here on parses the archived file).
     if (input.spool) await removeSpool(input.spool);
     const first = duplicates?.results[0];
