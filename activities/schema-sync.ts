@@ -43,8 +43,23 @@ async function recordedContract(d1: SchemaD1, recordExists: boolean): Promise<Re
       table, column, source, type, addedIn: null, position: contractBaseline.filter((c) => c[0] === table).findIndex((c) => c[1] === column),
     }));
   }
-  const [rows] = await d1.query<{ table_name: string; column_name: string; position: number; source_header: string; type_json: string; added_in: string | null }>(recordedContractQuery);
-  return (rows?.results ?? []).map((r) => ({ table: r.table_name, column: r.column_name, position: r.position, source: r.source_header, type: JSON.parse(r.type_json), addedIn: r.added_in }));
+  const [rows] = await d1.query<RecordedColumnRow>(recordedContractQuery);
+  return recordedColumnsOf(rows?.results ?? []);
+}
+
+/** A row of `recordedContractQuery`. */
+export interface RecordedColumnRow {
+  table_name: string;
+  column_name: string;
+  position: number;
+  source_header: string;
+  type_json: string;
+  added_in: string | null;
+}
+
+/** The recorded contract from the rows of `recordedContractQuery`. Pure. */
+export function recordedColumnsOf(rows: readonly RecordedColumnRow[]): RecordedColumn[] {
+  return rows.map((r) => ({ table: r.table_name, column: r.column_name, position: r.position, source: r.source_header, type: JSON.parse(r.type_json), addedIn: r.added_in }));
 }
 
 /** The columns of each existing history or stage table that gains a column or whose decimal scale widens. */
