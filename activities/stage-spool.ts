@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { BusinessValue } from '../contracts/row-schema.ts';
@@ -80,13 +80,14 @@ export async function createSpoolWriter(path: string): Promise<{ add(row: Spoole
  * `columns + 2` fields. Otherwise why not (`missing`, `digest differs`, …), for stage's log.
  */
 export async function openSpool(spool: StageSpool, columns: number): Promise<{ rows: AsyncIterable<SpooledRow> } | { unusable: string }> {
-  let bytes: Buffer;
+  // Read as a stream: a spool of a million rows is not held in memory for its digest.
+  const digest = createHash('sha256');
   try {
-    bytes = await readFile(spool.path);
+    for await (const chunk of createReadStream(spool.path)) digest.update(chunk as Buffer);
   } catch (error) {
     return { unusable: (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'the spool is gone' : `the spool cannot be read (${(error as Error).message})` };
   }
-  if (spoolDigestText(createHash('sha256').update(bytes).digest('hex'), spool.diff !== undefined) !== spool.sha256) return { unusable: 'the spool differs from what validation wrote (digest)' };
+  if (spoolDigestText(digest.digest('hex'), spool.diff !== undefined) !== spool.sha256) return { unusable: 'the spool differs from what validation wrote (digest)' };
   return { rows: readRows(spool, columns) };
 }
 

@@ -163,17 +163,7 @@ export function sqlLiteral(value: SqlValue): string {
 
 /** Length of `text` once encoded as UTF-8 (lone surrogates count as the 3-byte U+FFFD). */
 export function utf8ByteLength(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) bytes += 1;
-    else if (code < 0x800) bytes += 2;
-    else if (code >= 0xd800 && code <= 0xdbff && isLowSurrogate(text.charCodeAt(i + 1))) {
-      bytes += 4;
-      i += 1;
-    } else bytes += 3;
-  }
-  return bytes;
+  return Buffer.byteLength(text, 'utf8');
 }
 
 /** Size of a statement as it travels in a batch body: `{"sql":...,"params":[...]}`. */
@@ -200,9 +190,6 @@ function boundValue(value: SqlValue, where: string): D1Param {
   return value;
 }
 
-function isLowSurrogate(code: number): boolean {
-  return code >= 0xdc00 && code <= 0xdfff;
-}
 
 function hex(bytes: Uint8Array): string {
   let out = '';
