@@ -193,7 +193,8 @@ export async function readKeyIndex(path: string): Promise<HeldIndex | { unusable
   let handle: FileHandle | undefined;
   try {
     handle = await open(path, 'r');
-    const buffer = Buffer.alloc(readBytes);
+    // Sized to the file (a small table's index is a few KiB), filled by each read before use.
+    const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(readBytes, (await handle.stat()).size)));
     let carried = Buffer.alloc(0);
     let line = 0;
     for (;;) {
