@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import type { BusinessValue } from '../contracts/row-schema.ts';
 import type { NasLayout } from './nas.ts';
 import type { SpooledDiff } from './snapshot-diff.ts';
@@ -100,15 +100,24 @@ function spoolDigestText(sha256: string, diff: boolean): string {
   return diff ? `diff:${sha256}` : sha256;
 }
 
+/** The spool's rows, a chunk at a time: the next chunk is read once the rows before it are taken. */
 async function* readRows(spool: StageSpool, columns: number): AsyncIterable<SpooledRow> {
   let count = 0;
-  for await (const text of createInterface({ input: createReadStream(spool.path), crlfDelay: Infinity })) {
-    if (text.length === 0) continue;
+  let rest = '';
+  const decoder = new StringDecoder('utf8');
+  const rowOf = (text: string): SpooledRow => {
     const fields = JSON.parse(text) as unknown[];
     if (!Array.isArray(fields) || fields.length !== columns + 2 || typeof fields[0] !== 'number') throw new Error(`spool ${spool.path}: line ${count + 1} is not a spooled row`);
     count += 1;
-    yield { line: fields[0], values: fields.slice(1, -1) as BusinessValue[], hash: String(fields.at(-1)) };
+    return { line: fields[0], values: fields.slice(1, -1) as BusinessValue[], hash: String(fields.at(-1)) };
+  };
+  for await (const chunk of createReadStream(spool.path)) {
+    const lines = (rest + decoder.write(chunk as Buffer)).split('\n');
+    rest = lines.pop()!;
+    for (const text of lines) if (text.length > 0) yield rowOf(text);
   }
+  rest += decoder.end();
+  if (rest.length > 0) yield rowOf(rest);
   if (count !== spool.rows) throw new Error(`spool ${spool.path}: ${count} rows, validation wrote ${spool.rows}`);
 }
 
