@@ -48,6 +48,8 @@ export interface MigrationOptions {
 export async function applyMigrations(d1: Pick<D1Client, 'query' | 'batch' | 'first' | 'scalar'>, options: MigrationOptions = {}): Promise<MigrationReport> {
   const dryRun = options.dryRun ?? false;
   const contracts = options.contracts ?? tableContracts;
+  const step = options.onStep ?? (() => undefined);
+  step('reading the schema');
   if (await isUpToDate(d1, contracts, options.views ?? warehouseViews(contracts))) return { applied: [], pending: [], tables: [], contract: [], views: { created: [], replaced: [] } };
   await d1.query(migrationsTableDdl);
   const [rows] = await d1.query<{ name: string }>('SELECT name FROM d1_migrations ORDER BY id');
@@ -60,7 +62,6 @@ export async function applyMigrations(d1: Pick<D1Client, 'query' | 'batch' | 'fi
       nonRetryable: true,
     });
   }
-  const step = options.onStep ?? (() => undefined);
   step('history tables');
   const tables = await createHistoryTables(d1, contracts, { dryRun });
   if (!dryRun) {

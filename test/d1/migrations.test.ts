@@ -43,11 +43,19 @@ describe('schema migrations', () => {
     expect(migrations.map((m) => m.name)).toEqual(releasedMigrations);
     // (A dry run compares the views with the database as it is, before the pending migrations.)
     expect(await applyMigrations(d1, { dryRun: true })).toMatchObject({ applied: [], pending: releasedMigrations, contract: [] });
-    expect(await applyMigrations(d1)).toEqual({
+    const steps: string[] = [];
+    expect(await applyMigrations(d1, { onStep: (step) => steps.push(step) })).toEqual({
       applied: releasedMigrations, pending: [], contract: [],
       // No load had run: migrate creates the history tables (and their <t>_current); the views 0001 created are the code's.
       tables: tableContracts.map((c) => c.table), views: { created: [], replaced: [] },
     });
+    expect(steps.filter((step) => !step.includes(': '))).toEqual([
+      'reading the schema',
+      'history tables',
+      ...releasedMigrations.map((name, i) => `migration ${name} (${i + 1}/${releasedMigrations.length})`),
+      'contract changes',
+      'views',
+    ]);
     const [decisions] = await d1.query('SELECT incident_id, decided_by, mode, accepted, reason, decided_at, key_fingerprint FROM etl_incident_decisions ORDER BY decision_id');
     expect(decisions?.results).toEqual([
       { incident_id: 'incident-orders-2026-03-05', decided_by: 'intern', mode: 'rewind', accepted: 0, reason: 'intern is not an approver (approvers: paul)', decided_at: '2026-03-06T07:01:00Z', key_fingerprint: null },

@@ -72,10 +72,11 @@ describe(`the soak: ${days.length} nights under ${rate * 100}% random D1 faults 
     })();
     cleanRun.catch(() => undefined); // awaited after the soak; a failure is reported there, not as an unhandled rejection
 
-    // Kill points drawn from the seed: on which nights, and after how many of that night's D1 requests.
+    // Kill points drawn from the seed: on which nights, and after how many of that night's D1
+    // requests (a night makes about 120: 9 or 10 per table and 4 of its own, more with retries).
     const rng = new Rng(seed);
     const killNights = rng.shuffle(days.map((_, i) => i)).slice(0, kills);
-    const plan = new Map(killNights.map((night) => [night, rng.int(20, 200)]));
+    const plan = new Map(killNights.map((night) => [night, rng.int(20, 100)]));
 
     await faults(soak, 'POST', { random: { seed, rate, maxRetryAfterSeconds: 3 } });
     const started = Date.now();
@@ -88,7 +89,7 @@ describe(`the soak: ${days.length} nights under ${rate * 100}% random D1 faults 
         const offset = plan.get(night);
         const killing = offset === undefined ? undefined : worker.killAfter((await requestsSeen(soak)) + offset, day);
         const run = await runWarehouse(['run', '--date', day, '--wait', '--json'], soak.env);
-        await killing?.settled();
+        if (killing) expect(await killing.settled(), `${day}: the night ended (${await requestsSeen(soak)} requests seen) before its kill point`).toBe(true);
         expect(run.code, `warehouse run --date ${day}: ${run.stdout}\n${run.stderr}`).toBe(0);
         summaries.push(JSON.parse(run.stdout) as NightlySummary);
         nightSeconds.push((Date.now() - nightStarted) / 1000);
@@ -144,18 +145,29 @@ class WorkerProcess {
     this.#child = spawnWorker(warehouse, { logFile });
   }
 
-  /** SIGKILLs the worker once random mode has seen `requests` requests, then starts a new one. */
-  killAfter(requests: number, night: string): { settled(): Promise<void> } {
+  /**
+   * SIGKILLs the worker once random mode has seen `requests` requests, then starts a new one.
+   * `settled`, called once the night has ended, answers whether the kill happened (a night that
+   * ended first stops the wait: false).
+   */
+  killAfter(requests: number, night: string): { settled(): Promise<boolean> } {
+    let nightEnded = false;
     const done = (async () => {
       while ((await requestsSeen(this.warehouse)) < requests) {
-        if (this.#stopped) return;
+        if (this.#stopped || nightEnded) return false;
         await sleep(50);
       }
       await killHard(this.#child);
       this.kills.push({ night, atRequest: await requestsSeen(this.warehouse), atSecond: Math.round((Date.now() - this.#started) / 1000) });
       this.#child = spawnWorker(this.warehouse, { logFile: this.logFile });
+      return true;
     })();
-    return { settled: () => done };
+    return {
+      settled: () => {
+        nightEnded = true;
+        return done;
+      },
+    };
   }
 
   async stop(): Promise<void> {
