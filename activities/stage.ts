@@ -4,7 +4,7 @@ import { contractFor } from '../contracts/index.ts';
 import type { Dialect } from '../contracts/types.ts';
 import type { D1Client, D1Result, D1Statement } from '../d1/client.ts';
 import { controlSql, createControlStore } from './control-store.ts';
-import { packBatches, packInserts, type SqlValue } from '../d1/pack.ts';
+import { packBatchesEndingWith, packInserts, type SqlValue } from '../d1/pack.ts';
 import { historyDdl } from '../history/ddl.ts';
 import { storedColumns } from '../history/stored-columns.ts';
 import { scanExport } from './export-reader.ts';
@@ -106,10 +106,10 @@ export const createStageActivities = (deps: StageDeps) => ({
       buffer = [];
       return { statements, upTo: lastLine };
     };
-    /** Sends the inserts, then `closing` in the last of their batches; answers the closing statements' results. */
+    /** Sends the inserts, then `closing` whole at the end of the last batch; answers the closing statements' results. */
     const send = async ({ statements, upTo }: ReturnType<typeof takeInserts>, closing: D1Statement[] = []) => {
       let answers: D1Result<Record<string, unknown>>[] = [];
-      for (const batch of packBatches([...statements, ...closing])) answers = await deps.d1.batch(batch);
+      for (const batch of packBatchesEndingWith(statements, closing)) answers = await deps.d1.batch(batch);
       if (statements.length > 0) heartbeat({ line: upTo, basis: diffing ? 'diff' : 'whole' } satisfies StageProgress);
       return answers.slice(answers.length - closing.length);
     };

@@ -130,6 +130,19 @@ export function packBatches(statements: readonly D1Statement[], options: PackBat
   return batches;
 }
 
+/**
+ * Like packBatches, with `closing` kept whole at the end of the last batch: in the batch of the
+ * last statements when all of it fits there, else in a batch of its own after them. Its results
+ * are then the last ones of the last answer, read in one transaction with the last statements.
+ */
+export function packBatchesEndingWith(statements: readonly D1Statement[], closing: readonly D1Statement[], options: PackBatchesOptions = {}): D1Statement[][] {
+  const together = packBatches([...statements, ...closing], options);
+  const last = together.at(-1) ?? [];
+  const tail = last.slice(last.length - closing.length);
+  if (closing.length === 0 || (tail.length === closing.length && tail.every((statement, i) => statement === closing[i]))) return together;
+  return [...packBatches(statements, options), [...closing]];
+}
+
 /** Quotes an SQL identifier with double quotes, doubling any inside. */
 export function quoteIdentifier(name: string): string {
   if (name === '' || name.includes('\u0000')) throw new TypeError(`invalid SQL identifier: ${JSON.stringify(name)}`);

@@ -1,7 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { D1_MAX_BOUND_PARAMS, D1_MAX_STATEMENT_BYTES } from '../../d1/limits.ts';
-import { packBatches, packInserts, sqlLiteral, utf8ByteLength, type SqlValue } from '../../d1/pack.ts';
+import { packBatches, packBatchesEndingWith, packInserts, sqlLiteral, utf8ByteLength, type SqlValue } from '../../d1/pack.ts';
 
 const bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
 
@@ -206,3 +206,27 @@ describe('packInserts onConflictDoNothing', () => {
     expect(() => db.exec(broken!.sql)).toThrow(/NOT NULL/);
   });
 });
+
+describe('packBatchesEndingWith', () => {
+  const statements = Array.from({ length: 5 }, (_, i) => ({ sql: `INSERT INTO t VALUES (${i})` }));
+  const closing = [{ sql: 'SELECT count(*) FROM t' }, { sql: "UPDATE loads SET status = 'staged'" }];
+
+  it('puts the closing statements in the batch of the last statements when they all fit there', () => {
+    expect(packBatchesEndingWith(statements.slice(0, 4), closing, { maxStatements: 3 })).toEqual([statements.slice(0, 3), [statements[3], ...closing]]);
+  });
+
+  it('keeps them whole in a batch of their own when the last batch has room for only part of them', () => {
+    // Packed together they would be split: [s0 s1 s2] [s3 s4 c0] [c1].
+    expect(packBatches([...statements, ...closing], { maxStatements: 3 }).at(-1)).toEqual([closing[1]]);
+    expect(packBatchesEndingWith(statements, closing, { maxStatements: 3 })).toEqual([statements.slice(0, 3), statements.slice(3), closing]);
+    const bytesBound = packBatchesEndingWith(statements, closing, { maxBytes: bytes(JSON.stringify({ batch: [...statements.slice(0, 2), closing[0]] })) });
+    expect(bytesBound.at(-1)).toEqual(closing);
+    expect(bytesBound.flat()).toEqual([...statements, ...closing]);
+  });
+
+  it('sends the closing statements alone when there is nothing before them', () => {
+    expect(packBatchesEndingWith([], closing)).toEqual([closing]);
+    expect(packBatchesEndingWith(statements, [])).toEqual(packBatches(statements));
+  });
+});
+
