@@ -31,10 +31,22 @@ const childSteps = new Set<string>(['fetch', 'validate', 'stage', 'publish', 've
  */
 async function withChildStep(client: Client, line: TableProgress): Promise<TableProgress> {
   if (line.stage !== 'loading' || !line.workflowId) return line;
-  const step = await client.workflow.getHandle(line.workflowId).query(loadStepQuery).catch(() => undefined);
-  if (!step || !childSteps.has(step.stage)) return line;
+  const answer: unknown = await client.workflow.getHandle(line.workflowId).query(loadStepQuery).catch(() => undefined);
+  return mergedStep(line, answer);
+}
+
+/**
+ * The night's `loading` line with its child's answer, when the answer is a step it can give
+ * (a known step, whole rows, a text it waits for); anything else leaves the line as it is. Pure.
+ */
+export function mergedStep(line: TableProgress, answer: unknown): TableProgress {
+  if (typeof answer !== 'object' || answer === null) return line;
+  const { stage, rows, waitingFor } = answer as Record<string, unknown>;
+  if (typeof stage !== 'string' || !childSteps.has(stage)) return line;
+  if (rows !== undefined && !(Number.isSafeInteger(rows) && (rows as number) >= 0)) return line;
+  if (waitingFor !== undefined && typeof waitingFor !== 'string') return line;
   const { table, workflowId } = line;
-  return { table, stage: step.stage, ...(step.rows !== undefined ? { rows: step.rows } : {}), ...(step.waitingFor !== undefined ? { waitingFor: step.waitingFor } : {}), workflowId };
+  return { table, stage: stage as TableProgress['stage'], ...(rows !== undefined ? { rows: rows as number } : {}), ...(waitingFor !== undefined ? { waitingFor: waitingFor as string } : {}), ...(workflowId ? { workflowId } : {}) };
 }
 
 /** A night's progress as the operator reads it: one line for the night, one row per table. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatNightProgress } from '../../client/night-progress.ts';
+import { formatNightProgress, mergedStep } from '../../client/night-progress.ts';
 import { nightDetails } from '../../workflows/night-progress.ts';
 import { exportFileOf, fetchSummary, loadTableSummary } from '../../workflows/summaries.ts';
 import type { NightProgress } from '../../workflows/messages.ts';
@@ -49,5 +49,14 @@ describe('what the Web UI and the CLI say of a night', () => {
       ['orders', 'fetch', 'COMMANDES_20260305.csv in the inbox (until 2026-03-06 06:00 Europe/Paris)'],
       ['stock', 'queued', 'its turn (tables load a few at a time)'],
     ]);
+  });
+
+  it("takes a loading table's step from its child's answer only when it is a step it can give", () => {
+    const line = { table: 'orders', stage: 'loading' as const, workflowId: 'nightly-2026-03-05-orders-2026-03-05' };
+    expect(mergedStep(line, { table: 'orders', stage: 'stage', rows: 812 })).toEqual({ table: 'orders', stage: 'stage', rows: 812, workflowId: line.workflowId });
+    expect(mergedStep(line, { table: 'orders', stage: 'fetch', waitingFor: 'COMMANDES_20260305.csv in the inbox' })).toEqual({ table: 'orders', stage: 'fetch', waitingFor: 'COMMANDES_20260305.csv in the inbox', workflowId: line.workflowId });
+    for (const hostile of [undefined, null, 'verify', [], { stage: 'loaded' }, { stage: 'queued' }, { stage: 'stage', rows: -1 }, { stage: 'stage', rows: 1.5 }, { stage: 'stage', rows: '9' }, { stage: 'fetch', waitingFor: 42 }]) {
+      expect(mergedStep(line, hostile)).toBe(line);
+    }
   });
 });
