@@ -145,7 +145,7 @@ export function createControlStore(d1: ControlD1) {
        * The last rows of a validation, the exact count of the load's rejected lines with the cap its rows
        * were stored under and, for a file that passed, what validation counted: one request when they fit.
        */
-      finish: async (input: { loadId: string; rows: readonly rejected.RejectedRow[]; rowsRejected: number; cap: number; validation?: { rowsRead: number; rowsValid: number; controlTotalsJson: string } }) => {
+      finish: async (input: { loadId: string; rows: readonly rejected.RejectedRow[]; rowsRejected: number; cap: number; validation?: { rowsRead: number; rowsValid: number; controlTotalsJson: string; keyIndexSha256?: string } }) => {
         const closing = [
           rejected.recordRejectedCountStatement({ loadId: input.loadId, rowsRejected: input.rowsRejected, cap: input.cap }),
           ...(input.validation ? [loads.recordValidationStatement({ loadId: input.loadId, rowsRejected: input.rowsRejected, ...input.validation })] : []),

@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -17,12 +17,17 @@ import type { NasLayout } from './nas.ts';
  * it; the next night's validation reads the index of the load the warehouse holds, recognises the
  * records that are byte for byte the same without parsing them again (known-records.ts), and
  * spools only what changed (snapshot-diff.ts), which stage sends once the index's digest equals
- * the digest D1 computes over the table's current rows. A work file like the spool: when it is
- * missing, of another format or does not match, the whole file is staged, as it always could be.
+ * the digest D1 computes over the table's current rows. The sha256 of its bytes is recorded with
+ * its load (etl_loads.key_index_sha256) and checked when it is read: the fingerprints are what no
+ * D1 digest covers, so an index edited in `keys/` is not used. A work file like the spool: when it
+ * is missing, of another format, not the one recorded or does not match, the whole file is staged,
+ * as it always could be.
  */
 export interface KeyIndex {
   path: string;
   digest: RowsDigest;
+  /** Of the index file's bytes, for etl_loads. */
+  sha256: string;
 }
 
 /** One valid record of an indexed file. */
@@ -130,13 +135,15 @@ export async function createKeyIndexWriter(path: string): Promise<KeyIndexWriter
   const partial = `${path}.partial`;
   const handle: FileHandle = await open(partial, 'w');
   const digest = createDigest();
+  const bytes = createHash('sha256');
   let pending = '';
   let guarded = false;
   let closed = false;
   const write = async () => {
     if (pending.length === 0) return;
-    const chunk = pending;
+    const chunk = Buffer.from(pending, 'utf8');
     pending = '';
+    bytes.update(chunk);
     await handle.write(chunk);
   };
   const close = async () => {
@@ -167,7 +174,7 @@ export async function createKeyIndexWriter(path: string): Promise<KeyIndexWriter
       await write();
       await close();
       await rename(partial, path);
-      return { path, digest: digest.value() };
+      return { path, digest: digest.value(), sha256: bytes.digest('hex') };
     },
     async discard() {
       await close().catch(() => undefined);
@@ -183,8 +190,13 @@ const readBytes = 16 << 20;
 const fingerprintChars = 22;
 const hashChars = 32;
 
-/** An index read whole, or why it cannot serve (`missing`, another format, a malformed line). */
-export async function readKeyIndex(path: string): Promise<HeldIndex | { unusable: string }> {
+/**
+ * An index read whole, or why it cannot serve: none recorded with its load (`sha256` undefined), missing,
+ * not the bytes recorded, of another format, a malformed line.
+ */
+export async function readKeyIndex(path: string, sha256: string | undefined): Promise<HeldIndex | { unusable: string }> {
+  if (sha256 === undefined) return { unusable: `no key index was recorded with that load (${path})` };
+  const bytesRead = createHash('sha256');
   const blocks: string[] = [];
   const textAt = (place: number) => blocks[Math.floor(place / blockChars)]!;
   const table = createFingerprintTable((place, fingerprint) => textAt(place).startsWith(fingerprint, place % blockChars));
@@ -198,13 +210,14 @@ export async function readKeyIndex(path: string): Promise<HeldIndex | { unusable
     let carried = Buffer.alloc(0);
     let line = 0;
     for (;;) {
-      const { bytesRead } = await handle.read({ buffer, position: null });
-      if (bytesRead === 0) {
+      const { bytesRead: read } = await handle.read({ buffer, position: null });
+      if (read === 0) {
         // The writer ends every line: an index that does not was not written by it.
         if (carried.length > 0) return { unusable: `the key index ${path} ends in the middle of a line` };
         break;
       }
-      const bytes = Buffer.concat([carried, buffer.subarray(0, bytesRead)]);
+      bytesRead.update(buffer.subarray(0, read));
+      const bytes = Buffer.concat([carried, buffer.subarray(0, read)]);
       const cut = bytes.lastIndexOf(0x0a) + 1;
       if (bytes.length - cut > blockChars) return { unusable: `the key index ${path} has a line longer than ${blockChars} bytes` };
       carried = Buffer.from(bytes.subarray(cut));
@@ -237,6 +250,9 @@ export async function readKeyIndex(path: string): Promise<HeldIndex | { unusable
   } finally {
     await handle?.close();
   }
+  // Checked after the whole file is read: these bytes, and only these, are the index held.
+  const actual = bytesRead.digest('hex');
+  if (actual !== sha256) return { unusable: `the key index ${path} is not the one recorded with its load (sha256 ${actual}, recorded ${sha256})` };
   if (guard === undefined) return { unusable: `the key index ${path} is empty` };
   const entryAt = (place: number): IndexEntry & { line: string } => {
     const text = textAt(place);

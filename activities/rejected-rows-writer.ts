@@ -33,7 +33,7 @@ export interface RejectedRowsWriter {
    * The last rows sent and the exact count of rejected lines recorded with the cap, in one request;
    * with `validation`, what validation counted on the load's row too (a file that passes).
    */
-  finish(rowsRejected: number, validation?: { rowsRead: number; rowsValid: number; controlTotalsJson: string }): Promise<void>;
+  finish(rowsRejected: number, validation?: { rowsRead: number; rowsValid: number; controlTotalsJson: string; keyIndexSha256?: string }): Promise<void>;
 }
 
 /**

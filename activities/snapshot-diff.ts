@@ -33,7 +33,8 @@ export interface SnapshotDiff {
 
 /**
  * Validation's side of the keyed diff. The file is diffed against the key index of the load
- * the warehouse holds (`heldLoadId`, its watermark), when there is one: a record whose text
+ * the warehouse holds (`heldLoadId`, its watermark), when there is one and its bytes are those
+ * recorded with that load (`heldKeyIndexSha256`): a record whose text
  * is in the index (under the same guard) is that row again, neither parsed nor spooled; every
  * other row is parsed and spooled (one whose content is unchanged under another text opens no
  * version in the merge). The keys of the index neither met are absent from the file. Whether
@@ -42,9 +43,11 @@ export interface SnapshotDiff {
  * duplicate-key check names the lines. Without an index, every row is spooled. Either way this
  * file's index is written, for the next night.
  */
-export async function openSnapshotDiff(input: { nas: NasLayout; contract: TableContract; dialect: Dialect; businessDate: string; loadId: string; heldLoadId: string | undefined }): Promise<SnapshotDiff> {
+export async function openSnapshotDiff(input: { nas: NasLayout; contract: TableContract; dialect: Dialect; businessDate: string; loadId: string; heldLoadId: string | undefined; heldKeyIndexSha256: string | undefined }): Promise<SnapshotDiff> {
   const { contract } = input;
-  const held = input.heldLoadId === undefined ? { unusable: 'the table holds no load yet' } : await readKeyIndex(keyIndexPathFor(input.nas, contract.table, input.heldLoadId));
+  const held = input.heldLoadId === undefined
+    ? { unusable: 'the table holds no load yet' }
+    : await readKeyIndex(keyIndexPathFor(input.nas, contract.table, input.heldLoadId), input.heldKeyIndexSha256);
   const basis: HeldIndex | undefined = 'unusable' in held ? undefined : held;
   if ('unusable' in held) log.info('spooling the whole snapshot', { table: contract.table, businessDate: input.businessDate, loadId: input.loadId, why: held.unusable });
   const writer = await createKeyIndexWriter(keyIndexPathFor(input.nas, contract.table, input.loadId));

@@ -73,7 +73,7 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
       const contract = contractFor(input.table);
       const { fetched } = input;
       const store = createControlStore(deps.d1);
-      const { previousRows, heldBy, heldLoadId } = await startValidating(deps.d1, contract, {
+      const { previousRows, heldBy, heldLoadId, heldKeyIndexSha256 } = await startValidating(deps.d1, contract, {
         loadId: fetched.loadId, runId: input.runId, table: input.table, businessDate: input.businessDate,
         fileName: fetched.fileName, archivePath: fetched.archivePath, sha256: fetched.sha256, bytes: fetched.bytes,
       });
@@ -85,7 +85,7 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
       // A full snapshot is diffed against the file the warehouse holds, and indexed for the next night's diff.
       if (contract.mode === 'full') await pruneKeyIndexes(deps.nas, contract.table, keyIndexKeepMs);
       const snapshot = contract.mode === 'full'
-        ? await openSnapshotDiff({ nas: deps.nas, contract, dialect: deps.dialect, businessDate: input.businessDate, loadId: fetched.loadId, heldLoadId })
+        ? await openSnapshotDiff({ nas: deps.nas, contract, dialect: deps.dialect, businessDate: input.businessDate, loadId: fetched.loadId, heldLoadId, heldKeyIndexSha256 })
         : undefined;
       const discard = () => Promise.all([spool.discard(), snapshot?.discard()]);
       let scan: ExportScan;
@@ -116,13 +116,17 @@ export const createValidateActivities = (deps: ValidateDeps) => ({
 
       const where = { table: input.table, businessDate: input.businessDate, file: fetched.fileName };
       const refused = refusalOf({ contract, fetched, scan, previousRows, rejectTolerance: deps.rejectTolerance, where });
+      // A file that passes has its key index complete before the request that records it.
+      const indexed = refused ? undefined : await snapshot?.finish();
       // One request: the last rejected rows, their exact count and, for a file that passes, what validation counted.
-      await rejected.finish(scan.rowsRejected, refused ? undefined : { rowsRead: scan.rowsRead, rowsValid: scan.rowsValid, controlTotalsJson: JSON.stringify(scan.controlTotals) });
+      await rejected.finish(scan.rowsRejected, refused ? undefined : {
+        rowsRead: scan.rowsRead, rowsValid: scan.rowsValid, controlTotalsJson: JSON.stringify(scan.controlTotals),
+        ...(indexed ? { keyIndexSha256: indexed.keyIndex.sha256 } : {}),
+      });
       if (refused) {
         await discard();
         throw refused;
       }
-      const indexed = await snapshot?.finish();
       for (const row of indexed?.closingRows ?? []) await spool.add(row);
       if (indexed?.abandoned) {
         // Stage sends the whole file from the archive (and names the repeated key's lines).
@@ -158,7 +162,7 @@ async function startValidating(
   d1: Pick<D1Client, 'batch'>,
   contract: TableContract,
   load: Omit<Parameters<typeof controlSql.loads.startValidatingStatement>[0], 'now'>,
-): Promise<{ previousRows: number | undefined; heldBy: { incidentId: string; businessDate: string } | null; heldLoadId: string | undefined }> {
+): Promise<{ previousRows: number | undefined; heldBy: { incidentId: string; businessDate: string } | null; heldLoadId: string | undefined; heldKeyIndexSha256: string | undefined }> {
   const floorApplies = contract.mode === 'full' && contract.minRowRatio !== undefined;
   const results = await d1.batch<Record<string, unknown>>([
     // The load's row, its rejected rows of an earlier attempt removed (a retry stores each once).
@@ -166,15 +170,17 @@ async function startValidating(
     controlSql.rejected.deleteRejectedRowsStatement(load.loadId),
     // An open incident holding the table back: the file is validated and archived, then deferred to it.
     controlSql.incidents.incidentHoldingQuery(contract.table),
-    // A full snapshot is diffed against the file of the load the warehouse holds (snapshot-diff.ts).
+    // A full snapshot is diffed against the file of the load the warehouse holds, by the key index recorded with it (snapshot-diff.ts).
     controlSql.watermarks.watermarkLoadQuery(contract.table),
     // A full snapshot is compared with the rows the warehouse holds now (snapshotShrank).
     ...(floorApplies ? [{ sql: `SELECT count(*) AS n FROM "${contract.table}_current"` }] : []),
   ]);
   const holding = results[2]?.results[0] as { incident_id: string; business_date: string } | undefined;
-  const heldLoadId = results[3]?.results[0]?.load_id;
+  const held = results[3]?.results[0];
+  const heldLoadId = contract.mode === 'full' && typeof held?.load_id === 'string' ? held.load_id : undefined;
   return {
-    heldLoadId: contract.mode === 'full' && typeof heldLoadId === 'string' ? heldLoadId : undefined,
+    heldLoadId,
+    heldKeyIndexSha256: heldLoadId !== undefined && typeof held?.key_index_sha256 === 'string' ? held.key_index_sha256 : undefined,
     previousRows: floorApplies ? ((results[4]?.results[0]?.n as number | undefined) ?? 0) : undefined,
     heldBy: holding ? { incidentId: holding.incident_id, businessDate: holding.business_date } : null,
   };

@@ -6,6 +6,7 @@ import { nightIncidentsMigration } from './incident-tables.ts';
 import { typedControlMigration } from './typed-control.ts';
 import { moneyUnitsMigrationName } from './money-units.ts';
 import { rejectedRowsMigration } from './control/rejected-rows.ts';
+import { keyIndexDigestMigration } from './control/loads.ts';
 
 /**
  * The warehouse's schema as numbered migrations, applied in order and recorded in
@@ -137,6 +138,8 @@ export const migrations: readonly Migration[] = [
   { name: moneyUnitsMigrationName, statements: [], data: 'money-units' },
   // 0007: every rejected row of a load, up to a cap (history/control/rejected-rows.ts).
   rejectedRowsMigration,
+  // 0008: the digest of each load's key index, checked before the next night trusts it (history/control/loads.ts).
+  keyIndexDigestMigration,
 ];
 
 /** The migrations not yet applied, or the names the database knows and this code does not. Pure. */

@@ -1,5 +1,6 @@
 import { replayedLoadStatuses, writtenLoadStatuses, type LoadStatus } from '../../common/control-statuses.ts';
 import { quoteIdentifier } from '../../d1/pack.ts';
+import type { Migration } from '../migrations.ts';
 import type { ControlStatement } from './statement.ts';
 import { statusIn } from './statement.ts';
 
@@ -7,6 +8,17 @@ import { statusIn } from './statement.ts';
  * etl_loads: one row per load attempt of a table's file, through the states of LoadStatus
  * (common/control-statuses.ts). Pure builders; the only place that writes or reads the table.
  */
+
+/**
+ * 0008: the sha256 of the key index validation wrote for a full snapshot's load (activities/key-index.ts).
+ * The next night's validation diffs against that index only when its bytes have this digest, so an index
+ * edited in `keys/` (its fingerprints are not checked against D1 otherwise) is never trusted. NULL: no
+ * index (a delta table, a backfill) or one written before this migration; either is staged whole once.
+ */
+export const keyIndexDigestMigration: Migration = {
+  name: '0008_key_index_digest',
+  statements: ["ALTER TABLE etl_loads ADD COLUMN key_index_sha256 TEXT CHECK (key_index_sha256 IS NULL OR (length(key_index_sha256) = 64 AND key_index_sha256 NOT GLOB '*[^0-9a-f]*'))"],
+};
 
 /** A load about to be validated: the row created, or reset when the same file is loaded again. */
 export function startValidatingStatement(load: { loadId: string; runId: string; table: string; businessDate: string; fileName: string; archivePath: string; sha256: string; bytes: number; now: string }): ControlStatement {
@@ -19,11 +31,11 @@ export function startValidatingStatement(load: { loadId: string; runId: string; 
   };
 }
 
-/** What validation counted (the file's rows and control totals, JSON). */
-export function recordValidationStatement(input: { loadId: string; rowsRead: number; rowsValid: number; rowsRejected: number; controlTotalsJson: string }): ControlStatement {
+/** What validation counted (the file's rows and control totals, JSON) and the digest of the key index it wrote, if any. */
+export function recordValidationStatement(input: { loadId: string; rowsRead: number; rowsValid: number; rowsRejected: number; controlTotalsJson: string; keyIndexSha256?: string }): ControlStatement {
   return {
-    sql: 'UPDATE etl_loads SET rows_read = ?, rows_valid = ?, rows_rejected = ?, control_totals_json = ? WHERE load_id = ?',
-    params: [input.rowsRead, input.rowsValid, input.rowsRejected, input.controlTotalsJson, input.loadId],
+    sql: 'UPDATE etl_loads SET rows_read = ?, rows_valid = ?, rows_rejected = ?, control_totals_json = ?, key_index_sha256 = ? WHERE load_id = ?',
+    params: [input.rowsRead, input.rowsValid, input.rowsRejected, input.controlTotalsJson, input.keyIndexSha256 ?? null, input.loadId],
   };
 }
 

@@ -49,9 +49,12 @@ export function watermarkQuery(table: string): ControlStatement {
   return { sql: 'SELECT business_date FROM etl_watermarks WHERE table_name = ?', params: [table] };
 }
 
-/** The load that moved a table's watermark (no row: never loaded): the load whose file the table holds. */
+/** The load that moved a table's watermark (no row: never loaded): the load whose file the table holds, with the digest of its key index. */
 export function watermarkLoadQuery(table: string): ControlStatement {
-  return { sql: 'SELECT load_id FROM etl_watermarks WHERE table_name = ?', params: [table] };
+  return {
+    sql: 'SELECT w.load_id, l.key_index_sha256 FROM etl_watermarks w LEFT JOIN etl_loads l ON l.load_id = w.load_id WHERE w.table_name = ?',
+    params: [table],
+  };
 }
 
 /** Every table's watermark date. */

@@ -1,11 +1,12 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DefaultLogger, type LogEntry } from '@temporalio/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keyIndexPathFor } from '../../activities/key-index.ts';
+import iconv from 'iconv-lite';
+import { keyIndexPathFor, recordFingerprint } from '../../activities/key-index.ts';
 import { nasLayout, type NasLayout } from '../../activities/nas.ts';
 import { createPublishActivities } from '../../activities/publish.ts';
 import { createStageActivities, type StageResult } from '../../activities/stage.ts';
@@ -24,7 +25,7 @@ import { generateExports } from '../../generator/index.ts';
  * key indexes removed, end with the same versions. The diff is used only when the warehouse's
  * current rows are the indexed file; a hand edit in D1 sends the whole file again, and says why.
  */
-const dates = ['2028-09-05', '2028-09-06', '2028-09-07', '2028-09-08', '2028-09-09', '2028-09-10', '2028-09-11', '2028-09-12'] as const;
+const dates = ['2028-09-05', '2028-09-06', '2028-09-07', '2028-09-08', '2028-09-09', '2028-09-10', '2028-09-11', '2028-09-12', '2028-09-13'] as const;
 const contract = contractFor('customers');
 
 interface Warehouse {
@@ -105,6 +106,18 @@ async function edited(businessDate: string, drop: number[], rename: number): Pro
   return path;
 }
 
+/**
+ * An index rewritten as it would be by an earlier reader (another guard) or a writer bug, its digest
+ * recorded with its load as validation records it: the index is trusted, and what it says is tested.
+ */
+async function rewriteRecordedIndex(w: Warehouse, loadId: string, lines: string[]): Promise<string> {
+  const index = keyIndexPathFor(w.nas, 'customers', loadId);
+  const text = lines.join('\n');
+  await writeFile(index, text);
+  await w.d1.query('UPDATE etl_loads SET key_index_sha256 = ? WHERE load_id = ?', [createHash('sha256').update(text).digest('hex'), loadId]);
+  return index;
+}
+
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'sodimo-keyed-diff-'));
   inbox = join(root, 'inbox');
@@ -177,9 +190,8 @@ describe('a full snapshot staged as its changes against the file the warehouse h
   }, 120_000);
 
   it('recognises no record of an index written under another guard (contract, dialect, header): every row is parsed and sent', async () => {
-    const index = keyIndexPathFor(diffing.nas, 'customers', `keyed-${dates[3]}`);
-    const [guardLine, ...entries] = (await readFile(index, 'utf8')).split('\n');
-    await writeFile(index, [`${guardLine!.split('\t')[0]}\t${'0'.repeat(64)}`, ...entries].join('\n'));
+    const [guardLine, ...entries] = (await readFile(keyIndexPathFor(diffing.nas, 'customers', `keyed-${dates[3]}`), 'utf8')).split('\n');
+    await rewriteRecordedIndex(diffing, `keyed-${dates[3]}`, [`${guardLine!.split('\t')[0]}\t${'0'.repeat(64)}`, ...entries]);
     const file = join(inbox, exportFileName(contract, dates[4]));
     const fifth = await night(diffing, dates[4], file);
     // Still a diff against the held file (keys, hashes and digest hold), but nothing was taken unparsed.
@@ -199,37 +211,61 @@ describe('a full snapshot staged as its changes against the file the warehouse h
     expect(why?.meta?.why).toBe('the spool differs from what validation wrote (digest)');
   }, 120_000);
 
-  it('does not diff against a held index that is malformed (a control value that is not a number): the whole file, and why', async () => {
+  it('does not trust a held index edited in keys/ (a changed record given an unchanged one\'s fingerprint): the whole file, and why', async () => {
+    // The attack the recorded digest stops: tomorrow's renamed record fingerprinted as yesterday's, so it would be taken
+    // for that record unchanged; its key, hash and controls stay yesterday's, so no D1 digest would notice.
+    const heldFile = await dataLines(join(inbox, exportFileName(contract, dates[5])));
+    const nextFile = await dataLines(join(inbox, exportFileName(contract, dates[6])));
+    const line = nextFile.findIndex((text) => heldFile.includes(text)) + 2; // a record the held file has byte for byte (line 1 is the header)
+    const file = await edited(dates[6], [], line - 1);
+    const renamed = (await readFile(file)).toString('latin1').split('\r\n')[line - 1]!;
+    const code = renamed.split(';')[0]!;
     const index = keyIndexPathFor(diffing.nas, 'customers', `keyed-${dates[5]}`);
-    const lines = (await readFile(index, 'utf8')).split('\n');
-    const fields = lines[1]!.split('\t');
-    lines[1] = [...fields.slice(0, 3), 'x'].join('\t');
-    await writeFile(index, lines.join('\n'));
+    const entries = (await readFile(index, 'utf8')).split('\n');
+    const at = entries.findIndex((entry) => entry.split('\t')[1] === JSON.stringify([code]));
+    expect(at).toBeGreaterThan(0);
+    entries[at] = [recordFingerprint(iconv.decode(Buffer.from(renamed, 'latin1'), 'win1252')), ...entries[at]!.split('\t').slice(1)].join('\t');
+    await writeFile(index, entries.join('\n'));
     logs.length = 0;
-    const file = join(inbox, exportFileName(contract, dates[6]));
     const seventh = await night(diffing, dates[6], file);
     expect(seventh.diff).toBeUndefined();
     expect(seventh.rowsStaged).toBe((await dataLines(file)).length);
     const why = logs.find((entry) => entry.message === 'spooling the whole snapshot');
+    expect(String(why?.meta?.why)).toMatch(new RegExp(`^the key index ${index} is not the one recorded with its load \\(sha256 [0-9a-f]{64}, recorded [0-9a-f]{64}\\)$`));
+    // The rename is in the warehouse: the record was parsed, not taken for yesterday's.
+    const [current] = await diffing.d1.query<{ name: string }>('SELECT name FROM customers_current WHERE customer_code = ?', [code]);
+    expect(current!.results[0]!.name).toMatch(/ \(renamed\)$/);
+  }, 120_000);
+
+  it('does not diff against a held index that is malformed (a control value that is not a number): the whole file, and why', async () => {
+    const lines = (await readFile(keyIndexPathFor(diffing.nas, 'customers', `keyed-${dates[6]}`), 'utf8')).split('\n');
+    const fields = lines[1]!.split('\t');
+    lines[1] = [...fields.slice(0, 3), 'x'].join('\t');
+    const index = await rewriteRecordedIndex(diffing, `keyed-${dates[6]}`, lines);
+    logs.length = 0;
+    const file = join(inbox, exportFileName(contract, dates[7]));
+    const eighth = await night(diffing, dates[7], file);
+    expect(eighth.diff).toBeUndefined();
+    expect(eighth.rowsStaged).toBe((await dataLines(file)).length);
+    const why = logs.find((entry) => entry.message === 'spooling the whole snapshot');
     expect(why?.meta?.why).toBe(`the key index ${index} is malformed at line 2`);
   }, 120_000);
 
-  it('a held index whose entry names another key (tampered) cannot slip past verify: the night is refused by the digest', async () => {
+  it('a held index whose entry names another key, its digest recorded too (keys/ and D1 both edited), cannot slip past verify: the night is refused by the digest', async () => {
     // Entry 1 (line 2, the file's first record) now claims the key of entry 2: its own key is no longer held.
-    const index = keyIndexPathFor(diffing.nas, 'customers', `keyed-${dates[6]}`);
-    const lines = (await readFile(index, 'utf8')).split('\n');
+    const lines = (await readFile(keyIndexPathFor(diffing.nas, 'customers', `keyed-${dates[7]}`), 'utf8')).split('\n');
     const [first, second] = [lines[1]!.split('\t'), lines[2]!.split('\t')];
     lines[1] = [first[0], second[1], ...first.slice(2)].join('\t');
-    await writeFile(index, lines.join('\n'));
+    await rewriteRecordedIndex(diffing, `keyed-${dates[7]}`, lines);
     // The same file without its first record: the untaken entry 1 makes entry 2's key look absent, so the
     // diff tombstones a key the file has and keeps the one it dropped. The count still holds; the digest does not.
-    const held = (await readFile(join(inbox, exportFileName(contract, dates[6])), 'latin1')).split('\r\n');
-    const file = join(root, exportFileName(contract, dates[7]));
+    const held = (await readFile(join(inbox, exportFileName(contract, dates[7])), 'latin1')).split('\r\n');
+    const file = join(root, exportFileName(contract, dates[8]));
     await writeFile(file, [held[0], ...held.slice(2)].join('\r\n'), 'latin1');
-    const failure = await night(diffing, dates[7], file).then(() => undefined, (error: unknown) => error as Error & { type?: string });
+    const failure = await night(diffing, dates[8], file).then(() => undefined, (error: unknown) => error as Error & { type?: string });
     const rows = (await dataLines(file)).length;
     expect(failure?.type).toBe('CountMismatch');
-    expect(failure?.message).toContain(`customers ${dates[7]} [${exportFileName(contract, dates[7])}]: current rows are the file's rows (digest of their row hashes): expected ${rows} rows`);
-    expect(failure?.message).toMatch(new RegExp(`found ${rows} rows, sums \\d+/\\d+ \\(load keyed-${dates[7]}\\)`));
+    expect(failure?.message).toContain(`customers ${dates[8]} [${exportFileName(contract, dates[8])}]: current rows are the file's rows (digest of their row hashes): expected ${rows} rows`);
+    expect(failure?.message).toMatch(new RegExp(`found ${rows} rows, sums \\d+/\\d+ \\(load keyed-${dates[8]}\\)`));
   }, 120_000);
 });
