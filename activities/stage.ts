@@ -72,7 +72,8 @@ export const createStageActivities = (deps: StageDeps) => ({
   async stageExport(input: StageInput): Promise<StageResult> {
     const contract = contractFor(input.table);
     const where = { table: input.table, businessDate: input.businessDate, file: input.fileName };
-    const progress = activityInfo().heartbeatDetails as StageProgress | undefined;
+    const { heartbeatDetails, isLocal: local } = activityInfo();
+    const progress = heartbeatDetails as StageProgress | undefined;
     let resumeAfter = progress?.line ?? 0;
     const spoolDiff = input.spool?.diff;
     // One request: the tables exist; rows an earlier attempt sent after its last heartbeat (which
@@ -110,7 +111,8 @@ export const createStageActivities = (deps: StageDeps) => ({
     const send = async ({ statements, upTo }: ReturnType<typeof takeInserts>, closing: D1Statement[] = []) => {
       let answers: D1Result<Record<string, unknown>>[] = [];
       for (const batch of packBatchesEndingWith(statements, closing)) answers = await deps.d1.batch(batch);
-      if (statements.length > 0) heartbeat({ line: upTo, basis: diffing ? 'diff' : 'whole' } satisfies StageProgress);
+      // A local activity (a small file) has no heartbeats: its retry stages the file from the start.
+      if (statements.length > 0 && !local) heartbeat({ line: upTo, basis: diffing ? 'diff' : 'whole' } satisfies StageProgress);
       return answers.slice(answers.length - closing.length);
     };
     const flush = async () => {

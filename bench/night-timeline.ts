@@ -1,10 +1,12 @@
 /**
  * Where a night's time goes, read from the Temporal histories of `nightly-<date>` and every
  * child workflow it started (loadTable per table, re-checks, the lease): for each activity its
- * queue time (Scheduled → Started) and run time (Started → Completed), and for each workflow
+ * queue time (Scheduled → Started) and run time (Started → Completed; a local activity, from its
+ * marker: first scheduled → completed, no queue), and for each workflow
  * the time spent between its activities (workflow tasks, child starts, timers).
  */
 import type { Client } from '@temporalio/client';
+import { localActivityOf } from '../client/local-activity-marker.ts';
 import { childWorkflowId } from '../workflows/messages.ts';
 
 type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
@@ -67,7 +69,9 @@ export async function nightTimeline(client: Client, workflowId: string): Promise
     for (const e of events) {
       const at = ms(e.eventTime);
       const eventId = String(e.eventId);
-      if (e.workflowExecutionStartedEventAttributes) type = e.workflowExecutionStartedEventAttributes.workflowType?.name ?? '';
+      const local = localActivityOf(e);
+      if (local) scheduled.set(eventId, { workflowId: id, type: `${local.type} (local)`, scheduledMs: local.scheduledMs, startedMs: local.scheduledMs, closedMs: local.completedMs, attempt: local.attempt });
+      else if (e.workflowExecutionStartedEventAttributes) type = e.workflowExecutionStartedEventAttributes.workflowType?.name ?? '';
       else if (e.activityTaskScheduledEventAttributes) scheduled.set(eventId, { workflowId: id, type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', scheduledMs: at, startedMs: at, closedMs: at, attempt: 1 });
       else if (e.activityTaskStartedEventAttributes) {
         const span = scheduled.get(String(e.activityTaskStartedEventAttributes.scheduledEventId));

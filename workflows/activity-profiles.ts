@@ -1,4 +1,4 @@
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 import { nonRetryableD1ErrorTypes } from '../common/d1-error-types.ts';
 
 /**
@@ -38,6 +38,26 @@ export const longActivity = {
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 12, nonRetryableErrorTypes: permanentD1Errors },
 } as const satisfies ActivityOptions;
+
+/**
+ * validate, stage, publish and verify of a small file (`localStepsMaxBytes`), as local activities: run
+ * by the worker that runs the workflow, in the workflow task that reaches them, so a table of a few
+ * thousand rows does not pay a round trip through Temporal per step (the Web UI shows each as a local
+ * activity, with its summary). Retried as `longActivity` is; backoffs under a minute wait in the
+ * worker, longer ones on a timer in the history. No heartbeats: a dead worker's workflow task times
+ * out and the next worker runs the step again, as it would a long activity's.
+ */
+export const localStepActivity = {
+  startToCloseTimeout: '5 minutes',
+  retry: longActivity.retry,
+} as const satisfies LocalActivityOptions;
+
+/**
+ * The largest archived file whose steps run as local activities. At 1 MiB (about 20,000 rows of the
+ * widest table) a step takes well under a second here, far inside the 10 s workflow task timeout; a
+ * larger file runs them as activities of their own, heartbeated and resumable mid-stage.
+ */
+export const localStepsMaxBytes = 1 << 20;
 
 /** Sending an alert: retried without limit (every 5 minutes at most) while the SMTP server is down; nothing is lost. */
 export const alertActivity = {

@@ -1,9 +1,9 @@
-import { ApplicationFailure, getExternalWorkflowHandle, isCancellation, log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, getExternalWorkflowHandle, isCancellation, log, patched, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { ArchivedExportInput, FetchedExport } from '../activities/fetch.ts';
 import type { RowIssue } from '../common/errors.ts';
 import { etlTableKey } from '../common/search-attributes.ts';
-import { fetchActivity, longActivity, shortActivity } from './activity-profiles.ts';
+import { fetchActivity, localStepActivity, localStepsMaxBytes, longActivity, shortActivity } from './activity-profiles.ts';
 import { markEtlAttributes, type LoadTableEtlStatus } from './etl-search-attributes.ts';
 import { describeFailure, loadFailureDetails } from './failures.ts';
 import { reportStage, trackLoadStep } from './night-progress.ts';
@@ -17,9 +17,16 @@ import { openIncidentWorkflow } from './open-incident.ts';
  */
 export const heldInValidatePatch = 'held-in-validate';
 
+/**
+ * Patch marker: a file of at most `localStepsMaxBytes` is validated, staged, published and verified by
+ * local activities (activity-profiles.ts); histories before it ran every file's steps as activities.
+ */
+export const localStepsPatch = 'local-steps';
+
 const { fetchExport } = proxyActivities<Activities>(fetchActivity);
 const { archivedExport } = proxyActivities<Activities>(shortActivity);
-const { validateExport, stageExport, publishLoad, verifyLoad } = proxyActivities<Activities>(longActivity);
+const remoteSteps = proxyActivities<Activities>(longActivity);
+const localSteps = proxyLocalActivities<Activities>(localStepActivity);
 const { revertLoad, recordLoadFailure, quarantineExport, openIncidentFor, recordDeferredLoad } = proxyActivities<Activities>(shortActivity);
 
 /** One table's export for one business date, within a nightly run. */
@@ -101,6 +108,8 @@ async function loadWithCompensation(input: LoadTableInput): Promise<LoadTableRes
     }
     // Validation reads the incident holding the table in the request that starts the load; histories before asked first.
     const heldInValidate = patched(heldInValidatePatch);
+    // A small file's four steps run in the worker's workflow task (the patch is asked only for such a file).
+    const { validateExport, stageExport, publishLoad, verifyLoad } = fetched.bytes <= localStepsMaxBytes && patched(localStepsPatch) ? localSteps : remoteSteps;
     const asked = heldInValidate ? undefined : await openIncidentFor.executeWithOptions({ summary: steps.openIncidentFor(table) }, [{ table }]);
     await reached({ table, stage: 'validate' });
     const validated = await validateExport.executeWithOptions({ summary: steps.validate(fileName, table) }, [{ table, businessDate, runId, fetched }]);

@@ -47,7 +47,10 @@ describe('replay of recorded workflow histories', async () => {
   it('has recorded histories of the Web UI path: search attributes, summaries, progress by query and, before it, by signals (test/workflows/web-ui.test.ts)', () => {
     const has = (pattern: RegExp) => files.some((f) => pattern.test(f));
     expect(has(/^nightly-\d{4}-\d{2}-\d{2}~web-ui\.json$/)).toBe(true); // still running: a table waits for its file
-    expect(has(/^nightly-\d{4}-\d{2}-\d{2}-customers-\d{4}-\d{2}-\d{2}~web-ui\.json$/)).toBe(true); // loaded, each step answered by its loadStep query
+    expect(has(/^nightly-\d{4}-\d{2}-\d{2}-customers-\d{4}-\d{2}-\d{2}~web-ui\.json$/)).toBe(true); // loaded, each step answered by its loadStep query, a small file's steps local
+    // The same run before patch local-steps: every step an activity of its own.
+    expect(has(/^nightly-\d{4}-\d{2}-\d{2}-customers-\d{4}-\d{2}-\d{2}~remote-steps\.json$/)).toBe(true);
+    expect(has(/^nightly-\d{4}-\d{2}-\d{2}-products-\d{4}-\d{2}-\d{2}~remote-steps\.json$/)).toBe(true);
     expect(has(/^nightly-\d{4}-\d{2}-\d{2}-products-\d{4}-\d{2}-\d{2}~web-ui\.json$/)).toBe(true); // quarantined
     // The same run before patch stages-by-query: each step signalled to the night.
     expect(has(/^nightly-\d{4}-\d{2}-\d{2}~stage-signals\.json$/)).toBe(true);

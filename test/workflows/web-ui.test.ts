@@ -9,6 +9,7 @@ import { exportFileName } from '../../contracts/types.ts';
 import { generateExports } from '../../generator/index.ts';
 import { readTruth } from '../../generator/truth.ts';
 import { incidentWorkflowId, nightlyRun, nightlyWorkflowId, progressQuery } from '../../workflows/index.ts';
+import { localActivityOf } from '../../client/local-activity-marker.ts';
 import { loadStepQuery, tableStageSignal, type TableStageReport } from '../../workflows/messages.ts';
 import { runWarehouse } from '../support/cli.ts';
 import { saveHistories } from '../support/histories.ts';
@@ -101,10 +102,14 @@ describe("the Web UI explains a night: list filters (BusinessDate, EtlTable, Etl
   }, 90_000);
 
   it('every activity and child workflow of the night, and of a table that loaded, carries a summary', async () => {
+    // Activities, local activities (a small file's steps: one marker each) and child workflows, in their order.
     const summaries = async (workflowId: string) =>
       ((await warehouse.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [])
-        .filter((e) => e.activityTaskScheduledEventAttributes || e.startChildWorkflowExecutionInitiatedEventAttributes)
-        .map((e) => [e.activityTaskScheduledEventAttributes?.activityType?.name ?? e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name, decoded(e.userMetadata?.summary)]);
+        .filter((e) => e.activityTaskScheduledEventAttributes || e.startChildWorkflowExecutionInitiatedEventAttributes || localActivityOf(e))
+        .map((e) => [
+          e.activityTaskScheduledEventAttributes?.activityType?.name ?? e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name ?? `${localActivityOf(e)!.type} (local)`,
+          decoded(e.userMetadata?.summary),
+        ]);
     const nightSteps = await summaries(nightlyWorkflowId(night));
     // The lease is the warehouse's, not the night's: started once, it is named by its id.
     expect(nightSteps.filter(([type]) => type !== 'workerTaskQueue' && type !== 'warehouseLease')).toEqual([
@@ -117,13 +122,14 @@ describe("the Web UI explains a night: list filters (BusinessDate, EtlTable, Etl
     const customerSteps = await summaries(`${nightlyWorkflowId(night)}-customers-${night}`);
     expect(customerSteps).toEqual([
       ['fetchExport', 'fetch CLIENTS_20280703.csv — waiting until 2028-07-04 06:00 Europe/Paris at the latest'],
-      ['validateExport', 'validate CLIENTS_20280703.csv against the customers contract'],
-      ['stageExport', expect.stringMatching(/^stage \d+ valid rows of CLIENTS_20280703\.csv into _stage_customers$/)],
-      ['publishLoad', 'publish customers 2028-07-03: SCD2 merge into the history'],
-      ['verifyLoad', 'verify customers 2028-07-03: counts, versions and control totals'],
+      // A file of a few KiB: its four steps run as local activities, in the workflow task that reaches them.
+      ['validateExport (local)', 'validate CLIENTS_20280703.csv against the customers contract'],
+      ['stageExport (local)', expect.stringMatching(/^stage \d+ valid rows of CLIENTS_20280703\.csv into _stage_customers$/)],
+      ['publishLoad (local)', 'publish customers 2028-07-03: SCD2 merge into the history'],
+      ['verifyLoad (local)', 'verify customers 2028-07-03: counts, versions and control totals'],
     ]);
     const productSteps = await summaries(`${nightlyWorkflowId(night)}-products-${night}`);
-    expect(productSteps.map(([type]) => type)).toEqual(['fetchExport', 'validateExport', 'recordLoadFailure', 'quarantineExport', 'incident']);
+    expect(productSteps.map(([type]) => type)).toEqual(['fetchExport', 'validateExport (local)', 'recordLoadFailure', 'quarantineExport', 'incident']);
     expect(productSteps.at(-1)).toEqual(['incident', 'incident: products 2028-07-03 set aside (CsvHeaderMismatch); waits for a signed approval']);
     expect(productSteps.every(([, summary]) => typeof summary === 'string' && summary.length > 0)).toBe(true);
   }, 90_000);
