@@ -121,8 +121,9 @@ export function activityBreakdown(activities: ActivitySpan[]): { type: string; c
 
 /**
  * D1 requests per activity type: a request attributed to a table (night-d1-counter.ts) belongs to
- * the activity of that table's loadTable running when it arrived (they run one after another);
- * a `night` request to the nightly workflow's activity running then. Unmatched: `(between activities)`.
+ * the activity of that table's loadTable that began last before it arrived (they run one after
+ * another); a `night` request to the nightly workflow's activity that began last. Unmatched (before
+ * the first): `(between activities)`.
  */
 export function requestsByActivity(timeline: NightTimeline, log: readonly { atMs: number; table: string; seconds: number }[]): Map<string, { requests: number; seconds: number }> {
   const result = new Map<string, { requests: number; seconds: number }>();
@@ -130,7 +131,9 @@ export function requestsByActivity(timeline: NightTimeline, log: readonly { atMs
   const businessDate = night.replace(/^nightly-/, '');
   for (const request of log) {
     const owner = request.table === 'night' ? night : childWorkflowId(night, request.table, businessDate);
-    const span = timeline.activities.find((a) => a.workflowId === owner && a.scheduledMs <= request.atMs && request.atMs <= a.closedMs);
+    // The step that began last before the request: a workflow sends none itself, and a local activity's
+    // marker times are the worker's own (its end can read a little before its start).
+    const span = timeline.activities.filter((a) => a.workflowId === owner && a.scheduledMs <= request.atMs).reduce<ActivitySpan | undefined>((last, a) => (!last || a.scheduledMs > last.scheduledMs ? a : last), undefined);
     const key = span?.type ?? '(between activities)';
     const entry = result.get(key) ?? { requests: 0, seconds: 0 };
     result.set(key, { requests: entry.requests + 1, seconds: entry.seconds + request.seconds });

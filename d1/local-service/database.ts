@@ -161,12 +161,10 @@ export class LocalD1Database {
     const last = this.#lastSnapshot;
     if (!this.#writtenSinceSnapshot && last && bookmarkTime(last).getTime() >= at.getTime() - this.#retentionMs && (await this.#bookmarks()).includes(last)) return last;
     const bookmark = newBookmark(at);
-    await this.#stop(); // flush and release the SQLite files so the copy is consistent
-    try {
-      await cp(this.#persistDir, join(this.#snapshotDir, bookmark), { recursive: true });
-    } finally {
-      await this.#start();
-    }
+    // Copied while Miniflare runs: operations are serial (#serial), so no transaction is open, and a
+    // database file copied with its -wal and -shm is that state (SQLite replays the WAL on open).
+    // Stopping and starting Miniflare around the copy cost 0.2 s a bookmark.
+    await cp(this.#persistDir, join(this.#snapshotDir, bookmark), { recursive: true });
     await this.#pruneOlderThan(new Date(at.getTime() - this.#retentionMs));
     this.#lastSnapshot = bookmark;
     this.#writtenSinceSnapshot = false;
