@@ -53,6 +53,16 @@ export const localStepActivity = {
 } as const satisfies LocalActivityOptions;
 
 /**
+ * A night's short bookkeeping steps (the re-check's query, the summary, the worker's task queue), as
+ * local activities: one D1 request or none each, not worth a round trip through Temporal. Retried as
+ * `shortActivity` is.
+ */
+export const localShortActivity = {
+  startToCloseTimeout: shortActivity.startToCloseTimeout,
+  retry: shortActivity.retry,
+} as const satisfies LocalActivityOptions;
+
+/**
  * The largest archived file whose steps run as local activities. At 1 MiB (about 20,000 rows of the
  * widest table) a step takes well under a second here, far inside the 10 s workflow task timeout; a
  * larger file runs them as activities of their own, heartbeated and resumable mid-stage.

@@ -1,8 +1,8 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { CancellationScope, condition, getExternalWorkflowHandle, log, ParentClosePolicy, patched, proxyActivities, setHandler, startChild, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, condition, getExternalWorkflowHandle, log, ParentClosePolicy, patched, proxyActivities, proxyLocalActivities, setHandler, startChild, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import { etlStatusKey } from '../common/search-attributes.ts';
-import { shortActivity } from './activity-profiles.ts';
+import { localShortActivity, shortActivity } from './activity-profiles.ts';
 import { describeFailure } from './failures.ts';
 import {
   isLeaseAnswer,
@@ -18,6 +18,10 @@ import {
 import { warehouseLease } from './warehouse-lease.ts';
 
 const { workerTaskQueue } = proxyActivities<Activities>(shortActivity);
+const { workerTaskQueue: localWorkerTaskQueue } = proxyLocalActivities<Activities>(localShortActivity);
+
+/** Patch marker: the worker's task queue (the lease's id) is asked by a local activity; histories before it asked an activity. */
+export const localLeaseQueuePatch = 'local-lease-queue';
 
 /** A lease granted to this workflow: what releases it (kept in a backfill's continue-as-new input). */
 export interface LeaseTicket {
@@ -44,7 +48,8 @@ export async function acquireWarehouseLease(kind: LeaseKind, wait: LeaseWait = {
   if (!patched(warehouseLeasePatch)) return undefined;
   const info = workflowInfo();
   // Not workflowInfo().taskQueue: a replaying worker has a queue of its own.
-  const ticket: LeaseTicket = { leaseId: warehouseLeaseWorkflowId(await workerTaskQueue()), token: `${info.workflowId}/${info.firstExecutionRunId}/${uuid4()}`, kind };
+  const taskQueue = patched(localLeaseQueuePatch) ? await localWorkerTaskQueue() : await workerTaskQueue();
+  const ticket: LeaseTicket = { leaseId: warehouseLeaseWorkflowId(taskQueue), token: `${info.workflowId}/${info.firstExecutionRunId}/${uuid4()}`, kind };
   let answer: LeaseAnswer | undefined;
   setHandler(leaseAnswerSignal, (received: unknown) => {
     if (isLeaseAnswer(received) && received.token === ticket.token && answer?.status !== 'granted') answer = received;

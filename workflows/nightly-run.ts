@@ -1,9 +1,9 @@
-import { ApplicationFailure, executeChild, patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched, proxyActivities, proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import { addDays } from '../common/business-dates.ts';
 import { businessDateKey, etlStatusKey } from '../common/search-attributes.ts';
 import { tableContracts } from '../contracts/index.ts';
-import { shortActivity } from './activity-profiles.ts';
+import { localShortActivity, shortActivity } from './activity-profiles.ts';
 import { loadTableChildAttributes } from './etl-search-attributes.ts';
 import { describeFailure } from './failures.ts';
 import { withWarehouseLease } from './lease-holder.ts';
@@ -15,7 +15,15 @@ import { recheck, type RecheckResult } from './recheck.ts';
 import { nightProgressPatch, stagesByQueryPatch, trackNightProgress } from './night-progress.ts';
 import { loadStepSummaries, loadTableSummary, nightSummaries, recheckSummary } from './summaries.ts';
 
-const { beginRun, finishRun, changedExports, recordLoadFailure } = proxyActivities<Activities>(shortActivity);
+const { beginRun, recordLoadFailure } = proxyActivities<Activities>(shortActivity);
+const remoteNightSteps = proxyActivities<Activities>(shortActivity);
+const localNightSteps = proxyLocalActivities<Activities>(localShortActivity);
+
+/**
+ * Patch marker: the night's re-check query (`changedExports`) and its summary (`finishRun`) are local
+ * activities (activity-profiles.ts); histories before it ran them as activities.
+ */
+export const localNightStepsPatch = 'local-night-steps';
 
 /** A night to load: the business date, and optionally a subset of tables. */
 export interface NightlyRunInput {
@@ -74,8 +82,9 @@ async function loadNight(input: NightlyRunInput, tables: string[], { workflowId,
   const { businessDate } = input;
   tracker.phase('beginning');
   const { bookmark } = await beginRun.executeWithOptions({ summary: nightSummaries.beginRun(businessDate, tables.length) }, [{ runId, workflowId, businessDate, tablesTotal: tables.length }]);
+  const { changedExports, finishRun } = patched(localNightStepsPatch) ? localNightSteps : remoteNightSteps;
   tracker.phase('late corrections');
-  const { results: rechecked, failed: recheckFailed } = patched('late-corrections') ? await recheckCorrectedDays(businessDate, tables, input) : { results: [], failed: new Map<string, RecheckFailure>() };
+  const { results: rechecked, failed: recheckFailed } = patched('late-corrections') ? await recheckCorrectedDays(businessDate, tables, input, changedExports) : { results: [], failed: new Map<string, RecheckFailure>() };
   const toFetch = tables.filter((table) => !recheckFailed.has(table));
   tracker.phase("waiting for the night's first file");
   const night = patched(nightIncidentPatch) ? await holdMissingNight({ businessDate, runId, tables: toFetch }) : {};
@@ -137,7 +146,12 @@ interface RecheckFailure {
  * goes on top of the corrected history. A re-check that fails holds back tonight's load of
  * its tables (returned in `failed` with the reason), never the others.
  */
-async function recheckCorrectedDays(businessDate: string, tables: string[], input: NightlyRunInput): Promise<{ results: RecheckResult[]; failed: Map<string, RecheckFailure> }> {
+async function recheckCorrectedDays(
+  businessDate: string,
+  tables: string[],
+  input: NightlyRunInput,
+  changedExports: typeof remoteNightSteps.changedExports,
+): Promise<{ results: RecheckResult[]; failed: Map<string, RecheckFailure> }> {
   const failed = new Map<string, RecheckFailure>();
   const days = input.recheckDays ?? 7;
   if (days <= 0) return { results: [], failed };

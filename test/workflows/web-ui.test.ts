@@ -112,7 +112,7 @@ describe("the Web UI explains a night: list filters (BusinessDate, EtlTable, Etl
         ]);
     const nightSteps = await summaries(nightlyWorkflowId(night));
     // The lease is the warehouse's, not the night's: started once, it is named by its id.
-    expect(nightSteps.filter(([type]) => type !== 'workerTaskQueue' && type !== 'warehouseLease')).toEqual([
+    expect(nightSteps.filter(([type]) => type !== 'workerTaskQueue (local)' && type !== 'warehouseLease')).toEqual([
       ['beginRun', 'begin the 2028-07-03 night: Time Travel bookmark, then 3 table loads'],
       ['awaitNightExport', 'wait for the first of the 3 export files of 2028-07-03 in the inbox'],
       ['loadTable', 'load customers 2028-07-03 from CLIENTS_20280703.csv'],
