@@ -108,7 +108,8 @@ export function createControlStore(d1: ControlD1) {
       /** The load's status, or undefined when it never started. */
       status: async (loadId: string) => (await one<{ status: LoadStatus }>(loads.loadStatusQuery(loadId)))?.status,
       /** True when that load is verified. */
-      isVerified: async (loadId: string) => (await one<{ status: LoadStatus }>(loads.loadStatusQuery(loadId)))?.status === 'verified',
+      /** The load, when it is verified: the run that verified it and what it counted and wrote. */
+      verified: (loadId: string) => one<loads.VerifiedLoadRecord>(loads.verifiedLoadQuery(loadId)),
       /** The verified loads of a date range, with their file. */
       verifiedBetween: (fromDate: string, toDate: string) => rows<loads.LoadRef & { file_name: string; sha256: string }>(loads.verifiedBetweenQuery(fromDate, toDate)),
       /** A table's loads on or after a date whose versions are in history, newest first. */

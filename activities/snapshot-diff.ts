@@ -47,7 +47,10 @@ export async function openSnapshotDiff(input: { nas: NasLayout; contract: TableC
   const { contract } = input;
   const held = input.heldLoadId === undefined
     ? { unusable: 'the table holds no load yet' }
-    : await readKeyIndex(keyIndexPathFor(input.nas, contract.table, input.heldLoadId), input.heldKeyIndexSha256);
+    : input.heldLoadId === input.loadId
+      // Validated again after its own publish (its local steps ran again once a worker died): staged whole, and publish reverts what it wrote first.
+      ? { unusable: `the table holds this load already (${input.loadId}): a load is never diffed against itself` }
+      : await readKeyIndex(keyIndexPathFor(input.nas, contract.table, input.heldLoadId), input.heldKeyIndexSha256);
   const basis: HeldIndex | undefined = 'unusable' in held ? undefined : held;
   if ('unusable' in held) log.info('spooling the whole snapshot', { table: contract.table, businessDate: input.businessDate, loadId: input.loadId, why: held.unusable });
   const writer = await createKeyIndexWriter(keyIndexPathFor(input.nas, contract.table, input.loadId));

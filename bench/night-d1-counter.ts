@@ -53,7 +53,7 @@ function statementsOf(body: string): { text: string; count: number } {
     const parsed = JSON.parse(body) as { sql?: string; params?: unknown[]; batch?: { sql: string; params?: unknown[] }[] };
     const statements = parsed.batch ?? (parsed.sql === undefined ? [] : [parsed]);
     // A stage request is a megabyte of literal rows: its head names the table, the rest would cost the bench's CPU.
-    return { text: statements.map((s) => `${s.sql.slice(0, namingChars)} ${JSON.stringify(s.params ?? []).slice(0, namingChars)}`).join('\n'), count: statements.length };
+    return { text: statements.map((s) => `${(s.sql ?? '').slice(0, namingChars)} ${JSON.stringify(s.params ?? []).slice(0, namingChars)}`).join('\n'), count: statements.length };
   } catch {
     return { text: '', count: 0 };
   }

@@ -3,11 +3,11 @@ import type { Activities } from '../activities/index.ts';
 import type { ArchivedExportInput, FetchedExport } from '../activities/fetch.ts';
 import type { RowIssue } from '../common/errors.ts';
 import { etlTableKey } from '../common/search-attributes.ts';
-import { fetchActivity, localStepActivity, localStepsMaxBytes, longActivity, shortActivity } from './activity-profiles.ts';
+import { fetchActivity, localShortActivity, localStepActivity, localStepsMaxBytes, longActivity, shortActivity } from './activity-profiles.ts';
 import { markEtlAttributes, type LoadTableEtlStatus } from './etl-search-attributes.ts';
 import { describeFailure, loadFailureDetails } from './failures.ts';
 import { reportStage, trackLoadStep } from './night-progress.ts';
-import { fetchSummary, loadStepSummaries as steps } from './summaries.ts';
+import { fetchReadySummary, fetchSummary, loadStepSummaries as steps } from './summaries.ts';
 import { exportDeferredSignal, incidentWorkflowId, type TableStageReport, type UnrevertedLoad } from './messages.ts';
 import { openIncidentWorkflow } from './open-incident.ts';
 
@@ -18,13 +18,16 @@ import { openIncidentWorkflow } from './open-incident.ts';
 export const heldInValidatePatch = 'held-in-validate';
 
 /**
- * Patch marker: a file of at most `localStepsMaxBytes` is validated, staged, published and verified by
- * local activities (activity-profiles.ts); histories before it ran every file's steps as activities.
+ * Patch marker: a load first looks for its file in a local activity (fetchReadyExport), and waits for
+ * it in fetchExport only when it is not there yet or still being written; a file of at most
+ * `localStepsMaxBytes` is validated, staged, published and verified by local activities too
+ * (activity-profiles.ts). Histories before it ran every step as an activity.
  */
 export const localStepsPatch = 'local-steps';
 
 const { fetchExport } = proxyActivities<Activities>(fetchActivity);
 const { archivedExport } = proxyActivities<Activities>(shortActivity);
+const { fetchReadyExport } = proxyLocalActivities<Activities>(localShortActivity);
 const remoteSteps = proxyActivities<Activities>(longActivity);
 const localSteps = proxyLocalActivities<Activities>(localStepActivity);
 const { revertLoad, recordLoadFailure, quarantineExport, openIncidentFor, recordDeferredLoad } = proxyActivities<Activities>(shortActivity);
@@ -98,18 +101,27 @@ async function loadWithCompensation(input: LoadTableInput): Promise<LoadTableRes
   };
   let fetched: FetchedExport | undefined;
   try {
-    fetched = input.archived
-      ? await archivedExport.executeWithOptions({ summary: steps.archived(input.archived.fileName) }, [{ table, businessDate, ...input.archived }])
-      : await fetchExport.executeWithOptions({ summary: fetchSummary(table, businessDate, input.exportDeadline) }, [{ table, businessDate }]);
+    const local = patched(localStepsPatch);
+    const waitForExport = () => fetchExport.executeWithOptions({ summary: fetchSummary(table, businessDate, input.exportDeadline) }, [{ table, businessDate }]);
+    if (input.archived) fetched = await archivedExport.executeWithOptions({ summary: steps.archived(input.archived.fileName) }, [{ table, businessDate, ...input.archived }]);
+    else if (!local) fetched = await waitForExport();
+    else {
+      // A file already complete (the usual night) is taken in the workflow task; a late one is waited for, heartbeating.
+      const ready = await fetchReadyExport.executeWithOptions({ summary: fetchReadySummary(table, businessDate) }, [{ table, businessDate }]);
+      fetched = 'notReady' in ready ? await waitForExport() : ready;
+    }
     const { fileName } = fetched;
     const base = { table, businessDate, loadId: fetched.loadId, fileName: fetched.fileName };
     if (fetched.alreadyLoaded) {
+      // Verified by this very run: its local steps ran again after a worker died (their results were not recorded yet). It is the load it was.
+      const own = fetched.verified?.runId === runId ? fetched.verified : undefined;
+      if (own) return { ...base, status: 'loaded', rowsRead: own.rowsRead, rowsRejected: own.rowsRejected, versionsInserted: own.versionsInserted, versionsClosed: own.versionsClosed, tombstones: own.tombstones };
       return { ...base, status: 'unchanged', rowsRead: 0, rowsRejected: 0, versionsInserted: 0, versionsClosed: 0, tombstones: 0 };
     }
     // Validation reads the incident holding the table in the request that starts the load; histories before asked first.
     const heldInValidate = patched(heldInValidatePatch);
-    // A small file's four steps run in the worker's workflow task (the patch is asked only for such a file).
-    const { validateExport, stageExport, publishLoad, verifyLoad } = fetched.bytes <= localStepsMaxBytes && patched(localStepsPatch) ? localSteps : remoteSteps;
+    // A small file's four steps run in the worker's workflow task.
+    const { validateExport, stageExport, publishLoad, verifyLoad } = local && fetched.bytes <= localStepsMaxBytes ? localSteps : remoteSteps;
     const asked = heldInValidate ? undefined : await openIncidentFor.executeWithOptions({ summary: steps.openIncidentFor(table) }, [{ table }]);
     await reached({ table, stage: 'validate' });
     const validated = await validateExport.executeWithOptions({ summary: steps.validate(fileName, table) }, [{ table, businessDate, runId, fetched }]);

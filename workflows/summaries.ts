@@ -20,6 +20,11 @@ export function fetchSummary(table: string, businessDate: string, deadline?: str
   return deadline ? `fetch ${file} — waiting until ${deadline} at the latest` : `fetch ${file} from the inbox`;
 }
 
+/** fetch's first look (a local activity): the file taken if it is there and complete. */
+export function fetchReadySummary(table: string, businessDate: string): string {
+  return `fetch ${exportFileOf(table, businessDate)} if it is there and complete`;
+}
+
 /** The summaries of a load's other steps, once the file is known. */
 export const loadStepSummaries = {
   archived: (fileName: string) => `take ${fileName} from the archive (checksum computed again)`,

@@ -92,6 +92,24 @@ export function loadStatusQuery(loadId: string): ControlStatement {
   return { sql: 'SELECT status FROM etl_loads WHERE load_id = ?', params: [loadId] };
 }
 
+/** A verified load as fetch reads it: which run verified it, and what that run counted and wrote. */
+export interface VerifiedLoadRecord {
+  run_id: string;
+  rows_read: number | null;
+  rows_rejected: number | null;
+  versions_inserted: number | null;
+  versions_closed: number | null;
+  tombstones: number | null;
+}
+
+/** The load if it is verified (no row otherwise). */
+export function verifiedLoadQuery(loadId: string): ControlStatement {
+  return {
+    sql: "SELECT run_id, rows_read, rows_rejected, versions_inserted, versions_closed, tombstones FROM etl_loads WHERE load_id = ? AND status = 'verified'",
+    params: [loadId],
+  };
+}
+
 /** A load as the re-check, repair and rebuild read it. */
 export interface LoadRef {
   table_name: string;

@@ -162,6 +162,19 @@ describe('a full snapshot staged as its changes against the file the warehouse h
     expect(tombstones).toHaveLength(absent + third.diff!.keysAbsent);
   }, 120_000);
 
+  it('a load validated again after its own publish (its local steps re-run once a worker died) is staged whole, and history is unchanged', async () => {
+    const file = join(inbox, exportFileName(contract, dates[2]));
+    const before = await history(diffing);
+    logs.length = 0;
+    const again = await night(diffing, dates[2], file);
+    expect(again.diff).toBeUndefined();
+    expect(again.rowsStaged).toBe((await dataLines(file)).length);
+    const why = logs.find((entry) => entry.message === 'spooling the whole snapshot');
+    expect(why?.meta?.why).toBe(`the table holds this load already (keyed-${dates[2]}): a load is never diffed against itself`);
+    expect(await history(diffing)).toEqual(before);
+    expect(before).toEqual(await history(whole));
+  }, 120_000);
+
   it('refuses a file that repeats a key with the lines of both, as the whole path does', async () => {
     // The third night's file (the warehouse holds it) with its line 8 (lines[7]: the header is line 1) repeated as line 14.
     const lines = (await readFile(join(inbox, exportFileName(contract, dates[2])), 'latin1')).split('\r\n');

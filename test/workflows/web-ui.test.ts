@@ -94,7 +94,10 @@ describe("the Web UI explains a night: list filters (BusinessDate, EtlTable, Etl
     const beat = decoded(fetch?.heartbeatDetails?.payloads?.[0]) as { status: string; until: string };
     expect(beat.status).toBe(`waiting for COMMANDES_20280703.csv in ${join(warehouse.dir, 'nas', 'inbox')} until 2028-07-04 06:00 Europe/Paris: not there yet`);
 
-    const scheduled = (await child.fetchHistory()).events!.filter((e) => e.activityTaskScheduledEventAttributes);
+    const events = (await child.fetchHistory()).events!;
+    // The first look, a local activity, did not find the file: the wait is an activity of its own, heartbeating.
+    expect(events.flatMap((e) => localActivityOf(e) ?? []).map((l) => [l.type, l.summary])).toEqual([['fetchReadyExport', 'fetch COMMANDES_20280703.csv if it is there and complete']]);
+    const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes);
     expect(scheduled.map((e) => [e.activityTaskScheduledEventAttributes!.activityType!.name, decoded(e.userMetadata?.summary)])).toEqual([
       ['fetchExport', 'fetch COMMANDES_20280703.csv — waiting until 2028-07-04 06:00 Europe/Paris at the latest'],
     ]);
@@ -121,15 +124,15 @@ describe("the Web UI explains a night: list filters (BusinessDate, EtlTable, Etl
     ]);
     const customerSteps = await summaries(`${nightlyWorkflowId(night)}-customers-${night}`);
     expect(customerSteps).toEqual([
-      ['fetchExport', 'fetch CLIENTS_20280703.csv — waiting until 2028-07-04 06:00 Europe/Paris at the latest'],
-      // A file of a few KiB: its four steps run as local activities, in the workflow task that reaches them.
+      // The file was there: taken by the first look, a local activity, as were its four steps (a file of a few KiB).
+      ['fetchReadyExport (local)', 'fetch CLIENTS_20280703.csv if it is there and complete'],
       ['validateExport (local)', 'validate CLIENTS_20280703.csv against the customers contract'],
       ['stageExport (local)', expect.stringMatching(/^stage \d+ valid rows of CLIENTS_20280703\.csv into _stage_customers$/)],
       ['publishLoad (local)', 'publish customers 2028-07-03: SCD2 merge into the history'],
       ['verifyLoad (local)', 'verify customers 2028-07-03: counts, versions and control totals'],
     ]);
     const productSteps = await summaries(`${nightlyWorkflowId(night)}-products-${night}`);
-    expect(productSteps.map(([type]) => type)).toEqual(['fetchExport', 'validateExport (local)', 'recordLoadFailure', 'quarantineExport', 'incident']);
+    expect(productSteps.map(([type]) => type)).toEqual(['fetchReadyExport (local)', 'validateExport (local)', 'recordLoadFailure', 'quarantineExport', 'incident']);
     expect(productSteps.at(-1)).toEqual(['incident', 'incident: products 2028-07-03 set aside (CsvHeaderMismatch); waits for a signed approval']);
     expect(productSteps.every(([, summary]) => typeof summary === 'string' && summary.length > 0)).toBe(true);
   }, 90_000);
@@ -175,9 +178,9 @@ describe("the Web UI explains a night: list filters (BusinessDate, EtlTable, Etl
     expect(none.stderr.trim()).toBe('warehouse: no nightly run for 2028-07-27 (nightly-2028-07-27); start it with: warehouse run --date 2028-07-27');
 
     if (process.env.RECORD_HISTORIES) {
-      // For the replay tests: the night as it stands (still running), the loaded and the quarantined table to their end.
-      const ids = [nightlyWorkflowId(night), `${nightlyWorkflowId(night)}-customers-${night}`, `${nightlyWorkflowId(night)}-products-${night}`];
-      expect(await saveHistories(inject('temporal'), ids, process.env.RECORD_HISTORIES, 'web-ui')).toHaveLength(3);
+      // For the replay tests: the night and the table waiting for its file as they stand (still running), the loaded and the quarantined table to their end.
+      const ids = [nightlyWorkflowId(night), `${nightlyWorkflowId(night)}-customers-${night}`, `${nightlyWorkflowId(night)}-products-${night}`, ordersChild];
+      expect(await saveHistories(inject('temporal'), ids, process.env.RECORD_HISTORIES, 'web-ui')).toHaveLength(4);
     }
   }, 120_000);
 
