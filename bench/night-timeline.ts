@@ -1,8 +1,9 @@
 /**
  * Where a night's time goes, read from the Temporal histories of `nightly-<date>` and every
  * child workflow it started (loadTable per table, re-checks, the lease): for each activity its
- * queue time (Scheduled → Started) and run time (Started → Completed; a local activity, from its
- * marker: first scheduled → completed, no queue), and for each workflow
+ * queue time (Scheduled → Started) and run time (Started → Completed; a local activity, from the
+ * start of its workflow task or the end of the local activity before it to the completion time in
+ * its marker, no queue), and for each workflow
  * the time spent between its activities (workflow tasks, child starts, timers).
  */
 import type { Client } from '@temporalio/client';
@@ -66,12 +67,20 @@ export async function nightTimeline(client: Client, workflowId: string): Promise
     const scheduled = new Map<string, ActivitySpan>();
     const initiated = new Map<string, [number, number]>();
     let type = '';
+    /** When the current workflow task started, then when its last local activity completed. */
+    let boundaryMs = 0;
     for (const e of events) {
       const at = ms(e.eventTime);
       const eventId = String(e.eventId);
       const local = localActivityOf(e);
-      if (local) scheduled.set(eventId, { workflowId: id, type: `${local.type} (local)`, scheduledMs: local.scheduledMs, startedMs: local.scheduledMs, closedMs: local.completedMs, attempt: local.attempt });
-      else if (e.workflowExecutionStartedEventAttributes) type = e.workflowExecutionStartedEventAttributes.workflowType?.name ?? '';
+      if (e.workflowTaskStartedEventAttributes) boundaryMs = at;
+      if (local) {
+        // Local activities run one after another in the workflow task: each from the end of the one before
+        // (or the task's start) to its completion, the one time of its marker that is reliable.
+        const startMs = Math.min(boundaryMs, local.completedMs);
+        scheduled.set(eventId, { workflowId: id, type: `${local.type} (local)`, scheduledMs: startMs, startedMs: startMs, closedMs: local.completedMs, attempt: local.attempt });
+        boundaryMs = local.completedMs;
+      } else if (e.workflowExecutionStartedEventAttributes) type = e.workflowExecutionStartedEventAttributes.workflowType?.name ?? '';
       else if (e.activityTaskScheduledEventAttributes) scheduled.set(eventId, { workflowId: id, type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', scheduledMs: at, startedMs: at, closedMs: at, attempt: 1 });
       else if (e.activityTaskStartedEventAttributes) {
         const span = scheduled.get(String(e.activityTaskStartedEventAttributes.scheduledEventId));
