@@ -107,7 +107,6 @@ export function createControlStore(d1: ControlD1) {
       recordFailure: (input: Omit<Parameters<typeof loads.recordFailureStatement>[0], 'now'>) => run([loads.recordFailureStatement({ ...input, now: now() })]),
       /** The load's status, or undefined when it never started. */
       status: async (loadId: string) => (await one<{ status: LoadStatus }>(loads.loadStatusQuery(loadId)))?.status,
-      /** True when that load is verified. */
       /** The load, when it is verified: the run that verified it and what it counted and wrote. */
       verified: (loadId: string) => one<loads.VerifiedLoadRecord>(loads.verifiedLoadQuery(loadId)),
       /** The verified loads of a date range, with their file. */

@@ -1,5 +1,11 @@
 import { Context } from '@temporalio/activity';
 
+/** Heartbeats `details` (an activity's progress, what a retry resumes from), unless the activity is local: a local activity cannot heartbeat. */
+export function heartbeatProgress(details: unknown): void {
+  const context = Context.current();
+  if (!context.info.isLocal) context.heartbeat(details);
+}
+
 /**
  * Heartbeats every `everyMs` while `work` runs, so that if this worker dies the
  * server notices within the activity's heartbeat timeout and retries elsewhere,

@@ -1,4 +1,4 @@
-import { activityInfo, heartbeat, log } from '@temporalio/activity';
+import { activityInfo, log } from '@temporalio/activity';
 import { etlFailure } from '../common/errors.ts';
 import { contractFor } from '../contracts/index.ts';
 import type { Dialect } from '../contracts/types.ts';
@@ -8,6 +8,7 @@ import { packBatchesEndingWith, packInserts, type SqlValue } from '../d1/pack.ts
 import { historyDdl } from '../history/ddl.ts';
 import { storedColumns } from '../history/stored-columns.ts';
 import { scanExport } from './export-reader.ts';
+import { heartbeatProgress } from './keep-alive.ts';
 import { rowHash } from './row-hash.ts';
 import { openSpool, removeSpool, type SpooledRow, type StageSpool } from './stage-spool.ts';
 import type { SpooledDiff } from './snapshot-diff.ts';
@@ -72,8 +73,7 @@ export const createStageActivities = (deps: StageDeps) => ({
   async stageExport(input: StageInput): Promise<StageResult> {
     const contract = contractFor(input.table);
     const where = { table: input.table, businessDate: input.businessDate, file: input.fileName };
-    const { heartbeatDetails, isLocal: local } = activityInfo();
-    const progress = heartbeatDetails as StageProgress | undefined;
+    const progress = activityInfo().heartbeatDetails as StageProgress | undefined;
     let resumeAfter = progress?.line ?? 0;
     const spoolDiff = input.spool?.diff;
     // One request: the tables exist; rows an earlier attempt sent after its last heartbeat (which
@@ -112,7 +112,7 @@ export const createStageActivities = (deps: StageDeps) => ({
       let answers: D1Result<Record<string, unknown>>[] = [];
       for (const batch of packBatchesEndingWith(statements, closing)) answers = await deps.d1.batch(batch);
       // A local activity (a small file) has no heartbeats: its retry stages the file from the start.
-      if (statements.length > 0 && !local) heartbeat({ line: upTo, basis: diffing ? 'diff' : 'whole' } satisfies StageProgress);
+      if (statements.length > 0) heartbeatProgress({ line: upTo, basis: diffing ? 'diff' : 'whole' } satisfies StageProgress);
       return answers.slice(answers.length - closing.length);
     };
     const flush = async () => {

@@ -8,8 +8,10 @@ type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<Client['workflow']
 export interface LocalActivityRecord {
   type: string;
   attempt: number;
-  /** When its first attempt was scheduled, and when it completed, in ms since the epoch. */
-  scheduledMs: number;
+  /**
+   * When it completed, in ms since the epoch: the one reliable time of its marker (the core's schedule
+   * time there can read after it).
+   */
   completedMs: number;
   /** Its summary in the Web UI, when it was given one. */
   summary?: string;
@@ -26,16 +28,14 @@ export function localActivityOf(event: HistoryEvent): LocalActivityRecord | unde
   const marker = event.markerRecordedEventAttributes;
   if (marker?.markerName !== localActivityMarker) return undefined;
   const data = decoded(marker.details?.['data']?.payloads?.[0]) as
-    | { activity_type?: unknown; attempt?: unknown; complete_time?: unknown; original_schedule_time?: unknown }
+    | { activity_type?: unknown; attempt?: unknown; complete_time?: unknown }
     | undefined;
   if (typeof data?.activity_type !== 'string') return undefined;
   const summary = decoded(event.userMetadata?.summary ?? undefined);
-  const completedMs = timeMs(data.complete_time) ?? 0;
   return {
     type: data.activity_type,
     attempt: typeof data.attempt === 'number' ? data.attempt : 1,
-    scheduledMs: timeMs(data.original_schedule_time) ?? completedMs,
-    completedMs,
+    completedMs: timeMs(data.complete_time) ?? 0,
     ...(typeof summary === 'string' ? { summary } : {}),
   };
 }

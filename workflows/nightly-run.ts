@@ -15,8 +15,8 @@ import { recheck, type RecheckResult } from './recheck.ts';
 import { nightProgressPatch, stagesByQueryPatch, trackNightProgress } from './night-progress.ts';
 import { loadStepSummaries, loadTableSummary, nightSummaries, recheckSummary } from './summaries.ts';
 
-const { beginRun, recordLoadFailure } = proxyActivities<Activities>(shortActivity);
 const remoteNightSteps = proxyActivities<Activities>(shortActivity);
+const { beginRun, recordLoadFailure } = remoteNightSteps;
 const localNightSteps = proxyLocalActivities<Activities>(localShortActivity);
 
 /**
