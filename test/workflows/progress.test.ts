@@ -6,6 +6,7 @@ import { contractFor } from '../../contracts/index.ts';
 import { exportFileName } from '../../contracts/types.ts';
 import { generateExports } from '../../generator/index.ts';
 import { runWarehouse, runWarehouseOnTerminal } from '../support/cli.ts';
+import { faults } from '../support/worker-process.ts';
 import { runNight, startIsolatedWarehouse, startWorker, type IsolatedWarehouse } from '../support/warehouse.ts';
 
 const days = ['2028-06-12', '2028-06-13', '2028-06-14', '2028-06-15'];
@@ -63,7 +64,11 @@ describe('long commands show their progress on a terminal, and only there', () =
     lines[2] = fields.join(';');
     await writeFile(path, iconv.encode(lines.join('\r\n'), 'win1252'));
 
+    // The replay's first stage request is answered 429 (Retry-After 2 s): the re-check lasts past the CLI's
+    // one-second refresh once it has found the changed table, however fast this machine loads three days.
+    await faults(warehouse, 'POST', { kind: '429', count: 1, retryAfterSeconds: 2, match: 'INSERT INTO \\"_stage_customers\\"' });
     const recheck = await runWarehouseOnTerminal(['recheck', '--date', days[1]!], warehouse.env);
+    expect((await faults(warehouse, 'GET')).applied).toBe(1);
     expect(recheck.code, recheck.output).toBe(0);
     expect(recheck.output).toMatch(drawn(`re-check ${days[1]}: 1 changed table(s) (customers), `));
     expect(recheck.output).toMatch(/\r\x1b\[K/);
